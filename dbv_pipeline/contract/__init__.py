@@ -1,0 +1,141 @@
+"""The DBV data return contract, loaded once from ``return_spec.yaml``.
+
+Everything that needs a table, a column, a code list or a rule imports it from here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+SPEC_PATH = Path(__file__).with_name("return_spec.yaml")
+
+# The DuckDB type each contract type is stored as in the raw layer and the warehouse.
+SQL_TYPES = {
+    "la_code": "VARCHAR",
+    "text": "VARCHAR",
+    "date": "DATE",
+    "code": "VARCHAR",
+    "money": "DECIMAL(18,2)",
+    "financial_year": "VARCHAR",
+    "urn": "VARCHAR",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str
+    required: bool = True
+    code_list: str | None = None
+    pattern: str | None = None
+    max_length: int | None = None
+    min: float | None = None
+
+    @property
+    def sql_type(self) -> str:
+        return SQL_TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class RowRule:
+    code: str
+    message: str
+    columns: tuple[str, ...]
+    fails_when: str
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    refresh: str  # "full" (whole history each return) or "by_year" (latest return per year)
+    columns: tuple[Column, ...]
+    unique: tuple[str, ...] = ()
+    year_column: str | None = None
+    no_overlap: dict | None = None
+    row_rules: tuple[RowRule, ...] = ()
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+@dataclass(frozen=True)
+class CodeList:
+    name: str
+    description: str
+    codes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Contract:
+    spec_version: int
+    tables: dict[str, Table]
+    code_lists: dict[str, CodeList]
+    personal_data_columns: frozenset[str]
+    personal_data_patterns: tuple[tuple[str, str], ...]  # (what, regex) for any text value
+    child_id_personal_pattern: tuple[str, str]
+
+    def codes(self, code_list: str) -> list[str]:
+        return list(self.code_lists[code_list].codes)
+
+
+def normalise_header(name: object) -> str:
+    """Header names match after trim, lower-case, runs of spaces or hyphens → ``_``."""
+    text = "" if name is None else str(name)
+    return re.sub(r"[\s\-]+", "_", text.strip().lower())
+
+
+@cache
+def load_contract(path: Path = SPEC_PATH) -> Contract:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    code_lists: dict[str, CodeList] = {}
+    for name, spec in raw["code_lists"].items():
+        codes = {}
+        if "extends" in spec:
+            codes.update(raw["code_lists"][spec["extends"]]["codes"])
+        codes.update({str(k): v for k, v in spec["codes"].items()})
+        code_lists[name] = CodeList(name, spec["description"], codes)
+
+    tables = {}
+    for name, spec in raw["tables"].items():
+        rules = tuple(
+            RowRule(r["code"], r["message"], tuple(r["columns"]), r["fails_when"])
+            for r in raw.get("row_rules", {}).get(name, [])
+        )
+        tables[name] = Table(
+            name=name,
+            description=spec["description"],
+            refresh=spec["refresh"],
+            columns=tuple(Column(**c) for c in spec["columns"]),
+            unique=tuple(spec.get("unique") or ()),
+            year_column=spec.get("year_column"),
+            no_overlap=spec.get("no_overlap"),
+            row_rules=rules,
+        )
+        for col in tables[name].columns:
+            if col.code_list and col.code_list not in code_lists:
+                raise ValueError(f"{name}.{col.name}: unknown code list {col.code_list!r}")
+
+    pd = raw["personal_data"]
+    return Contract(
+        spec_version=raw["spec_version"],
+        tables=tables,
+        code_lists=code_lists,
+        personal_data_columns=frozenset(pd["column_names"]),
+        personal_data_patterns=tuple((p["what"], p["regex"]) for p in pd["value_patterns"]),
+        child_id_personal_pattern=(pd["child_id_pattern"]["what"], pd["child_id_pattern"]["regex"]),
+    )
+
+
+CONTRACT = load_contract()
+TABLES = CONTRACT.tables
