@@ -70,6 +70,19 @@ class Table:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A file- or row-level rule derived from the columns; ``message`` has ``{column}``,
+    ``{value}`` and ``{detail}`` placeholders."""
+
+    code: str
+    severity: str  # "file_rejected", "row_rejected" or "warning"
+    message: str
+
+    def explain(self, column: str = "", value: object = "", detail: object = "") -> str:
+        return self.message.format(column=column, value=value, detail=detail)
+
+
+@dataclass(frozen=True)
 class CodeList:
     name: str
     description: str
@@ -84,6 +97,7 @@ class Contract:
     personal_data_columns: frozenset[str]
     personal_data_patterns: tuple[tuple[str, str], ...]  # (what, regex) for any text value
     child_id_personal_pattern: tuple[str, str]
+    rules: dict[str, Rule]  # file and row check rules by code (table row rules live on Table)
 
     def codes(self, code_list: str) -> list[str]:
         return list(self.code_lists[code_list].codes)
@@ -126,6 +140,11 @@ def load_contract(path: Path = SPEC_PATH) -> Contract:
             if col.code_list and col.code_list not in code_lists:
                 raise ValueError(f"{name}.{col.name}: unknown code list {col.code_list!r}")
 
+    rules = {
+        code: Rule(code, spec["severity"], spec["message"])
+        for section in ("file_rules", "row_check_rules")
+        for code, spec in raw[section].items()
+    }
     pd = raw["personal_data"]
     return Contract(
         spec_version=raw["spec_version"],
@@ -134,6 +153,7 @@ def load_contract(path: Path = SPEC_PATH) -> Contract:
         personal_data_columns=frozenset(pd["column_names"]),
         personal_data_patterns=tuple((p["what"], p["regex"]) for p in pd["value_patterns"]),
         child_id_personal_pattern=(pd["child_id_pattern"]["what"], pd["child_id_pattern"]["regex"]),
+        rules=rules,
     )
 
 

@@ -1,0 +1,89 @@
+"""Dagster assets, sensor and job for the ingest: one dynamic partition per LA."""
+
+
+import dagster as dg
+
+from ..contract import TABLES
+from ..settings import DataPaths
+from .filenames import la_of
+from .process import files_by_la, ingest_la, landing_files
+from .raw_store import RawStore
+
+la_partitions = dg.DynamicPartitionsDefinition(name="la_code")
+RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in [*TABLES, "submissions", "findings"]}
+RAW_DESCRIPTIONS = {
+    **{name: f"Raw layer: {t.description}; typed Parquet per accepted version, with lineage." for name, t in TABLES.items()},
+    "submissions": "Raw layer: the version ledger, one row per (file, table) event.",
+    "findings": "Raw layer: every rejected file, rejected row and warning, with line, column and reason.",
+}
+BULK_RUN_THRESHOLD = 10  # more changed LAs than this → one run over every partition
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(key, description=RAW_DESCRIPTIONS[name], group_name="ingest", kinds={"parquet"})
+        for name, key in RAW_KEYS.items()
+    ],
+    partitions_def=la_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    can_subset=False,
+)
+def raw_returns(context: dg.AssetExecutionContext):
+    """Ingest each LA's new or changed landing files into the raw layer (spec §1 version rules)."""
+    paths = DataPaths.from_env()
+    RawStore(paths).ensure_schemas()
+    by_la = files_by_la(paths.landing)
+    totals = {"files": 0, "skipped": 0, "rows_in": 0, "rows_loaded": 0, "rows_rejected": 0, "files_rejected": 0}
+    per_table = {name: 0 for name in TABLES}
+    for la_code in context.partition_keys:
+        summary = ingest_la(paths, la_code, by_la.get(la_code, []))
+        totals["skipped"] += summary.skipped
+        for outcome in summary.files:
+            totals["files"] += 1
+            totals["files_rejected"] += outcome.outcome == "rejected"
+            totals["rows_in"] += outcome.rows_in
+            totals["rows_loaded"] += outcome.rows_loaded
+            totals["rows_rejected"] += outcome.rows_rejected
+            for event in outcome.events:
+                if event["table_name"] in per_table:
+                    per_table[event["table_name"]] += event["rows_loaded"]
+            context.log.info(
+                f"{outcome.source_file}: {outcome.outcome}, rows in {outcome.rows_in} = "
+                f"loaded {outcome.rows_loaded} + rejected {outcome.rows_rejected}"
+            )
+    for name, key in RAW_KEYS.items():
+        rows = per_table.get(name)
+        yield dg.MaterializeResult(asset_key=key, metadata={**totals, **({"rows_loaded_table": rows} if rows is not None else {})})
+
+
+ingest_job = dg.define_asset_job("ingest_job", selection=dg.AssetSelection.assets(raw_returns), partitions_def=la_partitions)
+
+
+@dg.sensor(job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+def landing_sensor(context: dg.SensorEvaluationContext):
+    """Notice new or changed files in the landing folder and ingest their LAs' partitions."""
+    seen = dg.deserialize_value(context.cursor, dict) if context.cursor else {}
+    current, changed = {}, set()
+    for path in landing_files(DataPaths.from_env().landing):
+        stat = path.stat()
+        signature = f"{stat.st_mtime_ns}:{stat.st_size}"
+        current[str(path)] = signature
+        if seen.get(str(path)) != signature:
+            changed.add(la_of(path))
+    if not changed:
+        return dg.SkipReason("No new or changed files in the landing folder")
+    known = set(context.instance.get_dynamic_partitions(la_partitions.name))
+    new = sorted(changed - known)
+    partitions = context.instance.get_dynamic_partitions(la_partitions.name) + new
+    if len(changed) > BULK_RUN_THRESHOLD:
+        run_requests = [dg.RunRequest(tags={
+            "dagster/asset_partition_range_start": partitions[0],
+            "dagster/asset_partition_range_end": partitions[-1],
+        })]
+    else:
+        run_requests = [dg.RunRequest(partition_key=la) for la in sorted(changed)]
+    return dg.SensorResult(
+        run_requests=run_requests,
+        dynamic_partitions_requests=[la_partitions.build_add_request(new)] if new else [],
+        cursor=dg.serialize_value(current),
+    )
