@@ -203,11 +203,11 @@ def normalise(
         f"UNION ALL SELECT 1, h, NULL, 'W_EXTRA_COLUMN', m, 'warning' FROM (VALUES "
         + ", ".join(f"({lit(h)}, {lit(CONTRACT.rules['W_EXTRA_COLUMN'].explain(h))})" for h in extra or [""])
         + f") AS x(h, m) WHERE h <> '' ORDER BY 1, 4"
-    ).fetch_arrow_table()
+    ).to_arrow_table()
     loaded = con.sql(
         "SELECT " + ", ".join(q(c) for c in table.column_names + extra)
         + f", {LINE} AS source_line FROM typed WHERE {LINE} NOT IN (SELECT line FROM findings) ORDER BY {LINE}"
-    ).fetch_arrow_table()
+    ).to_arrow_table()
     rejected = con.sql("SELECT count(DISTINCT line) FROM findings").fetchone()[0]
     con.unregister("raw_text")
     return Normalised(loaded=loaded, findings=findings, rows_in=raw.rows, rows_rejected=rejected)

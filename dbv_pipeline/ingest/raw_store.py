@@ -118,7 +118,7 @@ class RawStore:
         con = duckdb.connect()
         for table in TABLES.values():
             cols = ", ".join(f"CAST(NULL AS {c.sql_type}) AS {c.name}" for c in table.columns)
-            empty = con.sql(f"SELECT {cols} LIMIT 0").fetch_arrow_table()
+            empty = con.sql(f"SELECT {cols} LIMIT 0").to_arrow_table()
             for f in LINEAGE_SCHEMA:
                 empty = empty.append_column(f, pa.array([], f.type))
             self._write_once(empty, table.name)
