@@ -56,7 +56,7 @@ def raw_returns(context: dg.AssetExecutionContext):
         yield dg.MaterializeResult(asset_key=key, metadata={**totals, **({"rows_loaded_table": rows} if rows is not None else {})})
 
 
-ingest_job = dg.define_asset_job("ingest_job", selection=dg.AssetSelection.assets(raw_returns), partitions_def=la_partitions)
+ingest_job = dg.define_asset_job("ingest_job", selection=dg.AssetSelection.assets(raw_returns))
 
 
 @dg.sensor(job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)

@@ -1,0 +1,44 @@
+# The two commands:  make demo  (set up, generate the sample, run every asset)  ·  make test
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME := $(CURDIR)/.dagster
+export DBV_DATA_DIR ?= $(CURDIR)/data
+export GX_ANALYTICS_ENABLED := False
+export DAGSTER_DISABLE_TELEMETRY := 1
+
+.PHONY: setup demo test dev validate docs bench backtest clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(BIN)/.installed  ## virtualenv, packages, Dagster home, dbt manifest
+	mkdir -p $(DAGSTER_HOME) && cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m dbv_pipeline.warehouse.prepare
+
+demo: setup  ## generate the synthetic sample and materialise every asset
+	$(BIN)/dbv demo
+
+test: setup  ## run the test suite
+	$(BIN)/python -m pytest
+
+validate: setup  ## load the Dagster definitions
+	$(BIN)/dagster definitions validate -w workspace.yaml
+
+dev: setup  ## the Dagster UI and daemon (sensors, schedules) on http://127.0.0.1:3000
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+docs: setup  ## dbt docs for analysts, into dbt_project/target
+	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir .
+
+bench: setup  ## national-scale benchmark (writes bench/results)
+	$(BIN)/python -m bench.run
+
+backtest: setup  ## forecast backtest on DfE's public caseload
+	$(BIN)/python -m dbv_pipeline.playbook.backtest
+
+clean:
+	rm -rf data .dagster dbt_project/target dbt_project/logs
