@@ -9,6 +9,6 @@ import dagster as dg
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
-from .ingest.definitions import defs as ingest_defs  # noqa: E402
+from .ingest import definitions as ingest  # noqa: E402
 
-defs = dg.Definitions.merge(ingest_defs)
+defs = dg.Definitions.merge(ingest.defs)
