@@ -3,6 +3,7 @@
     dbv sample      generate the synthetic LA returns into the landing folder
     dbv ingest      ingest the landing folder (or some LAs) into the raw layer
     dbv validate    check files as ingest would, writing nothing
+    dbv template    write the Excel return template for LAs
     dbv demo        sample data + every asset materialised with Dagster
 """
 
@@ -71,6 +72,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return worst
 
 
+def cmd_template(args: argparse.Namespace) -> int:
+    from .assurance.template import write_template
+
+    print(f"Template written: {write_template(Path(args.path))}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -98,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("files", nargs="+")
     p.add_argument("--limit", type=int, default=50, help="findings to print per file")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("template", help="write the Excel return template (drop-downs for every code list)")
+    p.add_argument("path", nargs="?", default="dbv_return_template.xlsx")
+    p.set_defaults(func=cmd_template)
 
     p = sub.add_parser("demo", help="generate the sample and materialise every asset")
     p.add_argument("--multiplier", type=float, default=0.1, help="sample size (1.0 = national scale)")

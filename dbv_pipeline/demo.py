@@ -41,9 +41,9 @@ def run_demo(paths: DataPaths, *, multiplier: float, la_count: int | None) -> in
 
     started = time.perf_counter()
     if not any(paths.landing.glob("*.*")):
-        from .sample.generator import all_la_codes
+        from .sample.las import load_las
 
-        codes = all_la_codes()[:la_count] if la_count else None
+        codes = [la.old_la_code for la in load_las()][:la_count] if la_count else None
         print(f"Generating the synthetic sample into {paths.landing} …")
         print(generate_sample(paths.landing, la_codes=codes, multiplier=multiplier))
     run_all(paths, dagster_instance())

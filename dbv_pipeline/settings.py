@@ -30,7 +30,7 @@ class DataPaths:
 
     @property
     def raw(self) -> Path:
-        """Typed raw layer: ``raw/<table>/la_code=<la>/<period>__<sha256>.parquet``."""
+        """Typed raw layer: ``raw/<table>/<la_code>/<period>__<sha256>.parquet``."""
         return self.root / "raw"
 
     @property

@@ -100,3 +100,15 @@ def test_workbook_with_excel_dates_numeric_codes_and_a_guidance_sheet(data_paths
     assert (placed["la_code"], placed["date_of_birth"], placed["cease_reason"]) == ("869", dt.date(2012, 5, 1), "2")
     assert placed["annual_cost_gbp"] == Decimal("25000.50") and placed["source_line"] == 2
     assert loaded_rows(data_paths, "hnb_spend", outcome)[0]["spend_gbp"] == Decimal("-1500.00")
+
+
+def test_a_workbooks_empty_table_sheets_are_not_sent(data_paths):
+    workbook = Workbook()
+    workbook.active.title = "placements"
+    workbook.active.append(PLACEMENT_HEADER)
+    workbook.active.append(list(placement().values()))
+    workbook.create_sheet("mitigations").append(["la_code", "mitigation_id"])  # header only: not filled in
+    workbook.save(data_paths.landing / "869_dbv_return_2024-25.xlsx")
+    [outcome] = ingest_landing(data_paths, received_at=RECEIVED).files
+    assert outcome.outcome == "loaded"
+    assert [e["table_name"] for e in outcome.events] == ["placements"]

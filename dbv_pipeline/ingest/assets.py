@@ -1,4 +1,4 @@
-"""Dagster assets, sensor and job for the ingest: one dynamic partition per LA."""
+"""Dagster assets and sensor for the ingest: one dynamic partition per LA (the job is in definitions.py)."""
 
 
 import dagster as dg
@@ -56,10 +56,9 @@ def raw_returns(context: dg.AssetExecutionContext):
         yield dg.MaterializeResult(asset_key=key, metadata={**totals, **({"rows_loaded_table": rows} if rows is not None else {})})
 
 
-ingest_job = dg.define_asset_job("ingest_job", selection=dg.AssetSelection.assets(raw_returns))
 
 
-@dg.sensor(job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(job_name="ingest_job", minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
 def landing_sensor(context: dg.SensorEvaluationContext):
     """Notice new or changed files in the landing folder and ingest their LAs' partitions."""
     seen = dg.deserialize_value(context.cursor, dict) if context.cursor else {}

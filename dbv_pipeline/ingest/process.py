@@ -110,7 +110,12 @@ def _findings(rows: pa.Table, name: SubmissionName | None, table: str | None, ou
 
 
 def _read(path: Path, name: SubmissionName) -> dict[str, RawTable]:
-    return read_xlsx(path) if name.is_workbook else {name.table: read_csv(path)}
+    """The file's tables; a workbook's empty table sheets (a template's unused sheets) are not sent."""
+    if not name.is_workbook:
+        return {name.table: read_csv(path)}
+    sheets = read_xlsx(path)
+    filled = {table: text for table, text in sheets.items() if text.rows}
+    return filled or sheets
 
 
 def process_file(path: Path, *, source_file: str, received_at: dt.datetime, ledger: Ledger | None,

@@ -1,0 +1,24 @@
+-- One row per local authority, with its programme. LAs missing from programme_cohorts are in
+-- neither programme (NONE).
+
+with las as (
+    select * from {{ ref('la_lookup') }}
+),
+
+cohorts as (
+    select * from {{ ref('programme_cohorts') }}
+)
+
+select
+    las.old_la_code,
+    las.la_code as new_la_code,
+    las.la_name,
+    las.region_code,
+    las.region_name,
+    coalesce(cohorts.programme, 'NONE') as programme,
+    cohorts.tranche,
+    cohorts.diagnostic_start_date,
+    cohorts.source as cohort_source
+from las
+left join cohorts
+    on las.old_la_code = cohorts.old_la_code

@@ -1,0 +1,70 @@
+-- Flows of EHC plans by LA and flow year: new plans, ceased plans by reason, and moves between
+-- provision types. Flow year Y runs from the day after census Y-1 to census Y inclusive, so
+-- caseload(Y) = caseload(Y-1) + new(Y) - ceased(Y). A plan ceases on the day after its
+-- ehcp_end_date (the first day it no longer counts).
+
+with flow_years as (
+    select
+        coverage.la_code,
+        census_dates.census_year as flow_year,
+        census_dates.flow_period_start,
+        census_dates.census_date as flow_period_end
+    from {{ ref('int_placements_coverage') }} as coverage
+    inner join {{ ref('int_census_dates') }} as census_dates
+        on census_dates.census_year <= coverage.latest_census_year
+),
+
+plans as (
+    select * from {{ ref('int_ehcp_plans') }}
+),
+
+flows as (
+    select
+        plans.la_code,
+        'NEW' as flow_type,
+        plans.ehcp_start_date as flow_date,
+        null::varchar as cease_reason,
+        null::varchar as from_provision_type,
+        plans.first_provision_type as to_provision_type
+    from plans
+
+    union all
+
+    select
+        plans.la_code,
+        'CEASED' as flow_type,
+        plans.ehcp_end_date + 1 as flow_date,
+        plans.cease_reason,
+        plans.last_provision_type as from_provision_type,
+        null::varchar as to_provision_type
+    from plans
+    where plans.ehcp_end_date is not null
+
+    union all
+
+    select
+        spells.la_code,
+        'MOVE' as flow_type,
+        spells.placement_start_date as flow_date,
+        null::varchar as cease_reason,
+        spells.previous_provision_type as from_provision_type,
+        spells.provision_type as to_provision_type
+    from {{ ref('int_placement_spells') }} as spells
+    where spells.provision_type <> spells.previous_provision_type
+)
+
+select
+    flow_years.la_code,
+    flow_years.flow_year,
+    flow_years.flow_period_start,
+    flow_years.flow_period_end,
+    flows.flow_type,
+    flows.cease_reason,
+    flows.from_provision_type,
+    flows.to_provision_type,
+    count(*) as flow_count
+from flows
+inner join flow_years
+    on flows.la_code = flow_years.la_code
+    and flows.flow_date between flow_years.flow_period_start and flow_years.flow_period_end
+group by all

@@ -1,0 +1,30 @@
+-- Every row_rejected finding, with whether its file's version is current.
+
+with findings as (
+    select * from {{ ref('stg_raw__findings') }}
+    where severity = 'row_rejected'
+),
+
+submissions as (
+    select * from {{ ref('stg_raw__submissions') }}
+)
+
+select
+    findings.la_code,
+    findings.table_name,
+    findings.return_period,
+    findings.source_file,
+    findings.source_sha256,
+    findings.received_at,
+    findings.line,
+    findings.column_name,
+    findings.value,
+    findings.rule_code,
+    findings.message,
+    coalesce(submissions.is_current_version, false) as is_current_version
+from findings
+left join submissions
+    on findings.la_code = submissions.la_code
+    and findings.source_sha256 = submissions.source_sha256
+    and findings.received_at = submissions.received_at
+    and findings.table_name = submissions.table_name

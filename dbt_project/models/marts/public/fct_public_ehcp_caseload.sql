@@ -1,0 +1,43 @@
+-- DfE's published EHC plans at the January census by contract provision type: one row per area
+-- (England, region, LA), census year and provision type.
+
+with caseload as (
+    select * from {{ ref('stg_public__caseload') }}
+),
+
+totals as (
+    select * from {{ ref('stg_public__caseload_totals') }}
+),
+
+by_provision as (
+    select
+        geographic_level,
+        area_code,
+        census_year,
+        provision_type,
+        sum(plans)::bigint as plans
+    from caseload
+    group by geographic_level, area_code, census_year, provision_type
+)
+
+select
+    totals.geographic_level,
+    totals.area_code,
+    totals.area_name,
+    totals.region_code,
+    totals.region_name,
+    totals.old_la_code,
+    totals.la_name,
+    totals.time_period,
+    totals.census_year,
+    by_provision.provision_type,
+    by_provision.plans,
+    100.0 * by_provision.plans / nullif(sum(by_provision.plans) over (
+        partition by totals.geographic_level, totals.area_code, totals.census_year
+    ), 0) as pct_of_plans_by_placement,
+    totals.ehcplans
+from by_provision
+inner join totals
+    on by_provision.geographic_level = totals.geographic_level
+    and by_provision.area_code = totals.area_code
+    and by_provision.census_year = totals.census_year

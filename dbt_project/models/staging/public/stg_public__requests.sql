@@ -1,0 +1,23 @@
+-- Requests for an EHC needs assessment in a calendar year, by outcome; one row per area and year.
+
+with source as (
+    select * from {{ source('public', 'requests') }}
+)
+
+select
+    geographic_level,
+    {{ public_area_columns() }},
+    region_code,
+    region_name,
+    old_la_code,
+    new_la_code,
+    la_name,
+    time_period,
+    calendar_year,
+    census_year,
+    requests_received_in_year as requests_received,
+    requests_decided_to_assess as requests_agreed,
+    requests_decided_not_to_assess as requests_refused,
+    requests_decision_not_made as requests_undecided,
+    requests_withdrawn
+from source

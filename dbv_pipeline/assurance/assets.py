@@ -1,0 +1,40 @@
+"""Feedback reports for LAs: one per received file, written after each ingest of the LA."""
+
+import dagster as dg
+
+from ..ingest.assets import RAW_KEYS, la_partitions
+from ..ingest.raw_store import RawStore
+from ..settings import DataPaths
+from .feedback import write_feedback_report
+
+
+def reports_to_write(paths: DataPaths, la_code: str) -> list[str]:
+    """SHA-256 of the LA's processed files that have no feedback report yet (unchanged resends need none)."""
+    folder = paths.reports / "feedback" / la_code
+    done = {p.name.split("__", 1)[0] for p in folder.glob("*.html")} if folder.exists() else set()
+    wanted = {}
+    for event in RawStore(paths).ledger(la_code).events:
+        if event["outcome"] != "unchanged" and f"{event['received_at']:%Y%m%dT%H%M%S%fZ}" not in done:
+            wanted[event["received_at"]] = event["source_sha256"]
+    return list(wanted.values())
+
+
+@dg.asset(
+    key=["reports", "feedback"],
+    deps=list(RAW_KEYS.values()),
+    partitions_def=la_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="assurance",
+    kinds={"html", "xlsx"},
+)
+def feedback_reports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """Each LA's feedback report (HTML and XLSX) for every file it sent: what loaded, every rejected
+    file and row with the reason in plain words, every warning."""
+    paths = DataPaths.from_env()
+    written = []
+    for la_code in context.partition_keys:
+        for sha in reports_to_write(paths, la_code):
+            html_path, _ = write_feedback_report(paths, la_code, sha)
+            written.append(str(html_path))
+    context.log.info(f"{len(written)} feedback reports written under {paths.reports / 'feedback'}")
+    return dg.MaterializeResult(metadata={"reports_written": len(written), "folder": str(paths.reports / "feedback")})

@@ -1,0 +1,366 @@
+"""The feedback report an LA gets for each submission, as printable HTML and as XLSX.
+
+It says what was received and what happened to it (per table: outcome, rows in, loaded, rejected),
+then lists every rejected file and row (line, column, value, reason, from the ingest's findings)
+and every warning: the ingest's, the GX warnings on the loaded version, and the cross-source
+warnings for the LA from the warehouse (when it has been built).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+
+from ..contract import TABLES
+from ..settings import SEEDS_DIR, DataPaths
+from . import data
+from .rules import RULES
+from .validate import Outcome, validate
+
+SYNTHETIC_MARKER = "README_SYNTHETIC.txt"  # written into landing by the sample generator
+SEVERITY_WORDS = {"file_rejected": "File rejected", "row_rejected": "Row rejected", "warning": "Warning"}
+OUTCOME_WORDS = {
+    "loaded": "Loaded",
+    "unchanged": "Unchanged: identical to the current version, nothing changed",
+    "reverted": "Reverted: identical to an earlier version, which is current again",
+    "rejected": "Rejected: nothing loaded, your current version stays",
+}
+NEXT_STEPS = {
+    "file_rejected": "Fix the file and send it again; until then your previous version stays in place.",
+    "row_rejected": "Correct these rows and send the whole file again: a new file replaces the previous "
+                    "version whole, so include every row, not only the corrected ones.",
+    "warning": "Check these values. If they are right, nothing needs to be done; if not, correct them and "
+               "send the file again.",
+}
+# Cross-source comparisons (suite → the mart it is derived from, and the tables it concerns).
+CROSS_SOURCE = {
+    "caseload_vs_dfe": ("fct_ehcp_census", {"placements"}),
+    "hnb_vs_dsg": ("fct_hnb_spend", {"hnb_spend", "dsg_plan"}),
+    "unit_cost_vs_median": ("fct_unit_cost", {"hnb_spend", "placements"}),
+}
+COLUMNS = ["severity", "table", "line", "column", "value", "rule", "reason"]
+
+
+def _gbp(value) -> str:
+    return f"-£{-value:,.0f}" if value < 0 else f"£{value:,.0f}"
+
+
+def _explain(rule_code: str, row: dict) -> str:
+    """The rule's message, with the numbers of this row where the rule compares values."""
+    message = RULES[rule_code].message
+    if rule_code == "W_ROLL_FORWARD":
+        return (f"{message}. Expected {_gbp(row['expected_cumulative_gbp'])} ({row['previous_year']} "
+                f"{row['previous_scenario']} {_gbp(row['previous_cumulative_gbp'])} plus "
+                f"{_gbp(row['in_year_balance_gbp'])}); the difference is {_gbp(row['roll_forward_gap_gbp'])}.")
+    if rule_code == "W_CASELOAD_DFE":
+        return (f"{message}. January {row['census_year']}: {row['la_caseload']:,.0f} plans in your return, "
+                f"{row['dfe_caseload']:,.0f} published by DfE ({row['caseload_gap_ratio']:+.1%}).")
+    if rule_code == "W_HNB_VS_DSG":
+        return (f"{message}. {row['financial_year']}: OUTTURN spend {_gbp(row['hnb_outturn_gbp'])}, DSG plan "
+                f"ACTUAL expenditure {_gbp(row['dsg_actual_expenditure_gbp'])} ({row['spend_gap_ratio']:+.1%}).")
+    if rule_code == "W_UNIT_COST":
+        return (f"{message}. {row['financial_year']} {row['provision_type']} {row['spend_type']}: "
+                f"{_gbp(row['unit_cost_gbp'])} per plan, {row['unit_cost_ratio']:.1f} times the median "
+                f"{_gbp(row['national_median_gbp'])} of {row['las_in_median']} LAs.")
+    return message
+
+
+# The column and value shown for a derived-frame warning.
+SHOWN = {
+    "W_ROLL_FORWARD": ("dsg_plan", "cumulative_balance_gbp", "cumulative_balance_gbp"),
+    "W_CASELOAD_DFE": ("placements", "caseload", "la_caseload"),
+    "W_HNB_VS_DSG": ("hnb_spend", "spend_gbp (OUTTURN total)", "hnb_outturn_gbp"),
+    "W_UNIT_COST": ("hnb_spend", "unit cost", "unit_cost_gbp"),
+}
+
+
+def _gx_rows(outcomes: list[Outcome], table: str | None) -> list[dict]:
+    rows = []
+    for o in outcomes:
+        shown_table, column, value_column = SHOWN.get(o.rule_code, (table, o.column, o.column))
+        for example in o.examples:
+            rows.append({
+                "severity": "Warning", "table": shown_table, "line": example.get("source_line"),
+                "column": column, "value": example.get(value_column), "rule": o.rule_code,
+                "reason": _explain(o.rule_code, example),
+            })
+    return rows
+
+
+@dataclass
+class Report:
+    """Everything the report shows."""
+
+    la_code: str
+    la_name: str
+    source_file: str
+    source_sha256: str
+    received_at: dt.datetime
+    return_period: str | None
+    synthetic: bool
+    tables: list[dict]  # ledger events of this receipt, one per table
+    rejected: list[dict] = field(default_factory=list)  # COLUMNS
+    warnings: list[dict] = field(default_factory=list)  # COLUMNS
+    pipeline_errors: int = 0  # post-load conformance failures (the DBV team's to fix)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        outcomes = {t["outcome"] for t in self.tables}
+        if "rejected" in outcomes:
+            return "Rejected: nothing of this file was loaded; your current version stays"
+        if outcomes <= {"unchanged"}:
+            return OUTCOME_WORDS["unchanged"]
+        if outcomes <= {"reverted", "unchanged"}:
+            return OUTCOME_WORDS["reverted"]
+        rejected = sum(t["rows_rejected"] for t in self.tables)
+        return f"Loaded, with {rejected} row(s) rejected" if rejected else "Loaded: every row was accepted"
+
+    def totals(self) -> dict[str, int]:
+        return {k: int(sum(t[k] for t in self.tables)) for k in ("rows_in", "rows_loaded", "rows_rejected")}
+
+
+def _la_name(la_code: str) -> str:
+    with (SEEDS_DIR / "la_lookup.csv").open(encoding="utf-8") as handle:
+        return next((r["la_name"] for r in csv.DictReader(handle) if r["old_la_code"] == la_code), "")
+
+
+def _receipt(paths: DataPaths, la_code: str, sha256: str) -> list[dict]:
+    events = data.ledger(paths, [la_code])
+    events = events[events["source_sha256"] == sha256]
+    if events.empty:
+        raise ValueError(f"No submission of LA {la_code} with SHA-256 {sha256} in the ledger")
+    latest = events[events["received_at"] == events["received_at"].max()]
+    return [{k: None if _blank(v) else v for k, v in e.items()} for e in latest.to_dict("records")]
+
+
+def _findings(paths: DataPaths, la_code: str, sha256: str) -> pd.DataFrame:
+    """The findings of the latest processing of this file (an unchanged or reverted file keeps those
+    of its first load)."""
+    files = sorted((paths.raw / "findings" / la_code).glob(f"*__{sha256}.parquet"))
+    if not files:
+        return pd.DataFrame(columns=["severity", "table_name", "line", "column_name", "value", "rule_code", "message"])
+    with duckdb.connect() as con:
+        return con.sql(f"SELECT * FROM read_parquet('{files[-1]}') ORDER BY table_name, line NULLS FIRST").df()
+
+
+def _blank(value) -> bool:
+    return value is None or value == "" or (isinstance(value, float) and pd.isna(value)) or value is pd.NA
+
+
+def _finding_rows(findings: pd.DataFrame, severities: set[str]) -> list[dict]:
+    picked = findings[findings["severity"].isin(severities)]
+    return [{
+        "severity": SEVERITY_WORDS[f["severity"]], "table": None if _blank(f["table_name"]) else f["table_name"],
+        "line": None if _blank(f["line"]) else int(f["line"]),
+        "column": None if _blank(f["column_name"]) else f["column_name"],
+        "value": None if _blank(f["value"]) else f["value"], "rule": f["rule_code"], "reason": f["message"],
+    } for f in picked.to_dict("records")]
+
+
+def _cross_source(paths: DataPaths, la_code: str, tables: set[str]) -> tuple[list[Outcome], list[str]]:
+    """Cross-source warnings for the LA from the warehouse, for the comparisons that concern the tables."""
+    suites = {s: mart for s, (mart, concerns) in CROSS_SOURCE.items() if concerns & tables}
+    if not suites:
+        return [], []
+    if not paths.warehouse.exists():
+        return [], ["Cross-source checks (against DfE's caseload, your DSG plan and national unit costs) "
+                    "run once the warehouse has been built; they are not in this report."]
+    frames, notes = {}, ["Cross-source checks use the warehouse as last built, which may predate this file."]
+    for suite, mart in suites.items():
+        try:
+            frames[suite] = data.mart_frames(paths, mart, la_codes=[la_code])[suite]
+        except duckdb.CatalogException:
+            notes.append(f"The {suite.replace('_', ' ')} check is not in this report: the warehouse has no {mart} yet.")
+    if not frames:
+        return [], notes[1:]
+    return validate(frames, max_examples=None).warnings, notes
+
+
+def build_report(paths: DataPaths, la_code: str, source: str | Path, *, synthetic: bool | None = None) -> Report:
+    """Collect the report's content for one received file (its SHA-256, or the file itself)."""
+    if isinstance(source, Path):
+        from ..ingest.process import sha256_of
+
+        source = sha256_of(source)
+    events = _receipt(paths, la_code, source)
+    first = events[0]
+    if synthetic is None:
+        synthetic = (paths.landing / SYNTHETIC_MARKER).exists()
+    report = Report(
+        la_code=la_code, la_name=_la_name(la_code), source_file=first["source_file"], source_sha256=source,
+        received_at=first["received_at"], return_period=first["return_period"], synthetic=synthetic, tables=events,
+    )
+    findings = _findings(paths, la_code, source)
+    report.rejected = _finding_rows(findings, {"file_rejected", "row_rejected"})
+    report.warnings = _finding_rows(findings, {"warning"})
+
+    loaded = [e for e in events if e["outcome"] != "rejected" and e["table_name"] in TABLES]
+    for event in loaded:
+        table = event["table_name"]
+        frame = data.version(paths, table, la_code, event["return_period"], source)
+        result = validate(data.raw_frames(paths, table, frame=frame), max_examples=None)
+        report.warnings += _gx_rows(result.warnings, table)
+        report.pipeline_errors += len(result.errors)
+    if loaded:
+        outcomes, notes = _cross_source(paths, la_code, {e["table_name"] for e in loaded})
+        report.warnings += _gx_rows(outcomes, None)
+        report.notes += notes
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+
+CSS = """
+body { font-family: Arial, Helvetica, sans-serif; font-size: 11pt; color: #0b0c0c; margin: 2em; }
+h1 { font-size: 18pt; margin-bottom: 0.2em; } h2 { font-size: 14pt; margin-top: 1.5em; border-bottom: 2px solid #1d70b8; }
+table { border-collapse: collapse; width: 100%; margin: 0.5em 0; }
+th, td { border: 1px solid #b1b4b6; padding: 4px 6px; text-align: left; vertical-align: top; }
+th { background: #f3f2f1; } tr { page-break-inside: avoid; }
+td.num { text-align: right; white-space: nowrap; }
+dl.summary { display: grid; grid-template-columns: max-content auto; gap: 2px 1em; }
+dl.summary dt { font-weight: bold; } dl.summary dd { margin: 0; }
+.outcome { font-size: 13pt; font-weight: bold; padding: 0.4em; border-left: 6px solid #1d70b8; background: #f3f2f1; }
+.synthetic { border: 4px solid #d4351c; color: #d4351c; font-weight: bold; font-size: 16pt; text-align: center;
+             padding: 0.3em; letter-spacing: 0.1em; }
+.next { font-style: italic; }
+@page { size: A4 landscape; margin: 12mm; }
+@media print { body { margin: 0; } h2 { page-break-after: avoid; } }
+"""
+
+
+def _e(value) -> str:
+    if _blank(value):
+        return ""
+    return f"{value:.2f}" if isinstance(value, float) else html.escape(str(value))
+
+
+def _html_rows(rows: list[dict]) -> str:
+    head = "".join(f"<th>{c.capitalize()}</th>" for c in COLUMNS)
+    body = "".join(
+        "<tr>" + "".join(f'<td class="num">{_e(r[c])}</td>' if c == "line" else f"<td>{_e(r[c])}</td>" for c in COLUMNS)
+        + "</tr>" for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def render_html(report: Report) -> str:
+    stamp = '<div class="synthetic">SYNTHETIC DATA · NOT A REAL LA RETURN</div>' if report.synthetic else ""
+    totals = report.totals()
+    summary = {
+        "Local authority": f"{report.la_code} {report.la_name}".strip(),
+        "File": report.source_file,
+        "Return period": report.return_period or "",
+        "Received": f"{report.received_at:%d %B %Y %H:%M} UTC",
+        "Tables": ", ".join(t["table_name"] or "?" for t in report.tables),
+        "Rows in / loaded / rejected": f"{totals['rows_in']} / {totals['rows_loaded']} / {totals['rows_rejected']}",
+        "Warnings": str(len(report.warnings)),
+        "SHA-256": report.source_sha256,
+    }
+    per_table = "".join(
+        f"<tr><td>{_e(t['table_name'])}</td><td>{_e(OUTCOME_WORDS[t['outcome']])}</td>"
+        f'<td class="num">{t["rows_in"]}</td><td class="num">{t["rows_loaded"]}</td>'
+        f'<td class="num">{t["rows_rejected"]}</td><td>{_e(t["reason"])}</td></tr>'
+        for t in report.tables
+    )
+    parts = [
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>DBV return feedback: {_e(report.la_code)} {_e(report.source_file)}</title><style>{CSS}</style></head><body>",
+        stamp,
+        "<h1>DBV data return: feedback</h1>",
+        f'<p class="outcome">{_e(report.outcome)}</p>',
+        "<dl class='summary'>" + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in summary.items()) + "</dl>",
+        "<h2>Tables</h2><table><thead><tr><th>Table</th><th>Outcome</th><th>Rows in</th><th>Loaded</th>"
+        f"<th>Rejected</th><th>Reason</th></tr></thead><tbody>{per_table}</tbody></table>",
+        "<p>Line numbers count the header as line 1 (for a workbook, the row number in the sheet).</p>",
+    ]
+    for title, rows, kinds in (
+        ("Rejected files and rows", report.rejected, ("file_rejected", "row_rejected")),
+        ("Warnings", report.warnings, ("warning",)),
+    ):
+        parts.append(f"<h2>{title} ({len(rows)})</h2>")
+        if rows:
+            shown = [k for k in kinds if SEVERITY_WORDS[k] in {r["severity"] for r in rows}]
+            parts += [f'<p class="next">{_e(NEXT_STEPS[k])}</p>' for k in shown]
+            parts.append(_html_rows(rows))
+        else:
+            parts.append("<p>None.</p>")
+    if report.pipeline_errors:
+        parts.append(f"<p>Our own post-load checks found {report.pipeline_errors} problem(s) with how this file "
+                     "was loaded. They are not a fault in your return; the DBV data team will follow up.</p>")
+    parts += [f"<p>{_e(n)}</p>" for n in report.notes]
+    parts += [stamp, "</body></html>"]
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# XLSX
+
+def _sheet(wb: Workbook, title: str, report: Report, header: list[str], rows: list[list]) -> None:
+    ws = wb.create_sheet(title)
+    if report.synthetic:
+        ws.append(["SYNTHETIC DATA · NOT A REAL LA RETURN"])
+        ws.cell(ws.max_row, 1).font = Font(bold=True, color="D4351C", size=14)
+        ws.oddHeader.center.text = "SYNTHETIC DATA"
+    ws.append(header)
+    for cell in ws[ws.max_row]:
+        cell.font = Font(bold=True)
+    ws.freeze_panes = f"A{ws.max_row + 1}"
+    for row in rows:
+        ws.append([None if _blank(v) else v for v in row])
+    for i, width in enumerate([16, 14, 8, 24, 24, 18, 90][: len(header)], 1):
+        ws.column_dimensions[chr(64 + i)].width = width
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def write_xlsx(report: Report, path: Path) -> Path:
+    wb = Workbook()
+    wb.remove(wb.active)
+    totals = report.totals()
+    summary = [
+        ["Outcome", report.outcome],
+        ["Local authority", f"{report.la_code} {report.la_name}".strip()],
+        ["File", report.source_file],
+        ["Return period", report.return_period],
+        ["Received (UTC)", report.received_at],
+        ["Rows in", totals["rows_in"]], ["Rows loaded", totals["rows_loaded"]], ["Rows rejected", totals["rows_rejected"]],
+        ["Warnings", len(report.warnings)],
+        ["SHA-256", report.source_sha256],
+        [],
+        ["Table", "Outcome", "Rows in", "Loaded", "Rejected", "Reason"],
+        *[[t["table_name"], OUTCOME_WORDS[t["outcome"]], t["rows_in"], t["rows_loaded"],
+           t["rows_rejected"], t["reason"]] for t in report.tables],
+        [],
+        *[[n] for n in report.notes],
+    ]
+    _sheet(wb, "Summary", report, ["Item", "Value"], summary)
+    _sheet(wb, "Rejected", report, [c.capitalize() for c in COLUMNS], [[r[c] for c in COLUMNS] for r in report.rejected])
+    _sheet(wb, "Warnings", report, [c.capitalize() for c in COLUMNS], [[r[c] for c in COLUMNS] for r in report.warnings])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def write_feedback_report(paths: DataPaths, la_code: str, source: str | Path, *,
+                          synthetic: bool | None = None) -> tuple[Path, Path]:
+    """Write the feedback report for one received file (its SHA-256, or the file) into
+    ``reports/feedback/<la_code>/``; returns (html_path, xlsx_path). ``synthetic`` defaults to
+    whether the landing folder holds the sample generator's README_SYNTHETIC.txt."""
+    report = build_report(paths, la_code, source, synthetic=synthetic)
+    stem = f"{report.received_at:%Y%m%dT%H%M%S%fZ}__{Path(report.source_file).stem}"
+    folder = paths.reports / "feedback" / la_code
+    folder.mkdir(parents=True, exist_ok=True)
+    html_path = folder / f"{stem}.html"
+    html_path.write_text(render_html(report), encoding="utf-8")
+    return html_path, write_xlsx(report, folder / f"{stem}.xlsx")

@@ -1,0 +1,1 @@
+"""Playbook: national metrics, benchmarks, forecasts, outcome indicators and the evaluator's report."""

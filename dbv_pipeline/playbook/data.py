@@ -1,0 +1,103 @@
+"""Reading the warehouse for the playbook (read-only), and where the playbook writes its files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ..settings import DataPaths
+
+SYNTHETIC_MARKER = "README_SYNTHETIC.txt"  # written into the landing folder by the sample generator
+
+
+@dataclass(frozen=True)
+class PlaybookPaths:
+    """Output folders under ``reports/playbook``: one per asset."""
+
+    root: Path
+
+    @classmethod
+    def of(cls, paths: DataPaths) -> "PlaybookPaths":
+        return cls(paths.reports / "playbook")
+
+    @property
+    def forecasts(self) -> Path:
+        return self.root / "forecasts"
+
+    @property
+    def outcome_indicators(self) -> Path:
+        return self.root / "outcome_indicators"
+
+    @property
+    def evaluation(self) -> Path:
+        return self.root / "evaluation"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report"
+
+    @property
+    def exports(self) -> Path:
+        return self.root / "exports"
+
+
+class Warehouse:
+    """Read-only queries on the DuckDB warehouse; a missing table reads as an empty frame."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            return con.execute(sql, params or []).df()
+
+    def has_table(self, schema: str, table: str) -> bool:
+        if not self.path.exists():
+            return False
+        found = self.query("select count(*) as n from information_schema.tables where table_schema = ? and table_name = ?",
+                           [schema, table])
+        return bool(found.n.iloc[0])
+
+    def table(self, schema: str, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """The whole table (or ``columns``); None if it does not exist."""
+        if not self.has_table(schema, table):
+            return None
+        return self.query(f"select {', '.join(columns) if columns else '*'} from {schema}.{table}")
+
+
+def is_synthetic(paths: DataPaths, warehouse: Warehouse) -> bool:
+    """Synthetic if the landing folder holds the sample's README_SYNTHETIC.txt or the programme
+    cohorts come from the synthetic sample (dim_la.cohort_source)."""
+    if (paths.landing / SYNTHETIC_MARKER).exists():
+        return True
+    if not warehouse.has_table("marts", "dim_la"):
+        return False
+    return bool(warehouse.query("select count(*) as n from marts.dim_la where cohort_source = 'synthetic'").n.iloc[0])
+
+
+def write_table(frame: pd.DataFrame, folder: Path, name: str) -> dict[str, Path]:
+    """Write ``frame`` as ``name``.parquet and ``name``.csv in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
+    frame.to_parquet(parquet, index=False)
+    frame.to_csv(csv, index=False)
+    return {"parquet": parquet, "csv": csv}
+
+
+def write_note(folder: Path, text: str | None) -> None:
+    """Write NOTE.txt (why an output is empty), or remove a stale one when ``text`` is None."""
+    note = folder / "NOTE.txt"
+    if text is None:
+        note.unlink(missing_ok=True)
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        note.write_text(text + "\n", encoding="utf-8")
+
+
+def read_output(folder: Path, name: str) -> pd.DataFrame:
+    """A table written by ``write_table`` (an empty frame if it is not there)."""
+    path = folder / f"{name}.parquet"
+    return pd.read_parquet(path) if path.exists() else pd.DataFrame()

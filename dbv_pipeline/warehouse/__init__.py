@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: the dbt project (staging → intermediate → marts) and its Dagster assets."""

@@ -1,0 +1,70 @@
+"""The dbt project as Dagster assets: seeds, staging, intermediate and marts, with dbt tests as
+asset checks. One ``dbt build`` at a time writes the warehouse (pool ``warehouse_writer``)."""
+
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from ..ingest.raw_store import RawStore
+from ..settings import DataPaths
+
+WAREHOUSE_POOL = "warehouse_writer"
+
+# Rebuild after any upstream update (an LA's ingest partition, public data, a seed). Unlike plain
+# eager(), do not wait for missing upstream partitions: LAs that have not submitted stay missing.
+REFRESH_ON_UPSTREAM_UPDATE = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+
+
+class DbvTranslator(DagsterDbtTranslator):
+    """dbt sources keep their own keys (``raw/<table>``, ``public/<table>``); the warehouse's
+    models are ``warehouse/<model>`` and seeds ``warehouse/reference/<seed>``."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        resource_type = dbt_resource_props["resource_type"]
+        name = dbt_resource_props["name"]
+        if resource_type == "source":
+            return dg.AssetKey([dbt_resource_props["source_name"], name])
+        if resource_type == "seed":
+            return dg.AssetKey(["warehouse", "reference", name])
+        return dg.AssetKey(["warehouse", name])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "reference"
+        # fqn: [project, layer folder, ..., model name] → staging, intermediate or marts
+        return dbt_resource_props["fqn"][1]
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
+        return REFRESH_ON_UPSTREAM_UPDATE
+
+
+def warehouse_assets(project: DbtProject) -> dg.AssetsDefinition:
+    """The dbt assets of ``project`` (its manifest must exist: see ``prepare_dbt_project``)."""
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=DbvTranslator(),
+        pool=WAREHOUSE_POOL,
+    )
+    def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        """``dbt build`` against the data folder of DBV_DATA_DIR (passed as an absolute ``data_dir``).
+        The raw layer's empty schema files are ensured first, so a build before any ingest works."""
+        paths = DataPaths.from_env()
+        RawStore(paths).ensure_schemas()
+        dbt_vars = json.dumps({"data_dir": str(paths.root)})
+        yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
+
+    return warehouse_dbt_assets
+
+
+def dbt_resource(project: DbtProject) -> DbtCliResource:
+    """The dbt CLI resource, running the dbt installed beside this Python (else dbt on PATH)."""
+    beside_python = Path(sys.executable).with_name("dbt")
+    executable = str(beside_python) if beside_python.exists() else "dbt"
+    return DbtCliResource(project_dir=project, dbt_executable=executable)

@@ -1,0 +1,180 @@
+"""Caseload forecast, spend and DSG projections; the backtest on DfE's real public caseload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dbv_pipeline.contract import CONTRACT
+from dbv_pipeline.playbook import backtest as bt
+from dbv_pipeline.playbook.forecast import (FORECAST_COLUMNS, TOTAL, financial_year, forecast_caseload,
+                                            harmonise_boundaries, point_forecast, project_dsg_balance,
+                                            project_spend, project_unit_costs, unit_cost_history)
+
+DFE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dfe_ehcp"
+RELEASE = DFE / "education-health-and-care-plans_2025.zip"
+PROVISIONS = CONTRACT.codes("provision_type")
+
+
+def simulated_caseload(n_las: int = 12, years=range(2016, 2025), noise: float = 0.03, seed: int = 0) -> pd.DataFrame:
+    """Plans growing log-linearly at a provision-specific rate with LA-specific levels and noise."""
+    rng = np.random.default_rng(seed)
+    las = [f"{801 + i}" for i in range(n_las)]
+    grid = pd.MultiIndex.from_product([las, PROVISIONS, list(years)],
+                                      names=["la_code", "provision_type", "census_year"]).to_frame(index=False)
+    base = dict(zip(pd.MultiIndex.from_product([las, PROVISIONS]), rng.uniform(5, 2000, n_las * len(PROVISIONS))))
+    growth = dict(zip(PROVISIONS, np.linspace(0.0, 0.15, len(PROVISIONS))))
+    level = np.array([base[k] for k in zip(grid.la_code, grid.provision_type)])
+    trend = np.exp(grid.provision_type.map(growth) * (grid.census_year - 2016))
+    grid["plans"] = np.round(level * trend * np.exp(rng.normal(0, noise, len(grid))))
+    return grid
+
+
+@pytest.fixture(scope="module")
+def forecast() -> pd.DataFrame:
+    return forecast_caseload(simulated_caseload(), to_year=2029)
+
+
+def test_forecast_shape_and_columns(forecast):
+    assert list(forecast.columns) == FORECAST_COLUMNS
+    assert sorted(forecast.census_year.unique()) == [2025, 2026, 2027, 2028, 2029]
+    assert len(forecast) == 12 * (len(PROVISIONS) + 1) * 5
+    assert not forecast.duplicated(["la_code", "census_year", "provision_type"]).any()
+    assert forecast.method.str.contains("phi=").all()
+
+
+def test_intervals_are_ordered_and_widen(forecast):
+    f = forecast
+    assert f[["forecast", "lower_80", "upper_80", "lower_95", "upper_95"]].notna().all().all()
+    assert ((f.lower_95 <= f.lower_80) & (f.lower_80 <= f.forecast) & (f.forecast <= f.upper_80)
+            & (f.upper_80 <= f.upper_95)).all()
+    for band in ("lower_95", "upper_95"):  # log-scale offsets widen (never narrow) with the horizon
+        offset = (np.log1p(f[band]) - np.log1p(f.forecast)).abs()
+        assert (offset.groupby([f.la_code, f.provision_type]).diff().dropna() >= -1e-9).all()
+
+
+def test_total_is_the_sum_of_provisions(forecast):
+    parts = forecast[forecast.provision_type.ne(TOTAL)].groupby(["la_code", "census_year"]).forecast.sum()
+    total = forecast[forecast.provision_type.eq(TOTAL)].set_index(["la_code", "census_year"]).forecast
+    pd.testing.assert_series_equal(total.sort_index(), parts.sort_index(), check_names=False)
+
+
+def test_noiseless_growth_is_extrapolated():
+    """Every LA grows at its provision's national rate: pooled and own rates agree, φ = 1 extrapolates it."""
+    exact = simulated_caseload(noise=0.0).assign(plans=lambda d: d.plans.clip(lower=1))
+    points = point_forecast(exact, 2027, damping=1.0)
+    last = exact[exact.census_year.eq(2024)].set_index(["la_code", "provision_type"]).plans
+    prev = exact[exact.census_year.eq(2021)].set_index(["la_code", "provision_type"]).plans
+    rate = (np.log1p(last) - np.log1p(prev)) / 3
+    big = last[last > 500].index
+    p = points.set_index(["la_code", "provision_type"])
+    for h in (1, 2, 3):
+        got = p[p.horizon.eq(h)].forecast.reindex(big)
+        expected = np.expm1(np.log1p(last[big]) + rate[big] * h)
+        assert np.allclose(got, expected, rtol=0.02)
+
+
+def test_harmonise_splits_a_predecessor_across_successors():
+    rows = [("928", 2020, "MSS", 100.0), ("928", 2021, "MSS", 120.0), ("928", 2021, "AP", 10.0),
+            ("940", 2022, "MSS", 60.0), ("941", 2022, "MSS", 90.0), ("940", 2022, "AP", 3.0),
+            ("941", 2022, "AP", 1.0), ("940", 2023, "MSS", 70.0), ("941", 2023, "MSS", 95.0)]
+    frame = pd.DataFrame(rows, columns=["la_code", "census_year", "provision_type", "plans"])
+    out = harmonise_boundaries(frame).set_index(["la_code", "census_year", "provision_type"]).plans
+    assert "928" not in out.index.get_level_values("la_code")
+    assert out[("940", 2021, "MSS")] == pytest.approx(120 * 60 / 150)
+    assert out[("941", 2020, "MSS")] == pytest.approx(100 * 90 / 150)
+    assert out[("940", 2021, "AP")] == pytest.approx(10 * 3 / 4)
+    assert out[("940", 2023, "MSS")] == 70  # own history kept
+    cumbria = pd.DataFrame([("909", 2022, "MSS", 50.0)], columns=frame.columns)
+    assert harmonise_boundaries(cumbria).equals(cumbria)  # successors not there yet: unchanged
+
+
+def test_spend_is_caseload_times_unit_cost():
+    fc = pd.DataFrame({"la_code": "869", "census_year": [2026, 2026, 2026, 2027],
+                       "provision_type": ["MSS", "EHE", TOTAL, "MSS"], "forecast": [100.0, 5.0, 400.0, 110.0],
+                       "lower_80": [90.0, 4, 380, 95], "upper_80": [110.0, 6, 420, 125],
+                       "lower_95": [80.0, 3, 360, 90], "upper_95": [120.0, 7, 440, 130], "method": "m"})
+    costs = pd.DataFrame({"la_code": "869", "provision_type": ["MSS", "MSS", "CENTRAL"],
+                          "financial_year": ["2025-26", "2026-27", "2025-26"],
+                          "unit_cost_gbp": [25_000.0, 26_000.0, 1_000.0]})
+    spend = project_spend(fc, costs).set_index(["financial_year", "provision_type"])
+    assert spend.loc[("2025-26", "MSS"), "spend_gbp"] == 100 * 25_000
+    assert spend.loc[("2026-27", "MSS"), "spend_gbp"] == 110 * 26_000
+    assert spend.loc[("2025-26", "CENTRAL"), "spend_gbp"] == 400 * 1_000  # per plan of the LA total
+    assert spend.loc[("2025-26", "MSS"), "spend_upper_95"] == 120 * 25_000
+    assert ("2025-26", "EHE") not in spend.index  # no unit cost: no HNB spend
+
+
+def test_unit_costs_grow_at_the_las_own_rate():
+    hnb = pd.DataFrame({"la_code": "869", "financial_year": ["2022-23", "2024-25", "2024-25", "2024-25"],
+                        "provision_type": ["MSS", "MSS", "INMSS", "MSS"],
+                        "spend_type": ["OUTTURN", "OUTTURN", "OUTTURN", "BUDGET"],
+                        "spend_gbp": [2_000_000.0, 2_420_000.0, 5_000_000.0, 9.0]})
+    cases = pd.DataFrame({"la_code": "869", "census_year": [2023, 2025, 2025],
+                          "provision_type": ["MSS", "MSS", "INMSS"], "plans": [100.0, 100.0, 50.0]})
+    history = unit_cost_history(hnb, cases)
+    assert history.set_index(["financial_year", "provision_type"]).unit_cost_gbp.to_dict() == {
+        ("2022-23", "MSS"): 20_000, ("2024-25", "MSS"): 24_200, ("2024-25", "INMSS"): 100_000}
+    costs = project_unit_costs(history, ["2025-26", "2026-27"]).set_index(["provision_type", "financial_year"])
+    assert costs.loc[("MSS", "2025-26"), "cost_growth"] == pytest.approx(0.10)  # 20,000 → 24,200 in two years
+    assert costs.loc[("MSS", "2026-27"), "unit_cost_gbp"] == pytest.approx(24_200 * 1.1 ** 2)
+    assert costs.loc[("INMSS", "2025-26"), "growth_source"] == "default"
+    assert costs.loc[("INMSS", "2025-26"), "unit_cost_gbp"] == pytest.approx(100_000 * 1.03)
+    fast = history.assign(unit_cost_gbp=[20_000.0, 40_000.0, 100_000.0])
+    assert project_unit_costs(fast, ["2025-26"]).cost_growth.max() == 0.10  # clipped
+
+
+def test_dsg_balance_mitigated_and_unmitigated():
+    spend = pd.DataFrame({"la_code": ["869"] * 4, "financial_year": ["2025-26", "2025-26", "2026-27", "2026-27"],
+                          "provision_type": ["MSS", "CENTRAL"] * 2, "spend_gbp": [50e6, 10e6, 55e6, 11e6]})
+    plan = pd.DataFrame({"la_code": "869", "financial_year": ["2024-25", "2025-26"],
+                         "scenario": ["ACTUAL", "UNMITIGATED"], "hnb_income_gbp": [50e6, 52e6],
+                         "hnb_expenditure_gbp": [58e6, 0.0], "in_year_balance_gbp": [-8e6, 0.0],
+                         "cumulative_balance_gbp": [-20e6, 0.0]})
+    mitigations = pd.DataFrame({"la_code": "869", "mitigation_id": ["M1", "M2", "M1"],
+                                "financial_year": ["2025-26", "2025-26", "2026-27"], "saving_gbp": [1e6, 0.5e6, 2e6]})
+    out = project_dsg_balance(spend, plan, mitigations).set_index(["scenario", "financial_year"])
+    un, mi = out.loc["UNMITIGATED"], out.loc["MITIGATED"]
+    assert un.loc["2025-26", "hnb_expenditure_gbp"] == 60e6
+    assert mi.loc["2025-26", "hnb_expenditure_gbp"] == 60e6 - 1.5e6
+    assert (mi.hnb_expenditure_gbp <= un.hnb_expenditure_gbp).all()
+    assert un.loc["2025-26", "hnb_income_gbp"] == 52e6  # the LA's own plan
+    assert un.loc["2026-27", "hnb_income_gbp"] == pytest.approx(50e6 * 1.03 ** 2)  # last actual, grown
+    assert un.loc["2025-26", "cumulative_balance_gbp"] == -20e6 + 52e6 - 60e6
+    assert un.loc["2026-27", "cumulative_balance_gbp"] == pytest.approx(-28e6 + 50e6 * 1.03 ** 2 - 66e6)
+    assert (mi.cumulative_balance_gbp >= un.cumulative_balance_gbp).all()
+
+
+def test_financial_year_of_a_census():
+    assert financial_year(2029) == "2028-29"
+    assert financial_year(pd.Series([2026, 2030])).tolist() == ["2025-26", "2029-30"]
+
+
+@pytest.fixture(scope="module")
+def backtest_result():
+    if not RELEASE.exists():
+        pytest.skip("../shared/data/dfe_ehcp is not present")
+    public = bt.read_public_caseload(RELEASE)
+    return public, bt.run_backtest(public)
+
+
+def test_backtest_beats_the_naive_trend(backtest_result):
+    _, result = backtest_result
+    overall = bt.summary(result).iloc[-1]
+    assert overall.las >= 150
+    assert overall.mape_model < overall.mape_baseline
+
+
+def test_backtest_boundary_changes(backtest_result, tmp_path):
+    public, result = backtest_result
+    scored = set(result.per_la.la_code)
+    assert {"940", "941", "838", "839", "909"} <= scored  # Northants/BCP via backcast, Cumbria on its area
+    assert not {"928", "835", "836", "837", "942", "943"} & scored
+    cumbria = result.totals[result.totals.la_code.eq("909")].set_index("census_year").actual
+    successors = public.totals[public.totals.la_code.isin(["942", "943"])].groupby("census_year").plans.sum()
+    assert cumbria[2025] == successors[2025]
+    md, csv = bt.write_report(result, tmp_path, RELEASE)
+    assert "Overall MAPE of LA totals" in md.read_text() and len(pd.read_csv(csv)) == len(result.per_la)
