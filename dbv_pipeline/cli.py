@@ -26,10 +26,17 @@ def _paths(args: argparse.Namespace) -> DataPaths:
 def cmd_sample(args: argparse.Namespace) -> int:
     from .sample import generate_sample
 
+    from tqdm import tqdm
+
     paths = _paths(args)
-    summary = generate_sample(
-        paths.landing, seed=args.seed, la_codes=args.la or None, multiplier=args.multiplier, faults=args.faults
-    )
+    with tqdm(unit="LA", desc="sample") as bar:
+
+        def progress(done: int, total: int, la_code: str) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        summary = generate_sample(paths.landing, seed=args.seed, la_codes=args.la or None,
+                                  multiplier=args.multiplier, faults=args.faults, progress=progress)
     print(summary)
     return 0
 

@@ -90,7 +90,7 @@ def test_workbook_with_excel_dates_numeric_codes_and_a_guidance_sheet(data_paths
     sheet.append(values)
     spend = workbook.create_sheet("hnb_spend")
     spend.append(["la_code", "financial_year", "provision_type", "spend_type", "spend_gbp", "s251_line"])
-    spend.append([869, "2023-24", "central", "OUTTURN", -1500, None])
+    spend.append([869, "2023-24", "central", "OUTTURN", -1500])  # trailing empty cell: a short row, not ragged
     workbook.save(data_paths.landing / "869_dbv_return_2024-25.xlsx")
 
     [outcome] = ingest_landing(data_paths, received_at=RECEIVED).files

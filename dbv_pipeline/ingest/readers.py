@@ -83,7 +83,7 @@ def read_xlsx(path: Path) -> dict[str, RawTable]:
             rows = ((i, [_cell_text(v) for v in values]) for i, values in enumerate(sheet.iter_rows(values_only=True), 1))
             first = next(rows, None)
             header = _header([] if first is None else first[1])
-            tables[name] = RawTable(header, _to_arrow(header, rows))
+            tables[name] = RawTable(header, _to_arrow(header, rows, short_rows_are_blank=True))
         if not tables:
             raise FileRejected("F_TABLE", detail=f"(no sheet named {', '.join(TABLES)})")
         return tables
@@ -113,8 +113,9 @@ def _header(fields: list) -> list[str]:
     return header
 
 
-def _to_arrow(header: list[str], rows: Iterable[tuple[int, list]]) -> pa.Table:
-    """Stream data rows into Arrow batches; blank and comma-only lines are skipped."""
+def _to_arrow(header: list[str], rows: Iterable[tuple[int, list]], short_rows_are_blank: bool = False) -> pa.Table:
+    """Stream data rows into Arrow batches; blank and comma-only lines are skipped. In a sheet a
+    short row just has empty trailing cells; in a CSV it is ragged (``_n_fields`` tells)."""
     width = len(header)
     names = [LINE, N_FIELDS, *header]
     schema = pa.schema([(LINE, pa.int64()), (N_FIELDS, pa.int32())] + [(h, pa.string()) for h in header])
@@ -132,7 +133,7 @@ def _to_arrow(header: list[str], rows: Iterable[tuple[int, list]]) -> pa.Table:
         while fields and (fields[-1] is None or fields[-1] == "") and len(fields) > width:
             fields = fields[:-1]  # trailing empty cells are not extra fields
         lines.append(line)
-        counts.append(len(fields))
+        counts.append(max(len(fields), width) if short_rows_are_blank else len(fields))
         for i in range(width):
             columns[i].append(fields[i] if i < len(fields) else None)
         if len(lines) >= BATCH_ROWS:
