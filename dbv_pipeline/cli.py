@@ -48,10 +48,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     paths = _paths(args)
     wanted = set(args.la) if args.la else None
-    total = sum(len(files) for la, files in files_by_la(paths.landing).items() if wanted is None or la in wanted)
-    with tqdm(total=total, unit="file", desc="ingest", disable=args.quiet) as bar:
-        summary = ingest_landing(paths, args.la or None, progress=lambda outcome: bar.update(1))
-        bar.update(total - bar.n)
+    las = [la for la in files_by_la(paths.landing) if wanted is None or la in wanted]
+    with tqdm(total=len(las), unit="LA", desc="ingest", disable=args.quiet) as bar:
+        summary = ingest_landing(paths, las, progress=lambda la, result: bar.update(1))
     rows = sum(f.rows_loaded for f in summary.files), sum(f.rows_rejected for f in summary.files)
     print(
         f"{len(summary.files)} files processed ({summary.skipped} unchanged and skipped): "

@@ -6,8 +6,7 @@ import dagster as dg
 from ..contract import TABLES
 from ..settings import DataPaths
 from .filenames import la_of
-from .process import files_by_la, ingest_la, landing_files
-from .raw_store import RawStore
+from .process import files_by_la, ingest_las, landing_files
 
 la_partitions = dg.DynamicPartitionsDefinition(name="la_code")
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in [*TABLES, "submissions", "findings"]}
@@ -31,31 +30,23 @@ BULK_RUN_THRESHOLD = 10  # more changed LAs than this → one run over every par
 def raw_returns(context: dg.AssetExecutionContext):
     """Ingest each LA's new or changed landing files into the raw layer (spec §1 version rules)."""
     paths = DataPaths.from_env()
-    RawStore(paths).ensure_schemas()
     by_la = files_by_la(paths.landing)
-    totals = {"files": 0, "skipped": 0, "rows_in": 0, "rows_loaded": 0, "rows_rejected": 0, "files_rejected": 0}
+    summary = ingest_las(paths, {la: by_la.get(la, []) for la in context.partition_keys})
     per_table = {name: 0 for name in TABLES}
-    for la_code in context.partition_keys:
-        summary = ingest_la(paths, la_code, by_la.get(la_code, []))
-        totals["skipped"] += summary.skipped
-        for outcome in summary.files:
-            totals["files"] += 1
-            totals["files_rejected"] += outcome.outcome == "rejected"
-            totals["rows_in"] += outcome.rows_in
-            totals["rows_loaded"] += outcome.rows_loaded
-            totals["rows_rejected"] += outcome.rows_rejected
-            for event in outcome.events:
-                if event["table_name"] in per_table:
-                    per_table[event["table_name"]] += event["rows_loaded"]
-            context.log.info(
-                f"{outcome.source_file}: {outcome.outcome}, rows in {outcome.rows_in} = "
-                f"loaded {outcome.rows_loaded} + rejected {outcome.rows_rejected}"
-            )
+    for outcome in summary.files:
+        for event in outcome.events:
+            if event["table_name"] in per_table:
+                per_table[event["table_name"]] += event["rows_loaded"]
+        context.log.info(f"{outcome.source_file}: {outcome.outcome}, rows in {outcome.rows_in} = "
+                         f"loaded {outcome.rows_loaded} + rejected {outcome.rows_rejected}")
+    totals = {
+        "files": len(summary.files), "skipped": summary.skipped, "files_rejected": summary.count("rejected"),
+        "rows_in": sum(f.rows_in for f in summary.files), "rows_loaded": sum(f.rows_loaded for f in summary.files),
+        "rows_rejected": sum(f.rows_rejected for f in summary.files),
+    }
     for name, key in RAW_KEYS.items():
         rows = per_table.get(name)
         yield dg.MaterializeResult(asset_key=key, metadata={**totals, **({"rows_loaded_table": rows} if rows is not None else {})})
-
-
 
 
 @dg.sensor(job_name="ingest_job", minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)

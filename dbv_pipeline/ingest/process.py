@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import multiprocessing
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +22,7 @@ import pyarrow as pa
 from ..contract import TABLES
 from ..settings import DataPaths
 from .errors import FileRejected
-from .filenames import UNATTRIBUTED, SubmissionName, la_of, parse_name, period_end_year
+from .filenames import SubmissionName, la_of, parse_name, period_end_year
 from .normalise import Normalised, normalise
 from .raw_store import FINDINGS_SCHEMA, Ledger, RawStore
 from .readers import RawTable, read_csv, read_xlsx
@@ -180,8 +183,7 @@ def _with_lineage(rows: pa.Table, outcome: FileOutcome, period: str) -> pa.Table
     return rows.append_column("return_period", pa.array([period] * n, pa.string()))
 
 
-def ingest_la(paths: DataPaths, la_code: str, files: Iterable[Path], *, received_at: dt.datetime | None = None,
-              progress: Callable[[FileOutcome], None] | None = None) -> IngestSummary:
+def ingest_la(paths: DataPaths, la_code: str, files: Iterable[Path], *, received_at: dt.datetime | None = None) -> IngestSummary:
     """Ingest one LA's landing files: the unit of work of one Dagster partition."""
     store = RawStore(paths)
     ledger = store.ledger(la_code)
@@ -203,33 +205,48 @@ def ingest_la(paths: DataPaths, la_code: str, files: Iterable[Path], *, received
                 event = next(e for e in outcome.events if e["table_name"] == table)
                 store.write_version(table, la_code, event["return_period"], outcome.sha256,
                                     _with_lineage(rows, outcome, event["return_period"]))
+            outcome.loaded = {}  # written; the summary carries counts and findings only
             if outcome.findings.num_rows:
                 store.write_findings(la_code, outcome.sha256, clock, outcome.findings)
             for event in outcome.events:
                 event["la_code"] = event["la_code"] or la_code
             ledger.events.extend(outcome.events)
             summary.files.append(outcome)
-            if progress:
-                progress(outcome)
             clock = _utcnow() if received_at is None else clock
     if summary.files:
         ledger.save()  # the commit point: versions written above become visible now
     return summary
 
 
-def ingest_landing(paths: DataPaths, la_codes: Iterable[str] | None = None, *, received_at: dt.datetime | None = None,
-                   progress: Callable[[FileOutcome], None] | None = None) -> IngestSummary:
-    """Ingest every new or changed file in the landing folder (optionally only some LAs)."""
+def ingest_las(paths: DataPaths, groups: dict[str, list[Path]], *, received_at: dt.datetime | None = None,
+               workers: int | None = None, progress: Callable[[str, IngestSummary], None] | None = None) -> IngestSummary:
+    """Ingest several LAs' files, in parallel processes when there are several LAs (each LA writes
+    only its own files, so LAs never contend)."""
     RawStore(paths).ensure_schemas()
-    wanted = set(la_codes) if la_codes is not None else None
+    workers = min(workers or os.cpu_count() or 1, len(groups))
     total = IngestSummary()
-    for la_code, files in sorted(files_by_la(paths.landing).items()):
-        if wanted is not None and la_code not in wanted:
-            continue
-        result = ingest_la(paths, la_code, files, received_at=received_at, progress=progress)
+
+    def add(la_code: str, result: IngestSummary) -> None:
         total.files += result.files
         total.skipped += result.skipped
+        if progress:
+            progress(la_code, result)
+
+    if workers <= 1:
+        for la_code, files in sorted(groups.items()):
+            add(la_code, ingest_la(paths, la_code, files, received_at=received_at))
+        return total
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(ingest_la, paths, la, files, received_at=received_at): la for la, files in sorted(groups.items())}
+        for future in as_completed(futures):
+            add(futures[future], future.result())
+    total.files.sort(key=lambda f: f.received_at)
     return total
 
 
-__all__ = ["FileOutcome", "IngestSummary", "ingest_landing", "ingest_la", "validate_file", "files_by_la", "UNATTRIBUTED"]
+def ingest_landing(paths: DataPaths, la_codes: Iterable[str] | None = None, *, received_at: dt.datetime | None = None,
+                   workers: int | None = None, progress: Callable[[str, IngestSummary], None] | None = None) -> IngestSummary:
+    """Ingest every new or changed file in the landing folder (optionally only some LAs)."""
+    wanted = set(la_codes) if la_codes is not None else None
+    groups = {la: files for la, files in files_by_la(paths.landing).items() if wanted is None or la in wanted}
+    return ingest_las(paths, groups, received_at=received_at, workers=workers, progress=progress)

@@ -119,25 +119,29 @@ def _to_arrow(header: list[str], rows: Iterable[tuple[int, list]], short_rows_ar
     width = len(header)
     names = [LINE, N_FIELDS, *header]
     schema = pa.schema([(LINE, pa.int64()), (N_FIELDS, pa.int32())] + [(h, pa.string()) for h in header])
-    batches, lines, counts, columns = [], [], [], [[] for _ in range(width)]
+    batches, lines, counts, batch = [], [], [], []
 
     def flush() -> None:
+        columns = list(zip(*batch)) if batch else [() for _ in range(width)]
         arrays = [pa.array(lines, pa.int64()), pa.array(counts, pa.int32())]
         arrays += [pa.array(col, pa.string()) for col in columns]
         batches.append(pa.RecordBatch.from_arrays(arrays, names=names))
-        lines.clear(), counts.clear(), [col.clear() for col in columns]
+        lines.clear(), counts.clear(), batch.clear()
 
     for line, fields in rows:
-        if not any(f is not None and str(f).strip() for f in fields):
+        n = len(fields)
+        if n != width:
+            while fields and (fields[-1] is None or fields[-1] == "") and len(fields) > width:
+                fields = fields[:-1]  # trailing empty cells are not extra fields
+            n = max(len(fields), width) if short_rows_are_blank else len(fields)
+            fields = fields[:width] + [None] * (width - len(fields))
+        if not any(fields) or not any(f is not None and str(f).strip() for f in fields):
             continue
-        while fields and (fields[-1] is None or fields[-1] == "") and len(fields) > width:
-            fields = fields[:-1]  # trailing empty cells are not extra fields
         lines.append(line)
-        counts.append(max(len(fields), width) if short_rows_are_blank else len(fields))
-        for i in range(width):
-            columns[i].append(fields[i] if i < len(fields) else None)
-        if len(lines) >= BATCH_ROWS:
+        counts.append(n)
+        batch.append(fields)
+        if len(batch) >= BATCH_ROWS:
             flush()
-    if lines or not batches:
+    if batch or not batches:
         flush()
     return pa.Table.from_batches(batches, schema=schema)
