@@ -31,8 +31,8 @@ def assets(project):
 
 
 def own_keys(assets) -> list[dg.AssetKey]:
-    """The warehouse's assets without the public-data models (they need DfE files)."""
-    return [key for key in assets.keys if "public" not in key.path[-1]]
+    """The warehouse's assets without the public-data models and the playbook over them (they need DfE files)."""
+    return [key for key in assets.keys if "public" not in key.path[-1] and not key.path[-1].startswith("pb_")]
 
 
 def test_prepare_parses_only_when_the_project_changed(project):

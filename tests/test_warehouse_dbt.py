@@ -19,7 +19,7 @@ COHORTS = (
     "869,West Berkshire,DBV,1,2022-09-01,test\n"
     "301,Barking and Dagenham,SAFETY_VALVE,,,test\n"
 )
-OWN_MODELS = ["--exclude", "path:models/staging/public", "path:models/marts/public", "--indirect-selection", "cautious"]
+OWN_MODELS = ["--exclude", "path:models/staging/public", "path:models/marts/public", "path:models/playbook", "--indirect-selection", "cautious"]
 CENSUS_2024, CENSUS_2025 = dt.date(2024, 1, 18), dt.date(2025, 1, 16)
 
 

@@ -1,4 +1,4 @@
-"""Dagster assets and sensor for the ingest: one dynamic partition per LA (the job is in definitions.py)."""
+"""Dagster assets, job and sensor for the ingest: one dynamic partition per LA."""
 
 
 import dagster as dg
@@ -49,7 +49,12 @@ def raw_returns(context: dg.AssetExecutionContext):
         yield dg.MaterializeResult(asset_key=key, metadata={**totals, **({"rows_loaded_table": rows} if rows is not None else {})})
 
 
-@dg.sensor(job_name="ingest_job", minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+# Per LA: the raw layer, its blocking GX checks, and what else works per LA (the feedback reports).
+PER_LA = dg.AssetSelection.assets(raw_returns).downstream() & dg.AssetSelection.groups("ingest", "assurance")
+ingest_job = dg.define_asset_job("ingest_job", selection=PER_LA)
+
+
+@dg.sensor(job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
 def landing_sensor(context: dg.SensorEvaluationContext):
     """Notice new or changed files in the landing folder and ingest their LAs' partitions."""
     seen = dg.deserialize_value(context.cursor, dict) if context.cursor else {}

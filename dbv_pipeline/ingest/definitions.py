@@ -2,6 +2,6 @@
 
 import dagster as dg
 
-from .assets import landing_sensor, raw_returns
+from .assets import ingest_job, landing_sensor, raw_returns
 
-defs = dg.Definitions(assets=[raw_returns], sensors=[landing_sensor])
+defs = dg.Definitions(assets=[raw_returns], jobs=[ingest_job], sensors=[landing_sensor])

@@ -2,6 +2,7 @@
 asset checks. One ``dbt build`` at a time writes the warehouse (pool ``warehouse_writer``)."""
 
 import json
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -55,6 +56,9 @@ def warehouse_assets(project: DbtProject) -> dg.AssetsDefinition:
     def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         """``dbt build`` against the data folder of DBV_DATA_DIR (passed as an absolute ``data_dir``).
         The raw layer's empty schema files are ensured first, so a build before any ingest works."""
+        # A subset run (one model clicked in the UI) runs only the tests whose parents all run,
+        # not a relationships test of an unselected model pointing at a selected one.
+        os.environ.setdefault("DBT_INDIRECT_SELECTION", "cautious")
         paths = DataPaths.from_env()
         RawStore(paths).ensure_schemas()
         dbt_vars = json.dumps({"data_dir": str(paths.root)})
