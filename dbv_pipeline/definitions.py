@@ -12,6 +12,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 from .assurance import definitions as assurance  # noqa: E402
 from .ingest import definitions as ingest  # noqa: E402
 from .ingest.assets import PER_LA  # noqa: E402
+from .playbook import definitions as playbook  # noqa: E402
 from .public import definitions as public  # noqa: E402
 from .warehouse import definitions as warehouse  # noqa: E402
 
@@ -24,5 +25,6 @@ defs = dg.Definitions.merge(
     assurance.defs,
     public.defs,
     warehouse.defs,
+    playbook.defs,
     dg.Definitions(jobs=[warehouse_job], schedules=[nightly_warehouse]),
 )

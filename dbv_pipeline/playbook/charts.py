@@ -1,21 +1,24 @@
 """The playbook's charts as inline SVG (matplotlib, without pyplot).
 
-Speed matters (five charts on each of 153 LA pages), so: one figure per chart type, reused (its axes
-cleared) from chart to chart; text stays text (``svg.fonttype: none``); titles and legends are left
-to the HTML page (each chart returns its legend items), which saves matplotlib's text layout.
+Speed matters (five charts on each of 153 LA pages), so: one figure per chart type, reused from
+chart to chart (only its data artists are removed, so axes and ticks are not rebuilt); text stays
+text (``svg.fonttype: none``); titles and legends are left to the HTML page (each chart returns its
+legend items), which saves matplotlib's text layout.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import matplotlib
 import numpy as np
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 matplotlib.rcParams.update({
     "svg.fonttype": "none", "svg.hashsalt": "dbv-playbook", "font.family": "sans-serif", "font.size": 8.5,
@@ -78,6 +81,8 @@ def money(value: float, _pos=None) -> str:
     if value is None or not np.isfinite(value):
         return ""
     sign, v = ("−" if value < 0 else ""), abs(value)
+    if v >= 1e7:
+        return f"{sign}£{v / 1e6:,.0f}m"
     if v >= 1e6:
         return f"{sign}£{v / 1e6:,.1f}m"
     if v >= 1e3:
@@ -105,14 +110,18 @@ class Charts:
         self._figures: dict[str, Figure] = {}
 
     def _axes(self, kind: str, size: tuple[float, float], margins: dict):
-        """The single axes of the reusable figure ``kind``, cleared."""
+        """The single axes of the reusable figure ``kind``, emptied of data and ready to autoscale."""
         fig = self._figures.get(kind)
-        if fig is None or tuple(fig.get_size_inches()) != size:
+        if fig is None:
             fig = self._figures[kind] = Figure(figsize=size)
             fig.add_subplot()
-        fig.subplots_adjust(**margins)
+            fig.subplots_adjust(**margins)
         ax = fig.axes[0]
-        ax.cla()
+        for artist in [*ax.lines, *ax.collections, *ax.patches]:
+            artist.remove()
+        ax.containers.clear()
+        ax.ignore_existing_data_limits = True
+        ax.set_autoscale_on(True)
         return fig, ax
 
     @staticmethod
@@ -132,7 +141,7 @@ class Charts:
 
     def trend(self, title: str, lines: Sequence[Line], unit: str = "plans", *, zero_line: bool = False) -> Chart:
         """Lines over years, with optional shaded bands."""
-        fig, ax = self._axes("trend", (6.4, 2.5), {"left": 0.1, "right": 0.98, "top": 0.96, "bottom": 0.11})
+        fig, ax = self._axes("trend", (6.4, 2.5), {"left": 0.12, "right": 0.98, "top": 0.96, "bottom": 0.11})
         legend = []
         for line in lines:
             if line.band is not None:
@@ -147,7 +156,7 @@ class Charts:
     def fan(self, title: str, actual: Line, fans: Sequence[Fan], unit: str = "plans", *,
             extra: Sequence[Line] = (), zero_line: bool = False) -> Chart:
         """Actual values, then projections with 95% (light) and 80% (darker) bands."""
-        fig, ax = self._axes("fan", (6.4, 2.6), {"left": 0.11, "right": 0.98, "top": 0.96, "bottom": 0.11})
+        fig, ax = self._axes("fan", (6.4, 2.6), {"left": 0.12, "right": 0.98, "top": 0.96, "bottom": 0.11})
         ax.plot(actual.x, actual.y, color=actual.colour, linewidth=1.8)
         legend = [LegendItem(actual.label, actual.colour)]
         for fan in fans:
@@ -168,13 +177,19 @@ class Charts:
     def stacked_shares(self, title: str, x: Sequence, shares: dict[str, Sequence]) -> Chart:
         """Stacked bars of percentages (each bar adds up to 100)."""
         fig, ax = self._axes("stacked", (6.4, 2.5), {"left": 0.08, "right": 0.98, "top": 0.96, "bottom": 0.11})
+        x = np.asarray(x, float)
         bottom = np.zeros(len(x))
         legend = []
         for (label, values), colour in zip(shares.items(), MIX_COLOURS):
-            values = np.nan_to_num(np.asarray(values, float))
-            ax.bar(x, values, bottom=bottom, color=colour, width=0.75, linewidth=0)
-            bottom += values
+            top = bottom + np.nan_to_num(np.asarray(values, float))
+            # one collection of rectangles per category: much faster than ax.bar's artist per bar
+            boxes = [[(xi - 0.375, b), (xi + 0.375, b), (xi + 0.375, t), (xi - 0.375, t)]
+                     for xi, b, t in zip(x, bottom, top)]
+            ax.add_collection(PolyCollection(boxes, facecolors=colour, linewidths=0), autolim=False)
+            bottom = top
             legend.append(LegendItem(label, colour, "bar"))
+        if len(x):
+            ax.set_xlim(x.min() - 0.6, x.max() + 0.6)
         ax.set_ylim(0, 100)
         ax.grid(axis="x", visible=False)
         self._finish(ax, "percent", False)
@@ -189,17 +204,18 @@ class Charts:
         fig, ax = self._axes(f"dots{len(rows)}", (6.4, height),
                              {"left": 0.2, "right": 0.97, "top": 1 - 0.08 / height, "bottom": 0.32 / height})
         y = np.arange(len(rows))[::-1]
-        for yi, (low, mid, high) in zip(y, cohort):
-            if np.isfinite(low) and np.isfinite(high):
-                ax.plot([low, high], [yi, yi], color=ORANGE, linewidth=7, alpha=0.35, solid_capstyle="butt")
-            ax.plot([mid], [yi], marker="|", color=ORANGE, markersize=11, markeredgewidth=2)
-        for yi, values in zip(y, neighbours):
-            ax.plot(values, [yi] * len(values), "o", color=NEIGHBOUR_GREY, markersize=3.5)
+        low, mid, high = (np.asarray(c, float) for c in zip(*cohort))
+        ax.hlines(y, low, high, color=ORANGE, linewidth=7, alpha=0.35)
+        ax.plot(mid, y, marker="|", linestyle="none", color=ORANGE, markersize=11, markeredgewidth=2)
+        ax.plot(np.concatenate([np.asarray(v, float) for v in neighbours]),
+                np.concatenate([np.full(len(v), yi) for yi, v in zip(y, neighbours)]),
+                "o", color=NEIGHBOUR_GREY, markersize=3.5)
         ax.plot(england, y, marker="|", linestyle="none", color="black", markersize=11, markeredgewidth=1.2)
         ax.plot(la, y, "o", color=BLUE, markersize=7, markeredgecolor="white")
         if unit == "gbp":
             ax.set_xscale("log")
-            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_major_formatter(FuncFormatter(FORMATTERS[unit]))
         ax.set_yticks(y, rows)
         ax.set_ylim(-0.6, len(rows) - 0.4)
@@ -211,19 +227,19 @@ class Charts:
 
     def event_study(self, title: str, panels: dict[str, tuple[Sequence, Sequence, Sequence, Sequence]]) -> Chart:
         """Small multiples, one per indicator: estimate and 95% interval by event time (reference −1 = 0)."""
-        cols = 2 if len(panels) > 1 else 1
+        cols = min(len(panels), 4)
         rows = int(np.ceil(len(panels) / cols))
-        fig = Figure(figsize=(6.8, 1.9 * rows))
+        fig = Figure(figsize=(11, 2.1 * rows))
         axes = fig.subplots(rows, cols, squeeze=False)
-        fig.subplots_adjust(left=0.08, right=0.98, top=1 - 0.3 / (1.9 * rows), bottom=0.35 / (1.9 * rows),
-                            hspace=0.55, wspace=0.2)
+        fig.subplots_adjust(left=0.05, right=0.99, top=1 - 0.3 / (2.1 * rows), bottom=0.3 / (2.1 * rows),
+                            hspace=0.5, wspace=0.25)
         for ax, (label, (times, estimate, low, high)) in zip(axes.flat, panels.items()):
             estimate = np.asarray(estimate, float)
             errors = np.vstack([estimate - np.asarray(low, float), np.asarray(high, float) - estimate]).clip(min=0)
             ax.axhline(0, color=GREY, linewidth=0.8)
             ax.axvline(-0.5, color=RED, linewidth=0.8, linestyle=":")
             ax.errorbar(times, estimate, yerr=errors, fmt="o", color=BLUE, markersize=3.5, capsize=2, linewidth=1)
-            ax.set_title(label, fontsize=8.5, loc="left")
+            ax.set_title(textwrap.fill(label, 42), fontsize=8.5, loc="left")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
         for ax in list(axes.flat)[len(panels):]:

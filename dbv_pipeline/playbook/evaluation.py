@@ -47,7 +47,7 @@ def stack(panel: pd.DataFrame, cohorts: pd.DataFrame, *, leads: int = LEADS, lag
     frames = []
     for tranche, g in starts.dropna(subset=["start_year"]).groupby("tranche").start_year.first().items():
         window = panel[panel.year.between(g - leads, g + lags)]
-        treated = window.tranche.eq(tranche)
+        treated = window.tranche.eq(tranche).fillna(False).astype(bool)  # nullable tranche (NONE LAs) is untreated
         clean = window.programme.eq("NONE") | (window.start_year > g + lags)
         frames.append(window[treated | clean].assign(cohort=tranche, treated=treated[treated | clean],
                                                      event_time=lambda d: d.year - int(g)))

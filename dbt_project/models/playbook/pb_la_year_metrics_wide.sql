@@ -1,15 +1,23 @@
--- pb_la_year_metrics pivoted: one row per LA and year, one column per metric (catalogue order).
+-- pb_la_year_metrics pivoted: one row per LA and year, one column per metric of the returns, in
+-- catalogue order. The columns come from pb_metric_catalogue when the model runs (before the
+-- catalogue exists, e.g. `dbt compile` on a fresh warehouse, the compiled SQL has only the keys).
+-- depends_on: {{ ref('pb_metric_catalogue') }}
 
-{% set metrics_query %}
-    select metric from {{ ref('pb_metric_catalogue') }} where source = 'returns' order by sort_order
-{% endset %}
-{% set metrics = run_query(metrics_query).columns[0].values() if execute else [] %}
+{% set catalogue = load_relation(ref('pb_metric_catalogue')) if execute else none %}
+{% set metrics = [] %}
+{% if catalogue is not none %}
+    {% set query %}
+        select metric from {{ catalogue }} where source = 'returns' order by sort_order
+    {% endset %}
+    {% set metrics = run_query(query).columns[0].values() %}
+{% endif %}
 
-select *
-from (
-    pivot (select la_code, year, metric, value from {{ ref('pb_la_year_metrics') }})
-    on metric in ({% for metric in metrics %}'{{ metric }}'{% if not loop.last %}, {% endif %}{% endfor %})
-    using first(value)
-    group by la_code, year
-)
+select
+    la_code,
+    year
+    {%- for metric in metrics %},
+    max(value) filter (where metric = '{{ metric }}') as {{ metric }}
+    {%- endfor %}
+from {{ ref('pb_la_year_metrics') }}
+group by la_code, year
 order by la_code, year

@@ -1,0 +1,162 @@
+"""Dagster assets of the playbook: forecasts, outcome indicators, evaluation, the HTML report, exports.
+
+They read the warehouse read-only (dbt writes it, one writer at a time) and write files under
+``reports/playbook/<asset>/``. Each declares the dbt models it reads as deps (``["warehouse",
+<model>]``), so ingest → dbt → playbook is one lineage. With no DfE release loaded, the outcome and
+evaluation assets write empty tables and a NOTE.txt instead of failing.
+"""
+
+
+import dagster as dg
+import pandas as pd
+
+from ..settings import DataPaths
+from ..warehouse.assets import REFRESH_ON_UPSTREAM_UPDATE
+from .data import PlaybookPaths, Warehouse, is_synthetic, read_output, write_note, write_table
+from .evaluation import EVENT_COLUMNS, LABEL, SUMMARY_COLUMNS, event_study
+from .exports import collect, write_exports
+from .projections import CASELOAD_SQL, TO_CENSUS, project
+from .report import ReportData, write_report
+
+GROUP = "playbook"
+NO_PUBLIC_DATA = ("No DfE public data in the warehouse (no release loaded: set DBV_DFE_EHCP_SOURCE, see "
+                  "docs/public_data.md), so there are no outcome indicators.")
+OUTCOME_COLUMNS = ["geographic_level", "area_code", "area_name", "la_code", "year", "census_year", "indicator", "value"]
+PLAYBOOK_MARTS = ["pb_metric_catalogue", "pb_la_year_metrics", "pb_la_year_metrics_wide", "pb_group_stats",
+                  "pb_benchmarks", "pb_benchmark_labels"]
+
+
+def warehouse_key(model: str) -> dg.AssetKey:
+    return dg.AssetKey(["warehouse", model])
+
+
+def playbook_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["playbook", name])
+
+
+def _context() -> tuple[DataPaths, PlaybookPaths, Warehouse]:
+    paths = DataPaths.from_env()
+    return paths, PlaybookPaths.of(paths), Warehouse(paths.warehouse)
+
+
+@dg.asset(
+    key=playbook_key("forecasts"), group_name=GROUP, kinds={"python", "parquet"},
+    deps=[warehouse_key(m) for m in ("fct_ehcp_census", "fct_hnb_spend", "fct_dsg_balance", "fct_mitigations")],
+    automation_condition=REFRESH_ON_UPSTREAM_UPDATE,
+)
+def forecasts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """Caseload by provision to January 2029, unit costs, HNB spend and the DSG balance (unmitigated and
+    mitigated) to 2028-29 per LA, with 80% and 95% bands (docs/forecast_method.md)."""
+    paths, out, warehouse = _context()
+    caseload = warehouse.query(CASELOAD_SQL)
+    if caseload.census_year.nunique() < 4:
+        note = "Fewer than four January censuses in the warehouse: no forecast (forecast_caseload needs four)."
+        context.log.warning(note)
+        write_note(out.forecasts, note)
+        for name in ("caseload_forecast", "unit_cost_forecast", "spend_forecast", "dsg_balance_forecast"):
+            write_table(pd.DataFrame(), out.forecasts, name)
+        return dg.MaterializeResult(metadata={"las": 0, "note": note})
+    result = project(caseload, warehouse.table("marts", "fct_hnb_spend"), warehouse.table("marts", "fct_dsg_balance"),
+                     warehouse.table("marts", "fct_mitigations"), TO_CENSUS)
+    write_note(out.forecasts, None)
+    for name, frame in result.tables().items():
+        write_table(frame, out.forecasts, name)
+    rows = {name: len(frame) for name, frame in result.tables().items()}
+    totals = result.caseload[result.caseload.provision_type.eq("ALL") & result.caseload.census_year.eq(TO_CENSUS)]
+    return dg.MaterializeResult(metadata={
+        "las": int(result.caseload.la_code.nunique()), "rows": rows, "path": str(out.forecasts),
+        "ehcps_january_2029": float(totals.forecast.sum()), "method": str(result.caseload.method.iloc[0]),
+    })
+
+
+@dg.asset(
+    key=playbook_key("outcome_indicators"), group_name=GROUP, kinds={"python", "parquet"},
+    deps=[warehouse_key("pb_outcome_indicators")], automation_condition=REFRESH_ON_UPSTREAM_UPDATE,
+)
+def outcome_indicators(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """DfE's outcome indicators per LA and England by calendar year (pb_outcome_indicators): 20-week
+    timeliness incl./excl. exceptions, % in mainstream and INMSS, EHCP growth, % requests refused,
+    tribunal appeal rate."""
+    _, out, warehouse = _context()
+    frame = warehouse.table("playbook", "pb_outcome_indicators", OUTCOME_COLUMNS)
+    if frame is None or frame.empty:
+        context.log.warning(NO_PUBLIC_DATA)
+        write_note(out.outcome_indicators, NO_PUBLIC_DATA)
+        frame = pd.DataFrame(columns=OUTCOME_COLUMNS)
+    else:
+        write_note(out.outcome_indicators, None)
+    write_table(frame, out.outcome_indicators, "outcome_indicators")
+    return dg.MaterializeResult(metadata={
+        "rows": len(frame), "las": int(frame.la_code.nunique()), "indicators": sorted(frame.indicator.unique()),
+        "path": str(out.outcome_indicators)})
+
+
+@dg.asset(
+    key=playbook_key("evaluation"), group_name=GROUP, kinds={"python", "parquet"},
+    deps=[playbook_key("outcome_indicators"), warehouse_key("dim_la")], automation_condition=REFRESH_ON_UPSTREAM_UPDATE,
+)
+def evaluation(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """Stacked difference-in-differences and event study of DBV LAs against comparison LAs, per outcome
+    indicator (``evaluation.event_study``): observational evidence, not causal."""
+    _, out, warehouse = _context()
+    indicators = read_output(out.outcome_indicators, "outcome_indicators")
+    cohorts = warehouse.table("marts", "dim_la", ["old_la_code", "programme", "tranche", "diagnostic_start_date"])
+    note = None
+    if indicators.empty:
+        note = NO_PUBLIC_DATA + " The evaluation is empty."
+    elif cohorts is None or not cohorts.programme.eq("DBV").any():
+        note = "No DBV LAs in the programme cohorts (dim_la): nothing to evaluate."
+    if note:
+        context.log.warning(note)
+        summary, events = pd.DataFrame(columns=SUMMARY_COLUMNS), pd.DataFrame(columns=EVENT_COLUMNS)
+    else:
+        las = indicators[indicators.la_code.notna()].rename(columns={"la_code": "old_la_code"})
+        # event_study compares tranches with ==: a nullable Int32 tranche (NA for non-DBV LAs) would
+        # make every comparison LA's `treated` NA, so pass plain floats.
+        summary, events = event_study(las[["old_la_code", "year", "indicator", "value"]],
+                                      cohorts.astype({"tranche": float}))
+        if summary.empty:
+            note = "No indicator has both DBV and comparison LAs in the event window."
+    write_note(out.evaluation, note)
+    write_table(summary, out.evaluation, "evaluation_summary")
+    write_table(events.assign(label=LABEL), out.evaluation, "evaluation_event_study")
+    return dg.MaterializeResult(metadata={
+        "indicators": len(summary), "label": LABEL, "note": note or "", "path": str(out.evaluation),
+        "estimates": {r.indicator: [round(r.estimate, 3), round(r.ci_low, 3), round(r.ci_high, 3)]
+                      for r in summary.itertuples()},
+    })
+
+
+@dg.asset(
+    key=playbook_key("report"), group_name=GROUP, kinds={"html"},
+    deps=[*(playbook_key(n) for n in ("forecasts", "outcome_indicators", "evaluation")),
+          *(warehouse_key(m) for m in (*PLAYBOOK_MARTS, "dim_la", "dim_statistical_neighbours", "fct_dsg_balance"))],
+    automation_condition=REFRESH_ON_UPSTREAM_UPDATE,
+)
+def report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """The evaluator's playbook as static HTML (opens from file://): national summary, one page per DBV
+    tranche, one page per LA, with charts; a SYNTHETIC DATA banner when the data is synthetic."""
+    paths, out, _ = _context()
+    data = ReportData.load(paths)
+    summary = write_report(data, out.report)
+    context.log.info(f"{len(summary.pages)} pages in {summary.seconds:.1f}s (LA pages {summary.la_seconds:.1f}s)")
+    return dg.MaterializeResult(metadata={
+        "index": dg.MetadataValue.path(str(summary.index)), "pages": len(summary.pages),
+        "seconds": round(summary.seconds, 1), "la_page_seconds": round(summary.la_seconds, 1),
+        "synthetic": data.synthetic})
+
+
+@dg.asset(
+    key=playbook_key("exports"), group_name=GROUP, kinds={"csv", "parquet", "excel"},
+    deps=[*(playbook_key(n) for n in ("forecasts", "outcome_indicators", "evaluation")),
+          *(warehouse_key(m) for m in (*PLAYBOOK_MARTS, "pb_outcome_indicators"))],
+    automation_condition=REFRESH_ON_UPSTREAM_UPDATE,
+)
+def exports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """Every playbook metric and output as CSV and Parquet, and the workbook dbv_playbook.xlsx."""
+    paths, out, warehouse = _context()
+    rows = write_exports(collect(paths), out.exports, synthetic=is_synthetic(paths, warehouse))
+    return dg.MaterializeResult(metadata={"rows": rows, "path": str(out.exports)})
+
+
+PLAYBOOK_ASSETS = [forecasts, outcome_indicators, evaluation, report, exports]

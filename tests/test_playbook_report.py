@@ -1,0 +1,224 @@
+"""The playbook's Dagster assets on the small synthetic warehouse: forecasts, outcome indicators,
+evaluation, the static HTML report (pages, links, watermark, headless Chromium) and the exports."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlparse
+
+import dagster as dg
+import duckdb
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from dbv_pipeline.playbook.assets import PLAYBOOK_ASSETS, evaluation, outcome_indicators, report
+from dbv_pipeline.playbook.charts import Charts
+from dbv_pipeline.playbook.data import PlaybookPaths
+from dbv_pipeline.playbook.exports import WORKBOOK
+from dbv_pipeline.playbook.report import ReportData, index_page, write_report
+from dbv_pipeline.playbook.testing import SAMPLE_LAS, playbook_sample
+from dbv_pipeline.settings import DataPaths
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory):
+    return playbook_sample(tmp_path_factory.mktemp("playbook"))
+
+
+@pytest.fixture(scope="module")
+def out(sample) -> PlaybookPaths:
+    return PlaybookPaths.of(sample.paths)
+
+
+def metadata(sample, name: str) -> dict:
+    [event] = [e for e in sample.result.get_asset_materialization_events() if e.asset_key.path == ["playbook", name]]
+    return {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
+
+
+def test_every_asset_materialised(sample):
+    assert sample.result.success
+    keys = {event.asset_key for event in sample.result.get_asset_materialization_events()}
+    assert keys == {asset.key for asset in PLAYBOOK_ASSETS}
+    assert metadata(sample, "report")["pages"] == 1 + 3 + len(SAMPLE_LAS)
+    assert metadata(sample, "forecasts")["las"] == len(SAMPLE_LAS)
+
+
+def test_assets_depend_on_the_dbt_models():
+    deps = {key.path[-1] for key in report.dependency_keys}
+    assert {"pb_la_year_metrics", "pb_benchmarks", "pb_group_stats", "forecasts", "evaluation"} <= deps
+    assert all(key.path[0] in ("warehouse", "playbook") for asset in PLAYBOOK_ASSETS for key in asset.dependency_keys)
+
+
+def test_definitions_load_with_the_warehouse_in_one_lineage(sample):
+    from dbv_pipeline.playbook.definitions import defs as playbook_defs
+    from dbv_pipeline.warehouse.assets import dbt_resource, warehouse_assets
+    from dbv_pipeline.warehouse.prepare import prepare_dbt_project
+
+    project = prepare_dbt_project(sample.project_dir)
+    defs = dg.Definitions.merge(dg.Definitions(assets=[warehouse_assets(project)],
+                                               resources={"dbt": dbt_resource(project)}), playbook_defs)
+    dg.Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    metrics = dg.AssetKey(["warehouse", "pb_la_year_metrics"])
+    assert dg.AssetKey(["warehouse", "fct_ehcp_census"]) in graph.get(metrics).parent_keys
+    assert metrics in graph.get(dg.AssetKey(["playbook", "exports"])).parent_keys
+    assert graph.get(dg.AssetKey(["warehouse", "pb_benchmarks"])).group_name == "playbook"
+
+
+def test_forecasts_run_to_2028_29_with_ordered_bands(out):
+    caseload = pd.read_parquet(out.forecasts / "caseload_forecast.parquet")
+    totals = caseload[caseload.provision_type == "ALL"]
+    assert set(totals.la_code) == set(SAMPLE_LAS) and set(totals.census_year) == {2026, 2027, 2028, 2029}
+    assert (totals.lower_95 <= totals.lower_80).all() and (totals.lower_80 <= totals.forecast).all()
+    assert (totals.forecast <= totals.upper_80).all() and (totals.upper_80 <= totals.upper_95).all()
+    balance = pd.read_parquet(out.forecasts / "dsg_balance_forecast.parquet")
+    assert set(balance.financial_year) == {"2025-26", "2026-27", "2027-28", "2028-29"}
+    wide = balance.pivot_table(index=["la_code", "financial_year"], columns="scenario", values="cumulative_balance_gbp")
+    assert (wide.MITIGATED >= wide.UNMITIGATED - 1e-6).all()  # savings are never negative
+    known = balance.dropna(subset=["cumulative_balance_gbp"])
+    assert (known.cumulative_lower_95 <= known.cumulative_lower_80 + 1e-6).all()
+    assert (known.cumulative_lower_80 <= known.cumulative_balance_gbp + 1e-6).all()
+    assert (known.cumulative_balance_gbp <= known.cumulative_upper_80 + 1e-6).all()
+
+
+def test_outcomes_and_evaluation(sample, out):
+    indicators = pd.read_parquet(out.outcome_indicators / "outcome_indicators.parquet")
+    summary = pd.read_parquet(out.evaluation / "evaluation_summary.parquet")
+    if not sample.has_public_data:
+        assert indicators.empty and summary.empty and (out.evaluation / "NOTE.txt").exists()
+        return
+    assert indicators.la_code.nunique() > 100  # DfE publishes every LA, not only the sample's
+    assert len(summary) == 7 and summary.label.eq("observational evidence, not causal").all()
+    assert (summary.ci_low <= summary.estimate).all() and (summary.estimate <= summary.ci_high).all()
+    events = pd.read_parquet(out.evaluation / "evaluation_event_study.parquet")
+    reference = events[events.event_time == -1]
+    assert len(reference) == 7 and np.allclose(reference.estimate, 0)
+    assert not (out.evaluation / "NOTE.txt").exists()
+
+
+class Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self.hrefs += [value for name, value in attrs if name == "href"]
+
+
+def test_report_has_a_page_per_la_and_tranche_and_every_link_resolves(out):
+    pages = sorted(out.report.rglob("*.html"))
+    assert {p.relative_to(out.report).as_posix() for p in pages} == {
+        "index.html", "tranche-1.html", "tranche-2.html", "tranche-3.html", *(f"la/{la}.html" for la in SAMPLE_LAS)}
+    for page in pages:
+        parser = Links()
+        parser.feed(page.read_text(encoding="utf-8"))
+        assert parser.hrefs, page
+        for href in parser.hrefs:
+            assert not urlparse(href).scheme and not href.startswith("/"), (page, href)  # relative: works on file://
+            assert (page.parent / href).resolve().exists(), (page, href)
+    index = (out.report / "index.html").read_text(encoding="utf-8")
+    assert all(f'href="la/{la}.html"' in index for la in SAMPLE_LAS)
+    barnet = (out.report / "la" / "302.html").read_text(encoding="utf-8")
+    assert 'href="../tranche-1.html"' in barnet and 'href="320.html"' in barnet  # tranche and a neighbour
+
+
+def test_every_page_is_watermarked_and_shows_its_charts(out):
+    for page in out.report.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert 'class="synthetic-banner">SYNTHETIC DATA' in text and "<title>SYNTHETIC DATA" in text, page
+        assert "<script" not in text, page
+    barnet = (out.report / "la" / "302.html").read_text(encoding="utf-8")
+    assert barnet.count("<svg ") == 5
+    for title in ("forecast to January 2029", "Placement mix", "Unit cost per EHCP", "DSG cumulative balance",
+                  "EHCP growth on the year, against comparison medians", "MSS unit cost", "highest"):
+        assert title in barnet, title
+
+
+def test_no_watermark_for_real_data(sample):
+    data = dataclasses.replace(ReportData.load(sample.paths), synthetic=False)
+    html = index_page(Charts(), data)
+    assert "SYNTHETIC" not in html and "synthetic-banner" not in html
+
+
+def test_parallel_and_sequential_rendering_agree(sample, tmp_path):
+    data = ReportData.load(sample.paths)
+    write_report(data, tmp_path / "one", workers=1)
+    write_report(data, tmp_path / "two", workers=2)
+    for la in SAMPLE_LAS:
+        assert (tmp_path / "one" / "la" / f"{la}.html").read_bytes() == (tmp_path / "two" / "la" / f"{la}.html").read_bytes()
+
+
+def test_exports_are_readable(out):
+    files = {p.name for p in out.exports.iterdir()}
+    for name in ("pb_la_year_metrics", "pb_la_year_metrics_wide", "pb_group_stats", "pb_benchmarks",
+                 "pb_benchmark_labels", "caseload_forecast", "dsg_balance_forecast", "evaluation_summary"):
+        assert {f"{name}.csv", f"{name}.parquet"} <= files, name
+        parquet = pd.read_parquet(out.exports / f"{name}.parquet")
+        csv = pd.read_csv(out.exports / f"{name}.csv")
+        assert len(parquet) == len(csv), name
+    metrics = pd.read_parquet(out.exports / "pb_la_year_metrics.parquet")
+    assert set(metrics.la_code) == set(SAMPLE_LAS)
+    book = openpyxl.load_workbook(out.exports / WORKBOOK, read_only=True)
+    assert book.sheetnames[:4] == ["README", "metric_catalogue", "metrics_long", "metrics_wide"]
+    assert "SYNTHETIC" in book["README"]["A2"].value
+    assert book["metrics_long"].max_row == len(metrics) + 1
+    book.close()
+
+
+def test_without_public_data_outcomes_and_evaluation_are_empty_with_a_note(sample, tmp_path, monkeypatch):
+    paths = DataPaths(tmp_path / "data")
+    shutil.copytree(sample.paths.reports, paths.reports)
+    paths.landing.mkdir(parents=True)
+    shutil.copy(sample.paths.warehouse, paths.warehouse)
+    with duckdb.connect(str(paths.warehouse)) as con:  # this copy only: a warehouse built without a release
+        con.execute("delete from playbook.pb_outcome_indicators")
+    monkeypatch.setenv("DBV_DATA_DIR", str(paths.root))
+    result = dg.materialize([outcome_indicators, evaluation, report])
+    assert result.success
+    out = PlaybookPaths.of(paths)
+    assert pd.read_parquet(out.outcome_indicators / "outcome_indicators.parquet").empty
+    assert pd.read_parquet(out.evaluation / "evaluation_summary.parquet").empty
+    for folder in (out.outcome_indicators, out.evaluation):
+        assert "DBV_DFE_EHCP_SOURCE" in (folder / "NOTE.txt").read_text()
+    index = (out.report / "index.html").read_text(encoding="utf-8")
+    assert "No DfE public data in the warehouse" in index
+
+
+def screenshot(page: Path, png: Path, profile: Path) -> None:
+    subprocess.run([
+        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={profile}", f"--screenshot={png}", "--window-size=1280,2000", page.as_uri(),
+    ], capture_output=True, timeout=120, check=True)
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium is not installed (/usr/bin/chromium)")
+@pytest.mark.parametrize("page", ["index.html", "la/302.html"])
+def test_pages_render_in_headless_chromium(out, tmp_path, page):
+    from PIL import Image
+
+    png = tmp_path / "page.png"
+    screenshot(out.report / page, png, tmp_path / "profile")
+    assert png.stat().st_size > 50_000
+    image = np.asarray(Image.open(png).convert("RGB"), dtype=float)
+    assert image.shape[:2] == (2000, 1280)
+    assert image.std() > 20  # not blank
+    banner = image[:30].reshape(-1, 3).mean(axis=0)  # the red SYNTHETIC DATA banner across the top
+    assert banner[0] > 150 and banner[1] < 110 and banner[2] < 110, banner
+    blue = (np.abs(image - [29, 112, 184]).sum(axis=2) < 40).mean()  # the charts' GOV.UK blue
+    assert blue > 0.001, blue
+
+
+def test_report_index_mentions_every_tranche(out):
+    index = (out.report / "index.html").read_text(encoding="utf-8")
+    assert re.findall(r'href="(tranche-\d\.html)"', index)[:3] == ["tranche-1.html", "tranche-2.html", "tranche-3.html"]
