@@ -20,7 +20,7 @@ BULK_RUN_THRESHOLD = 10  # more changed LAs than this → one run over every par
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(key, description=RAW_DESCRIPTIONS[name], group_name="ingest", kinds={"parquet"})
+        dg.AssetSpec(key, description=RAW_DESCRIPTIONS[name], group_name="ingest", kinds={"parquet"}, skippable=True)
         for name, key in RAW_KEYS.items()
     ],
     partitions_def=la_partitions,
@@ -28,7 +28,8 @@ BULK_RUN_THRESHOLD = 10  # more changed LAs than this → one run over every par
     can_subset=False,
 )
 def raw_returns(context: dg.AssetExecutionContext):
-    """Ingest each LA's new or changed landing files into the raw layer (spec §1 version rules)."""
+    """Ingest each LA's new or changed landing files into the raw layer (spec §1 version rules).
+    A run that finds nothing new materialises nothing, so nothing downstream reruns."""
     paths = DataPaths.from_env()
     by_la = files_by_la(paths.landing)
     summary = ingest_las(paths, {la: by_la.get(la, []) for la in context.partition_keys})
@@ -44,6 +45,9 @@ def raw_returns(context: dg.AssetExecutionContext):
         "rows_in": sum(f.rows_in for f in summary.files), "rows_loaded": sum(f.rows_loaded for f in summary.files),
         "rows_rejected": sum(f.rows_rejected for f in summary.files),
     }
+    if not summary.files:
+        context.log.info(f"Nothing new in the landing folder ({summary.skipped} files already ingested)")
+        return  # no materialisation: nothing downstream is refreshed for a no-change run
     for name, key in RAW_KEYS.items():
         rows = per_table.get(name)
         yield dg.MaterializeResult(asset_key=key, metadata={**totals, **({"rows_loaded_table": rows} if rows is not None else {})})
