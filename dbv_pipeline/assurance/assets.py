@@ -1,5 +1,9 @@
 """Feedback reports for LAs: one per received file, written after each ingest of the LA."""
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+
 import dagster as dg
 
 from ..ingest.assets import RAW_KEYS, la_partitions
@@ -19,6 +23,11 @@ def reports_to_write(paths: DataPaths, la_code: str) -> list[str]:
     return list(wanted.values())
 
 
+def write_la_reports(paths: DataPaths, la_code: str) -> list[str]:
+    """Write the LA's missing feedback reports; returns the HTML paths."""
+    return [str(write_feedback_report(paths, la_code, sha)[0]) for sha in reports_to_write(paths, la_code)]
+
+
 @dg.asset(
     key=["reports", "feedback"],
     deps=list(RAW_KEYS.values()),
@@ -29,12 +38,14 @@ def reports_to_write(paths: DataPaths, la_code: str) -> list[str]:
 )
 def feedback_reports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Each LA's feedback report (HTML and XLSX) for every file it sent: what loaded, every rejected
-    file and row with the reason in plain words, every warning."""
+    file and row with the reason in plain words, every warning. LAs are written in parallel."""
     paths = DataPaths.from_env()
-    written = []
-    for la_code in context.partition_keys:
-        for sha in reports_to_write(paths, la_code):
-            html_path, _ = write_feedback_report(paths, la_code, sha)
-            written.append(str(html_path))
+    las = list(context.partition_keys)
+    workers = min(os.cpu_count() or 1, len(las))
+    if workers <= 1:
+        written = [path for la in las for path in write_la_reports(paths, la)]
+    else:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            written = [path for paths_of_la in pool.map(write_la_reports, [paths] * len(las), las) for path in paths_of_la]
     context.log.info(f"{len(written)} feedback reports written under {paths.reports / 'feedback'}")
     return dg.MaterializeResult(metadata={"reports_written": len(written), "folder": str(paths.reports / "feedback")})
