@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import html
+import json
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -20,7 +22,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from ..contract import TABLES
-from ..settings import SEEDS_DIR, DataPaths
+from ..settings import EXPECTATIONS_DIR, SEEDS_DIR, DataPaths
 from . import data
 from .rules import RULES
 from .validate import Outcome, validate
@@ -185,6 +187,15 @@ def _cross_source(paths: DataPaths, la_code: str, tables: set[str]) -> tuple[lis
     return validate(frames, max_examples=None).warnings, notes
 
 
+@cache
+def _warning_suites() -> frozenset[str]:
+    """The stored suites that hold at least one warning-severity expectation."""
+    return frozenset(
+        path.stem for path in EXPECTATIONS_DIR.glob("*.json")
+        if any(e.get("meta", {}).get("severity") == "warning" for e in json.loads(path.read_text())["expectations"])
+    )
+
+
 def build_report(paths: DataPaths, la_code: str, source: str | Path, *, synthetic: bool | None = None) -> Report:
     """Collect the report's content for one received file (its SHA-256, or the file itself)."""
     if isinstance(source, Path):
@@ -205,11 +216,14 @@ def build_report(paths: DataPaths, la_code: str, source: str | Path, *, syntheti
 
     loaded = [e for e in events if e["outcome"] != "rejected" and e["table_name"] in TABLES]
     for event in loaded:
+        # Only suites with warnings for the LA: conformance errors are the blocking raw checks' job.
         table = event["table_name"]
-        frame = data.version(paths, table, la_code, event["return_period"], source)
-        result = validate(data.raw_frames(paths, table, frame=frame), max_examples=None)
-        report.warnings += _gx_rows(result.warnings, table)
-        report.pipeline_errors += len(result.errors)
+        frames = {name: frame for name, frame in data.raw_frames(paths, table, frame=data.version(
+            paths, table, la_code, event["return_period"], source)).items() if name in _warning_suites()}
+        if frames:
+            result = validate(frames, max_examples=None)
+            report.warnings += _gx_rows(result.warnings, table)
+            report.pipeline_errors += len(result.errors)
     if loaded:
         outcomes, notes = _cross_source(paths, la_code, {e["table_name"] for e in loaded})
         report.warnings += _gx_rows(outcomes, None)
