@@ -7,7 +7,7 @@ export DBV_DATA_DIR ?= $(CURDIR)/data
 export GX_ANALYTICS_ENABLED := False
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: setup demo test dev validate docs bench backtest clean
+.PHONY: setup demo test test-all dev validate docs bench backtest clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,11 @@ setup: $(BIN)/.installed  ## virtualenv, packages, Dagster home, dbt manifest
 demo: setup  ## generate the synthetic sample and materialise every asset
 	$(BIN)/dbv demo
 
-test: setup  ## run the test suite
+test: setup  ## run the test suite (without the slow benchmark smoke test)
 	$(BIN)/python -m pytest
+
+test-all: setup  ## the test suite and the slow tests (the benchmark harness at tiny scale)
+	$(BIN)/python -m pytest -m ""
 
 validate: setup  ## load the Dagster definitions
 	$(BIN)/dagster definitions validate -w workspace.yaml

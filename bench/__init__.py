@@ -1,0 +1,1 @@
+"""National-scale benchmark of the pipeline: ``python -m bench.run`` (see bench/README.md)."""
