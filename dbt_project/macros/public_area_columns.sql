@@ -14,3 +14,22 @@
         else country_name
     end as area_name
 {%- endmacro %}
+
+{#
+    The columns that identify a row of DfE's public data (area and period), in the same order in
+    every public staging model; `calendar_year` for the tables counted over a calendar year.
+#}
+{% macro public_key_columns(calendar_year=false) %}
+    geographic_level,
+    {{ public_area_columns() }},
+    region_code,
+    region_name,
+    old_la_code,
+    new_la_code,
+    la_name,
+    time_period,
+    {%- if calendar_year %}
+    calendar_year,
+    {%- endif %}
+    census_year
+{%- endmacro %}

@@ -5,15 +5,7 @@ with source as (
 )
 
 select
-    geographic_level,
-    {{ public_area_columns() }},
-    region_code,
-    region_name,
-    old_la_code,
-    new_la_code,
-    la_name,
-    time_period,
-    census_year,
+    {{ public_key_columns() }},
     provision_type,
     dfe_column,
     plans

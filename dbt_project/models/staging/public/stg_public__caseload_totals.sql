@@ -5,14 +5,6 @@ with source as (
 )
 
 select distinct
-    geographic_level,
-    {{ public_area_columns() }},
-    region_code,
-    region_name,
-    old_la_code,
-    new_la_code,
-    la_name,
-    time_period,
-    census_year,
+    {{ public_key_columns() }},
     ehcplans
 from source

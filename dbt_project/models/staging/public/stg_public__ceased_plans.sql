@@ -5,16 +5,7 @@ with source as (
 )
 
 select
-    geographic_level,
-    {{ public_area_columns() }},
-    region_code,
-    region_name,
-    old_la_code,
-    new_la_code,
-    la_name,
-    time_period,
-    calendar_year,
-    census_year,
+    {{ public_key_columns(calendar_year=true) }},
     cease_reason,
     dfe_column,
     plans,

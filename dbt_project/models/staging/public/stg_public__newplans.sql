@@ -5,15 +5,6 @@ with source as (
 )
 
 select
-    geographic_level,
-    {{ public_area_columns() }},
-    region_code,
-    region_name,
-    old_la_code,
-    new_la_code,
-    la_name,
-    time_period,
-    calendar_year,
-    census_year,
+    {{ public_key_columns(calendar_year=true) }},
     new_ehc_plans as new_plans
 from source

@@ -6,16 +6,7 @@ with source as (
 )
 
 select
-    geographic_level,
-    {{ public_area_columns() }},
-    region_code,
-    region_name,
-    old_la_code,
-    new_la_code,
-    la_name,
-    time_period,
-    calendar_year,
-    census_year,
+    {{ public_key_columns(calendar_year=true) }},
     plans_issued_den as plans_issued,
     plans_issued_within_20_weeks,
     plans_issued_den_ex as plans_issued_excl_exceptions,
