@@ -19,8 +19,6 @@ from ..contract import CONTRACT, Column, Table
 from .errors import FileRejected
 from .readers import LINE, N_FIELDS, RawTable
 
-FINDING_COLUMNS = ["line", "column_name", "value", "rule_code", "message"]
-
 MACROS = r"""
 CREATE OR REPLACE MACRO dbv_date(s) AS CAST(coalesce(
     try_strptime(s, '%Y-%m-%d'), try_strptime(s, '%Y-%m-%d %H:%M:%S'), try_strptime(s, '%d/%m/%Y')) AS DATE);
@@ -54,9 +52,13 @@ class Normalised:
     """The outcome for one table of one file: loaded rows (typed) and row-level findings."""
 
     loaded: pa.Table
-    findings: pa.Table  # FINDING_COLUMNS, plus severity
+    findings: pa.Table  # FINDINGS_SCHEMA
     rows_in: int
     rows_rejected: int
+
+
+FINDINGS_SCHEMA = pa.schema([(name, pa.int64() if name == "line" else pa.string())
+                             for name in ("line", "column_name", "value", "rule_code", "message", "severity")])
 
 
 def q(name: str) -> str:
@@ -198,12 +200,16 @@ def normalise(
     con.execute("CREATE OR REPLACE TEMP TABLE findings AS " + " UNION ALL ".join(selects))
     _reject_repeats(con, table, extra)
 
-    findings = con.sql(
-        f"SELECT line, column_name, value, rule_code, message, 'row_rejected' AS severity FROM findings "
-        f"UNION ALL SELECT 1, h, NULL, 'W_EXTRA_COLUMN', m, 'warning' FROM (VALUES "
-        + ", ".join(f"({lit(h)}, {lit(CONTRACT.rules['W_EXTRA_COLUMN'].explain(h))})" for h in extra or [""])
-        + f") AS x(h, m) WHERE h <> '' ORDER BY 1, 4"
+    warnings = pa.table({
+        "line": [1] * len(extra), "column_name": extra, "value": [None] * len(extra),
+        "rule_code": ["W_EXTRA_COLUMN"] * len(extra), "message": [CONTRACT.rules["W_EXTRA_COLUMN"].explain(h) for h in extra],
+        "severity": ["warning"] * len(extra),
+    }, schema=FINDINGS_SCHEMA)
+    rows = con.sql(
+        "SELECT CAST(line AS BIGINT) AS line, column_name, value, rule_code, message, 'row_rejected' AS severity "
+        "FROM findings ORDER BY line, rule_code"
     ).to_arrow_table()
+    findings = pa.concat_tables([warnings, rows.cast(FINDINGS_SCHEMA)])
     loaded = con.sql(
         "SELECT " + ", ".join(q(c) for c in table.column_names + extra)
         + f", {LINE} AS source_line FROM typed WHERE {LINE} NOT IN (SELECT line FROM findings) ORDER BY {LINE}"
