@@ -62,3 +62,57 @@ def test_a_resubmission_reruns_only_its_la_and_no_change_reruns_nothing(pipeline
     # ...and the warehouse is requested once, to take it in.
     automation = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=automation.cursor)
     assert automation.get_num_requested(DBT_MART) == 1
+
+
+PLACEMENT_MARTS = [dg.AssetKey(["warehouse", m]) for m in ("fct_ehcp_census", "fct_ehcp_flows")]
+
+
+def build_placement_marts(defs, instance, full_refresh: bool = False) -> None:
+    """The warehouse job's dbt build, limited to the census and flow marts and what they are built from."""
+    job = defs.resolve_job_def("warehouse_job")
+    selection = dg.AssetSelection.assets(*PLACEMENT_MARTS).upstream().resolve(defs.resolve_asset_graph())
+    config = {"ops": {"warehouse_dbt_assets": {"config": {"full_refresh": full_refresh}}}}
+    subset = job.get_subset(asset_selection=selection & job.asset_layer.selected_asset_keys)
+    assert subset.execute_in_process(instance=instance, run_config=config).success
+
+
+def warehouse_rows(data_paths, sql: str) -> list[tuple]:
+    import duckdb
+
+    with duckdb.connect(str(data_paths.warehouse), read_only=True) as con:
+        return con.sql(sql).fetchall()
+
+
+def test_a_resubmission_rebuilds_only_its_las_slice_of_the_warehouse(pipeline, data_paths):
+    """The placements chain is incremental per LA: after 870 resubmits, a build rewrites 870's rows
+    and leaves 869's and 871's as they were, as a marker planted in their rows shows; a full
+    refresh rebuilds every LA."""
+    import duckdb
+
+    defs, instance = pipeline
+    ingest(defs, instance, tags=ALL_LAS)
+    build_placement_marts(defs, instance)
+    totals_sql = "SELECT la_code, sum(ehcp_count) FROM marts.fct_ehcp_census GROUP BY la_code ORDER BY la_code"
+    markers_sql = ("SELECT la_code, count(*) FILTER (WHERE annual_cost_gbp = 0.01) FROM intermediate.int_census_plans "
+                   "GROUP BY la_code ORDER BY la_code")
+    before = dict(warehouse_rows(data_paths, totals_sql))
+    with duckdb.connect(str(data_paths.warehouse)) as con:  # a marker no build writes, in every LA's rows
+        con.execute("UPDATE intermediate.int_census_plans SET annual_cost_gbp = 0.01")
+    planted = dict(warehouse_rows(data_paths, markers_sql))
+    assert all(planted.values())
+
+    placements = next(data_paths.landing.glob("870_placements_*.csv"))
+    lines = placements.read_text().splitlines()
+    placements.write_text("\n".join(lines[:1] + lines[1 + len(lines) // 2:]) + "\n")  # the first half of the rows dropped
+    ingest(defs, instance, partition_key="870")
+    build_placement_marts(defs, instance)
+
+    assert dict(warehouse_rows(data_paths, markers_sql)) == {**planted, "870": 0}  # only 870 rebuilt
+    after = dict(warehouse_rows(data_paths, totals_sql))
+    assert after["870"] < before["870"] and {k: after[k] for k in ("869", "871")} == {k: before[k] for k in ("869", "871")}
+    versions = dict(warehouse_rows(data_paths, "SELECT DISTINCT la_code, source_sha256 FROM marts.fct_ehcp_census"))
+    assert versions["870"] == RawStore(data_paths).ledger("870").events[-1]["source_sha256"]
+
+    build_placement_marts(defs, instance, full_refresh=True)
+    assert dict(warehouse_rows(data_paths, markers_sql)) == {la: 0 for la in LAS}
+    assert dict(warehouse_rows(data_paths, totals_sql)) == after

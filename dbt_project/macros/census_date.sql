@@ -7,3 +7,24 @@
     (make_date(({{ year }})::integer, 1, 1)
         + ((11 - isodow(make_date(({{ year }})::integer, 1, 1))) % 7 + 14)::integer)
 {%- endmacro %}
+
+{# The year of the first census on or after `on_date` (a date SQL expression). #}
+{% macro first_census_year_from(on_date) -%}
+    (year({{ on_date }}) + case when {{ on_date }} > {{ census_date('year(' ~ on_date ~ ')') }} then 1 else 0 end)
+{%- endmacro %}
+
+{# The year of the last census on or before `on_date`. #}
+{% macro last_census_year_to(on_date) -%}
+    (year({{ on_date }}) - case when {{ on_date }} < {{ census_date('year(' ~ on_date ~ ')') }} then 1 else 0 end)
+{%- endmacro %}
+
+{#
+    The census years from `start_date` to `end_date` (null: open) a spell or plan is active at,
+    from var('first_census_year') to `latest_year`: a list to unnest.
+#}
+{% macro census_years_between(start_date, end_date, latest_year) -%}
+    range(
+        greatest({{ var('first_census_year') }}, {{ first_census_year_from(start_date) }}),
+        least({{ latest_year }}, coalesce({{ last_census_year_to(end_date) }}, {{ latest_year }})) + 1
+    )
+{%- endmacro %}

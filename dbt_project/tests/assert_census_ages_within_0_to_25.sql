@@ -7,6 +7,6 @@ select
     census_year,
     plan_id,
     date_of_birth,
-    {{ age_in_years('date_of_birth', academic_year_age_date('census_date')) }} as age
+    age
 from {{ ref('int_census_plans') }}
-where {{ age_in_years('date_of_birth', academic_year_age_date('census_date')) }} > 25
+where age > 25

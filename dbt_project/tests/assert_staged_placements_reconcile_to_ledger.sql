@@ -5,7 +5,7 @@
 with ledger_latest as (
     select la_code, version_rows_loaded as rows_loaded
     from {{ ref('stg_raw__submissions') }}
-    where table_name = 'placements' and is_current_version
+    where table_name = 'placements' and is_current_version and version_rows_loaded > 0
     qualify row_number() over (partition by la_code order by return_period desc) = 1
 ),
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from pydantic import Field
 
 from ..ingest.raw_store import RawStore
 from ..settings import DataPaths
@@ -44,6 +45,15 @@ class DbvTranslator(DagsterDbtTranslator):
         return REFRESH_ON_UPSTREAM_UPDATE
 
 
+class WarehouseBuildConfig(dg.Config):
+    """Run config of the warehouse's dbt build."""
+
+    full_refresh: bool = Field(default=False, description=(
+        "Rebuild every LA of the per-LA incremental models (dbt build --full-refresh): needed after "
+        "changing their SQL or first_census_year. Otherwise a build redoes only the LAs whose "
+        "placements version changed."))
+
+
 def warehouse_assets(project: DbtProject) -> dg.AssetsDefinition:
     """The dbt assets of ``project`` (its manifest must exist: see ``prepare_dbt_project``)."""
 
@@ -53,16 +63,18 @@ def warehouse_assets(project: DbtProject) -> dg.AssetsDefinition:
         dagster_dbt_translator=DbvTranslator(),
         pool=WAREHOUSE_POOL,
     )
-    def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: WarehouseBuildConfig):
         """``dbt build`` against the data folder of DBV_DATA_DIR (passed as an absolute ``data_dir``).
-        The raw layer's empty schema files are ensured first, so a build before any ingest works."""
+        The raw layer's empty schema files are ensured first, so a build before any ingest works.
+        The placements chain is incremental per LA (dbt_project/macros/incremental_by_la.sql)."""
         # A subset run (one model clicked in the UI) runs only the tests whose parents all run,
         # not a relationships test of an unselected model pointing at a selected one.
         os.environ.setdefault("DBT_INDIRECT_SELECTION", "cautious")
         paths = DataPaths.from_env()
         RawStore(paths).ensure_schemas()
         dbt_vars = json.dumps({"data_dir": str(paths.root)})
-        yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
+        refresh = ["--full-refresh"] if config.full_refresh else []
+        yield from dbt.cli(["build", "--vars", dbt_vars, *refresh], context=context).stream()
 
     return warehouse_dbt_assets
 

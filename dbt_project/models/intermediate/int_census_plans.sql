@@ -1,4 +1,4 @@
-{{ config(materialized='table') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='la_code') }}
 
 -- One row per EHC plan active at each January census the LA's placements cover.
 -- A plan is active if ehcp_start_date <= census_date and (ehcp_end_date is null or
@@ -6,52 +6,64 @@
 -- day (placement_start_date <= census_date and (placement_end_date is null or >= census_date));
 -- where one spell ends and the next starts on census day, the later-starting spell counts; with no
 -- active spell the provision is UNKNOWN. Primary need comes from the active spell, else the plan.
+-- Each plan and spell is expanded to the census years it is active at (no range join, so DuckDB
+-- can spill to disk), and built per LA (macros/incremental_by_la.sql).
 
-with censuses as (
-    select
-        coverage.la_code,
-        census_dates.census_year,
-        census_dates.census_date
-    from {{ ref('int_placements_coverage') }} as coverage
-    inner join {{ ref('int_census_dates') }} as census_dates
-        on census_dates.census_year <= coverage.latest_census_year
+with coverage as (
+    select la_code, latest_census_year
+    from {{ ref('int_placements_coverage') }}
 ),
 
-active_plans as (
+plan_censuses as (
     select
-        censuses.census_year,
-        censuses.census_date,
-        plans.*
+        plans.*,
+        unnest({{ census_years_between('plans.ehcp_start_date', 'plans.ehcp_end_date', 'coverage.latest_census_year') }})
+            as census_year
     from {{ ref('int_ehcp_plans') }} as plans
-    inner join censuses
-        on plans.la_code = censuses.la_code
-        and plans.ehcp_start_date <= censuses.census_date
-        and (plans.ehcp_end_date is null or plans.ehcp_end_date >= censuses.census_date)
+    inner join coverage
+        on plans.la_code = coverage.la_code
+    {{ where_la_is_stale('plans.la_code', ref('int_ehcp_plans')) }}
+),
+
+spell_censuses as (
+    select
+        spells.plan_id,
+        spells.spell_number,
+        spells.provision_type,
+        spells.primary_need,
+        spells.setting_urn,
+        spells.annual_cost_gbp,
+        unnest({{ census_years_between('spells.placement_start_date', 'spells.placement_end_date', 'coverage.latest_census_year') }})
+            as census_year
+    from {{ ref('int_placement_spells') }} as spells
+    inner join coverage
+        on spells.la_code = coverage.la_code
+    {{ where_la_is_stale('spells.la_code', ref('int_ehcp_plans')) }}
 ),
 
 active_spells as (
     select
-        active_plans.plan_id,
-        active_plans.census_year,
-        spells.provision_type,
-        spells.primary_need,
-        spells.setting_urn,
-        spells.annual_cost_gbp
-    from active_plans
-    inner join {{ ref('int_placement_spells') }} as spells
-        on spells.plan_id = active_plans.plan_id
-        and spells.placement_start_date <= active_plans.census_date
-        and (spells.placement_end_date is null or spells.placement_end_date >= active_plans.census_date)
-    qualify row_number() over (
-        partition by active_plans.plan_id, active_plans.census_year
-        order by spells.placement_start_date desc
-    ) = 1
+        plan_id,
+        census_year,
+        arg_max_null(provision_type, spell_number) as provision_type,
+        arg_max_null(primary_need, spell_number) as primary_need,
+        arg_max_null(setting_urn, spell_number) as setting_urn,
+        arg_max_null(annual_cost_gbp, spell_number) as annual_cost_gbp
+    from spell_censuses
+    group by plan_id, census_year
+),
+
+active_plans as (
+    select
+        *,
+        {{ age_in_years('date_of_birth', academic_year_age_date(census_date('census_year'))) }} as age
+    from plan_censuses
 )
 
 select
     active_plans.la_code,
     active_plans.census_year,
-    active_plans.census_date,
+    {{ census_date('active_plans.census_year') }} as census_date,
     active_plans.plan_id,
     active_plans.child_id,
     active_plans.date_of_birth,
@@ -61,7 +73,9 @@ select
     active_spells.plan_id is not null as has_active_placement,
     active_spells.setting_urn,
     active_spells.annual_cost_gbp,
-    {{ dsg_age_group('active_plans.date_of_birth', 'active_plans.census_date') }} as age_group
+    active_plans.age,
+    {{ dsg_age_group('active_plans.age') }} as age_group,
+    active_plans.source_sha256
 from active_plans
 left join active_spells
     on active_spells.plan_id = active_plans.plan_id

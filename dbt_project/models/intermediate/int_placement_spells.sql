@@ -1,12 +1,15 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='la_code') }}
+
 -- One row per placement spell with its plan: a plan is (LA, child, ehcp_start_date). Spells of a
 -- plan are numbered in order of placement_start_date; previous_provision_type is the provision of
--- the spell before (within the same plan).
+-- the spell before (within the same plan). Built per LA (macros/incremental_by_la.sql).
 
 with spells as (
     select
         la_code || '/' || child_id || '/' || strftime(ehcp_start_date, '%Y-%m-%d') as plan_id,
         *
     from {{ ref('stg_raw__placements') }}
+    {{ where_la_is_stale('la_code', ref('stg_raw__placements')) }}
 )
 
 select
@@ -26,7 +29,8 @@ select
     placement_start_date,
     placement_end_date,
     annual_cost_gbp,
-    source_line
+    source_line,
+    source_sha256
 from spells
 window plan_spells as (
     partition by plan_id

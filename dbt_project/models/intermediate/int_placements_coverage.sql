@@ -22,9 +22,7 @@ covered as (
 latest_census as (
     select
         *,
-        year(covered_to)
-            - case when covered_to < {{ census_date('year(covered_to)') }} then 1 else 0 end
-            as latest_census_year
+        {{ last_census_year_to('covered_to') }} as latest_census_year
     from covered
 )
 

@@ -1,4 +1,7 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='la_code') }}
+
 -- EHCP caseload at each January census by LA, provision type, primary need and age group.
+-- Built per LA (macros/incremental_by_la.sql).
 
 select
     la_code,
@@ -7,6 +10,8 @@ select
     provision_type,
     primary_need,
     age_group,
-    count(*) as ehcp_count
+    count(*) as ehcp_count,
+    any_value(source_sha256) as source_sha256
 from {{ ref('int_census_plans') }}
+{{ where_la_is_stale('la_code', ref('int_census_plans')) }}
 group by la_code, census_year, census_date, provision_type, primary_need, age_group

@@ -1,7 +1,10 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='la_code') }}
+
 -- Flows of EHC plans by LA and flow year: new plans, ceased plans by reason, and moves between
--- provision types. Flow year Y runs from the day after census Y-1 to census Y inclusive, so
+-- provision types. Flow year Y runs from the day after census Y-1 to census Y inclusive (a flow
+-- on date d belongs to the year of the first census on or after d), so
 -- caseload(Y) = caseload(Y-1) + new(Y) - ceased(Y). A plan ceases on the day after its
--- ehcp_end_date (the first day it no longer counts).
+-- ehcp_end_date (the first day it no longer counts). Built per LA (macros/incremental_by_la.sql).
 
 with flow_years as (
     select
@@ -16,6 +19,12 @@ with flow_years as (
 
 plans as (
     select * from {{ ref('int_ehcp_plans') }}
+    {{ where_la_is_stale('la_code', ref('int_ehcp_plans')) }}
+),
+
+spells as (
+    select * from {{ ref('int_placement_spells') }}
+    {{ where_la_is_stale('la_code', ref('int_ehcp_plans')) }}
 ),
 
 flows as (
@@ -49,7 +58,7 @@ flows as (
         null::varchar as cease_reason,
         spells.previous_provision_type as from_provision_type,
         spells.provision_type as to_provision_type
-    from {{ ref('int_placement_spells') }} as spells
+    from spells
     where spells.provision_type <> spells.previous_provision_type
 )
 
@@ -62,9 +71,12 @@ select
     flows.cease_reason,
     flows.from_provision_type,
     flows.to_provision_type,
-    count(*) as flow_count
+    count(*) as flow_count,
+    any_value(versions.source_sha256) as source_sha256
 from flows
 inner join flow_years
     on flows.la_code = flow_years.la_code
-    and flows.flow_date between flow_years.flow_period_start and flow_years.flow_period_end
+    and {{ first_census_year_from('flows.flow_date') }} = flow_years.flow_year
+inner join (select distinct la_code, source_sha256 from plans) as versions
+    on flows.la_code = versions.la_code
 group by all
