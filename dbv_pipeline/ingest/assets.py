@@ -16,6 +16,7 @@ RAW_DESCRIPTIONS = {
     "findings": "Raw layer: every rejected file, rejected row and warning, with line, column and reason.",
 }
 BULK_RUN_THRESHOLD = 10  # more changed LAs than this → one run over every partition
+LOG_EACH_FILE_UP_TO = 20  # a bigger run logs its rejected files and totals (each file: the ledger, the reports)
 
 
 @dg.multi_asset(
@@ -38,13 +39,16 @@ def raw_returns(context: dg.AssetExecutionContext):
         for event in outcome.events:
             if event["table_name"] in per_table:
                 per_table[event["table_name"]] += event["rows_loaded"]
-        context.log.info(f"{outcome.source_file}: {outcome.outcome}, rows in {outcome.rows_in} = "
-                         f"loaded {outcome.rows_loaded} + rejected {outcome.rows_rejected}")
+        if len(summary.files) <= LOG_EACH_FILE_UP_TO or outcome.outcome == "rejected":
+            context.log.info(f"{outcome.source_file}: {outcome.outcome}, rows in {outcome.rows_in} = "
+                             f"loaded {outcome.rows_loaded} + rejected {outcome.rows_rejected}")
     totals = {
         "files": len(summary.files), "skipped": summary.skipped, "files_rejected": summary.count("rejected"),
         "rows_in": sum(f.rows_in for f in summary.files), "rows_loaded": sum(f.rows_loaded for f in summary.files),
         "rows_rejected": sum(f.rows_rejected for f in summary.files),
     }
+    context.log.info(f"{totals['files']} files ingested ({totals['files_rejected']} rejected), {totals['skipped']} unchanged "
+                     f"skipped; rows in {totals['rows_in']} = loaded {totals['rows_loaded']} + rejected {totals['rows_rejected']}")
     if not summary.files:
         context.log.info(f"Nothing new in the landing folder ({summary.skipped} files already ingested)")
         return  # no materialisation: nothing downstream is refreshed for a no-change run

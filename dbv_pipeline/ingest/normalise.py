@@ -144,6 +144,13 @@ def check_file_values(con: duckdb.DuckDBPyConnection, header: list[str], la_code
     if "child_id" in header:
         what, rx = CONTRACT.child_id_personal_pattern
         probes.append(("child_id", what, rx))
+    # Each pattern once over a row's values joined (a unit separator between them); only a file
+    # with a hit is probed column by column, to name the column.
+    row_text = "concat_ws(chr(31), " + ", ".join(f"trim({q(h)})" for h in header) + ")"
+    quick = [f"bool_or(regexp_matches({row_text}, {lit(rx)}))" for _, rx in CONTRACT.personal_data_patterns]
+    quick += [f"bool_or(regexp_matches(trim({q(h)}), {lit(rx)}))" for h, _, rx in probes if h == "child_id" and rx == CONTRACT.child_id_personal_pattern[1]]
+    if not any(con.sql("SELECT " + ", ".join(quick) + " FROM raw_text").fetchone()):
+        return
     hits = con.sql(
         "SELECT " + ", ".join(f"bool_or(regexp_matches(trim({q(h)}), {lit(rx)}))" for h, _, rx in probes) + " FROM raw_text"
     ).fetchone()
@@ -181,22 +188,28 @@ def normalise(
     )
 
     width = len(raw.header)
+    ragged = f"{N_FIELDS} <> {width}"
     selects = [
         f"SELECT {LINE} AS line, '' AS column_name, CAST({N_FIELDS} AS VARCHAR) AS value, 'R_RAGGED' AS rule_code, "
-        f"{message_sql('R_RAGGED', '', f'CAST({N_FIELDS} AS VARCHAR)', str(width))} AS message FROM typed WHERE {N_FIELDS} <> {width}"
+        f"{message_sql('R_RAGGED', '', f'CAST({N_FIELDS} AS VARCHAR)', str(width))} AS message FROM suspect WHERE {ragged}"
     ]
+    predicates = [ragged]
     for col in table.columns:
         raw_col = q("raw__" + col.name)
         for code, predicate, message in _column_checks(col):
+            predicates.append(predicate)
             selects.append(
-                f"SELECT {LINE}, {lit(col.name)}, trim({raw_col}), {lit(code)}, {message} FROM typed WHERE {predicate}"
+                f"SELECT {LINE}, {lit(col.name)}, trim({raw_col}), {lit(code)}, {message} FROM suspect WHERE {predicate}"
             )
     for rule in table.row_rules:
         column = rule.columns[0]
+        predicates.append(rule.fails_when)
         selects.append(
             f"SELECT {LINE}, {lit(column)}, trim({q('raw__' + column)}), {lit(rule.code)}, {lit(rule.message)} "
-            f"FROM typed WHERE {rule.fails_when}"
+            f"FROM suspect WHERE {rule.fails_when}"
         )
+    # One pass over every row finds the few that break any rule; each rule then reads only those.
+    con.execute("CREATE OR REPLACE TEMP TABLE suspect AS SELECT * FROM typed WHERE " + " OR ".join(f"({p})" for p in predicates))
     con.execute("CREATE OR REPLACE TEMP TABLE findings AS " + " UNION ALL ".join(selects))
     _reject_repeats(con, table, extra)
 
@@ -210,11 +223,11 @@ def normalise(
         "FROM findings ORDER BY line, rule_code"
     ).to_arrow_table()
     findings = pa.concat_tables([warnings, rows.cast(FINDINGS_SCHEMA)])
-    loaded = con.sql(
-        "SELECT " + ", ".join(q(c) for c in table.column_names + extra)
-        + f", {LINE} AS source_line FROM typed WHERE {LINE} NOT IN (SELECT line FROM findings) ORDER BY {LINE}"
-    ).to_arrow_table()
     rejected = con.sql("SELECT count(DISTINCT line) FROM findings").fetchone()[0]
+    keep = f" WHERE {LINE} NOT IN (SELECT line FROM findings) ORDER BY {LINE}" if rejected else ""  # else in line order already
+    loaded = con.sql(
+        "SELECT " + ", ".join(q(c) for c in table.column_names + extra) + f", {LINE} AS source_line FROM typed{keep}"
+    ).to_arrow_table()
     con.unregister("raw_text")
     return Normalised(loaded=loaded, findings=findings, rows_in=raw.rows, rows_rejected=rejected)
 
