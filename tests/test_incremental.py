@@ -30,6 +30,25 @@ def ingest(defs, instance, **kwargs) -> dg.ExecuteInProcessResult:
     return result
 
 
+def test_the_public_release_reloads_only_when_it_changes(tmp_path, monkeypatch):
+    """Nothing new, nothing runs: the release sensor asks for a reload once per new release file."""
+    import os
+
+    from dbv_pipeline.public.definitions import public_release_sensor
+
+    release = tmp_path / "release.zip"
+    release.write_bytes(b"first release")
+    monkeypatch.setenv("DBV_DFE_EHCP_SOURCE", str(release))
+    with dg.instance_for_test() as instance:
+        first = public_release_sensor(dg.build_sensor_context(instance=instance))
+        assert len(first.run_requests) == 1
+        again = public_release_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        assert isinstance(again, dg.SkipReason)
+        release.write_bytes(b"the next release")
+        os.utime(release, ns=(release.stat().st_atime_ns, release.stat().st_mtime_ns + 10**9))
+        assert len(public_release_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor)).run_requests) == 1
+
+
 def test_a_resubmission_reruns_only_its_la_and_no_change_reruns_nothing(pipeline, data_paths):
     defs, instance = pipeline
     ingest(defs, instance, tags=ALL_LAS)
