@@ -18,11 +18,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from dbv_pipeline.playbook.assets import PLAYBOOK_ASSETS, evaluation, outcome_indicators, report
+from dbv_pipeline.playbook.assets import PLAYBOOK_ASSETS, evaluation, exports, outcome_indicators, report
 from dbv_pipeline.playbook.charts import Charts
 from dbv_pipeline.playbook.data import PlaybookPaths
 from dbv_pipeline.playbook.exports import WORKBOOK
-from dbv_pipeline.playbook.report import ReportData, index_page, write_report
+from dbv_pipeline.playbook.report import ReportData, index_page
 from dbv_pipeline.playbook.testing import SAMPLE_LAS, playbook_sample
 from dbv_pipeline.settings import DataPaths
 
@@ -138,7 +138,7 @@ def test_every_page_is_watermarked_and_shows_its_charts(out):
         assert 'class="synthetic-banner">SYNTHETIC DATA' in text and "<title>SYNTHETIC DATA" in text, page
         assert "<script" not in text, page
     barnet = (out.report / "la" / "302.html").read_text(encoding="utf-8")
-    assert barnet.count("<svg ") == 5
+    assert barnet.count('<svg role="img"') == 5
     for title in ("forecast to January 2029", "Placement mix", "Unit cost per EHCP", "DSG cumulative balance",
                   "EHCP growth on the year, against comparison medians", "MSS unit cost", "highest"):
         assert title in barnet, title
@@ -150,12 +150,40 @@ def test_no_watermark_for_real_data(sample):
     assert "SYNTHETIC" not in html and "synthetic-banner" not in html
 
 
-def test_parallel_and_sequential_rendering_agree(sample, tmp_path):
-    data = ReportData.load(sample.paths)
-    write_report(data, tmp_path / "one", workers=1)
-    write_report(data, tmp_path / "two", workers=2)
-    for la in SAMPLE_LAS:
-        assert (tmp_path / "one" / "la" / f"{la}.html").read_bytes() == (tmp_path / "two" / "la" / f"{la}.html").read_bytes()
+def test_a_rerun_rewrites_only_what_changed(sample, tmp_path, monkeypatch):
+    """Pages and exports are content-addressed: unchanged data rewrites nothing; one LA's new EHCP counts
+    rewrite its page, the index and its tranche page (which show them), one export table and the workbook."""
+    paths = DataPaths(tmp_path / "data")
+    shutil.copytree(sample.paths.reports, paths.reports)  # with the manifests of the sample's run
+    shutil.copytree(sample.paths.landing, paths.landing)  # the synthetic marker, as in the sample's run
+    shutil.copy(sample.paths.warehouse, paths.warehouse)
+    monkeypatch.setenv("DBV_DATA_DIR", str(paths.root))
+    out = PlaybookPaths.of(paths)
+    stamps = {p: p.stat().st_mtime_ns for p in out.report.rglob("*.html")}
+
+    def run() -> dict[str, dict]:
+        result = dg.materialize([report, exports])
+        assert result.success
+        return {e.asset_key.path[-1]: {k: getattr(v, "value", v) for k, v in e.materialization.metadata.items()}
+                for e in result.get_asset_materialization_events()}
+
+    def rewritten() -> set[str]:
+        return {p.relative_to(out.report).as_posix() for p, t in stamps.items() if p.stat().st_mtime_ns != t}
+
+    same = run()
+    assert same["report"]["pages_written"] == 0 and same["report"]["pages_unchanged"] == 1 + 3 + len(SAMPLE_LAS)
+    assert same["exports"]["tables_written"] == 0 and not same["exports"]["workbook_written"]
+    assert rewritten() == set()
+
+    with duckdb.connect(str(paths.warehouse)) as con:  # this copy only: Barnet's returns changed
+        con.execute("update playbook.pb_la_year_metrics_wide set ehcp_count = ehcp_count + 7 where la_code = '302'")
+    changed = run()
+    assert changed["report"]["pages_written"] == 3
+    assert rewritten() == {"la/302.html", "index.html", "tranche-1.html"}
+    assert changed["exports"]["tables_written"] == 1 and changed["exports"]["workbook_written"]
+    wide = pd.read_parquet(out.exports / "pb_la_year_metrics_wide.parquet")
+    original = pd.read_parquet(sample.paths.reports / "playbook" / "exports" / "pb_la_year_metrics_wide.parquet")
+    assert (wide[wide.la_code == "302"].ehcp_count.to_numpy() == original[original.la_code == "302"].ehcp_count + 7).all()
 
 
 def test_exports_are_readable(out):

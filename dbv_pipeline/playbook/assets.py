@@ -139,11 +139,13 @@ def report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     paths, out, _ = _context()
     data = ReportData.load(paths)
     summary = write_report(data, out.report)
-    context.log.info(f"{len(summary.pages)} pages in {summary.seconds:.1f}s (LA pages {summary.la_seconds:.1f}s)")
+    context.log.info(f"{len(summary.pages)} pages in {summary.seconds:.1f}s: {len(summary.written)} written, "
+                     f"{len(summary.pages) - len(summary.written)} unchanged, {len(summary.removed)} removed")
     return dg.MaterializeResult(metadata={
         "index": dg.MetadataValue.path(str(summary.index)), "pages": len(summary.pages),
-        "seconds": round(summary.seconds, 1), "la_page_seconds": round(summary.la_seconds, 1),
-        "synthetic": data.synthetic})
+        "pages_written": len(summary.written), "pages_unchanged": len(summary.pages) - len(summary.written),
+        "pages_removed": len(summary.removed), "seconds": round(summary.seconds, 1),
+        "render_seconds": round(summary.render_seconds, 1), "synthetic": data.synthetic})
 
 
 @dg.asset(
@@ -153,10 +155,14 @@ def report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     automation_condition=REFRESH_ON_UPSTREAM_UPDATE,
 )
 def exports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    """Every playbook metric and output as CSV and Parquet, and the workbook dbv_playbook.xlsx."""
+    """Every playbook metric and output as CSV and Parquet, and the workbook dbv_playbook.xlsx; only what
+    changed since the last run is rewritten."""
     paths, out, warehouse = _context()
-    rows = write_exports(collect(paths), out.exports, synthetic=is_synthetic(paths, warehouse))
-    return dg.MaterializeResult(metadata={"rows": rows, "path": str(out.exports)})
+    tables = collect(paths)
+    summary = write_exports(tables, out.exports, synthetic=is_synthetic(paths, warehouse))
+    return dg.MaterializeResult(metadata={
+        "rows": summary.rows, "path": str(out.exports), "tables_written": len(summary.written),
+        "tables_unchanged": len(tables) - len(summary.written), "workbook_written": summary.workbook_written})
 
 
 PLAYBOOK_ASSETS = [forecasts, outcome_indicators, evaluation, report, exports]

@@ -1,36 +1,39 @@
-"""The playbook's charts as inline SVG (matplotlib, without pyplot).
+"""The playbook's charts as inline SVG.
 
-Speed matters (five charts on each of 153 LA pages), so: one figure per chart type, reused from
-chart to chart (only its data artists are removed, so axes and ticks are not rebuilt); text stays
-text (``svg.fonttype: none``); titles and legends are left to the HTML page (each chart returns its
-legend items), which saves matplotlib's text layout.
+Speed matters (five charts on each of 153 LA pages), so the page charts are written as SVG directly
+(``_Axes``) in matplotlib's look: the same figure sizes and margins, autoscaling with 5% margins,
+matplotlib's own tick locators, its default tick, grid, spine, line, dash and marker styles, text
+kept as text. That is about 1 ms a chart where matplotlib's savefig took about 40 ms. Titles and
+legends are left to the HTML page (each chart returns its legend items). The one event-study figure
+of the index page is drawn with matplotlib (small multiples with error bars).
 """
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import matplotlib
 import numpy as np
-from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
-
-matplotlib.rcParams.update({
-    "svg.fonttype": "none", "svg.hashsalt": "dbv-playbook", "font.family": "sans-serif", "font.size": 8.5,
-    "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.color": "#e3e3e3",
-    "grid.linewidth": 0.6, "axes.axisbelow": True, "axes.edgecolor": "#8d9499",
-})
+from matplotlib.ticker import FixedLocator, Locator, LogLocator, MaxNLocator
 
 # GOV.UK colours
 BLUE, ORANGE, GREEN, RED, PURPLE, GREY, PINK, TURQUOISE = (
     "#1d70b8", "#f47738", "#00703c", "#d4351c", "#4c2c92", "#505a5f", "#d53880", "#28a197")
 NEIGHBOUR_GREY = "#8d9499"
+EDGE = "#8d9499"  # axes.edgecolor
 MIX_COLOURS = [BLUE, PURPLE, RED, ORANGE, TURQUOISE, "#b1b4b6"]
+
+matplotlib.rcParams.update({
+    "svg.fonttype": "none", "svg.hashsalt": "dbv-playbook", "font.family": "sans-serif", "font.size": 8.5,
+    "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.color": "#e3e3e3",
+    "grid.linewidth": 0.6, "axes.axisbelow": True, "axes.edgecolor": EDGE,
+})
 
 
 @dataclass(frozen=True)
@@ -98,134 +101,332 @@ def count(value: float, _pos=None) -> str:
     return f"{value:,.0f}"
 
 
+def year(value: float, _pos=None) -> str:
+    return f"{value:.0f}"
+
+
 FORMATTERS = {"gbp": money, "percent": percent, "plans": count}
-LINESTYLES = {"line": "-", "dashed": "--", "dotted": ":"}
 _BEFORE_SVG = re.compile(r"^.*?(?=<svg)", re.S)
+
+# matplotlib's defaults (rcParams above): ticks 3.5 pt long and 0.8 wide, labels 3.5 pt beyond them; the
+# baselines of 8.5 pt DejaVu Sans tick labels as matplotlib places them (x: below the axis; y: centred).
+TICK, TICK_PAD, X_LABEL_BASELINE, Y_LABEL_BASELINE = 3.5, 3.5, 13.458, 3.229
+FONT = ("font-size:8.5px;font-family:'DejaVu Sans','Bitstream Vera Sans','Computer Modern Sans Serif',"
+        "'Lucida Grande','Verdana','Geneva','Lucid','Arial','Helvetica','Avant Garde',sans-serif")
+DASHES = {"line": None, "dashed": (3.7, 1.6), "dotted": (1.0, 1.65)}  # matplotlib's, scaled by the line width
+MARGIN = 0.05  # axes.xmargin and axes.ymargin
+
+
+Ticks = tuple[Locator, Callable[[float], str]]  # an axis's tick locator and label formatter
+
+
+def _n(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def _floats(values) -> np.ndarray:
+    return np.asarray(values, float).ravel()
+
+
+class _Axes:
+    """One chart's axes, written as SVG the way matplotlib draws them: figure ``size`` in inches (72 pt
+    each), ``margins`` as ``Figure.subplots_adjust``; limits autoscale to the data (points with a
+    missing coordinate left out) with 5% margins unless set; artists in matplotlib's order (grid and
+    ticks, fills, then lines and markers in the order added, then the left and bottom spines); data
+    clipped to the axes."""
+
+    def __init__(self, size: tuple[float, float], margins: dict, *, xlog: bool = False):
+        self.width, self.height = size[0] * 72, size[1] * 72
+        self.x0, self.x1 = margins["left"] * self.width, margins["right"] * self.width
+        self.y0, self.y1 = (1 - margins["top"]) * self.height, (1 - margins["bottom"]) * self.height
+        self.xlog = xlog
+        self.data: dict[str, list[np.ndarray]] = {"x": [], "y": []}
+        self.limits: dict[str, tuple[float, float]] = {}
+        self.layers: tuple[list, list] = ([], [])  # zorder 1 (fills), zorder 2 (lines, markers); drawn at the end
+
+    # ------------------------------------------------------------ data
+
+    def _autolim(self, x=None, y=None) -> None:
+        if x is not None and y is not None:
+            x, y = _floats(x), _floats(y)
+            keep = np.isfinite(x) & np.isfinite(y)
+            x, y = x[keep], y[keep]
+        if x is not None:
+            self.data["x"].append(_floats(x))
+        if y is not None:
+            self.data["y"].append(_floats(y))
+
+    def fill(self, x, lower, upper, colour: str, alpha: float) -> None:
+        """``fill_between``: the area between two curves (runs of finite points)."""
+        x, lower, upper = _floats(x), _floats(lower), _floats(upper)
+        known = np.isfinite(x) & np.isfinite(lower) & np.isfinite(upper)
+        self._autolim(x[known], lower[known])
+        self._autolim(x[known], upper[known])
+        self.layers[0].append(lambda: self._fill(x, lower, upper, colour, alpha))
+
+    def bars(self, x, bottom, top, colour: str, half_width: float = 0.375) -> None:
+        """Rectangles from ``bottom`` to ``top`` centred on ``x`` (no autoscaling: set the limits)."""
+        x, bottom, top = _floats(x), _floats(bottom), _floats(top)
+        self.layers[0].append(lambda: self._bars(x, bottom, top, colour, half_width))
+
+    def line(self, x, y, colour: str, width: float, style: str = "line", marker_size: float | None = None) -> None:
+        """``plot``: a line broken at missing points, optionally with round markers of its colour."""
+        x, y = _floats(x), _floats(y)
+        self._autolim(x, y)
+        self.layers[1].append(lambda: self._line(x, y, colour, width, style))
+        if marker_size:
+            self.layers[1].append(lambda: self._dots(x, y, marker_size, colour, colour, 1.0))
+
+    def dots(self, x, y, size: float, colour: str, edge: str | None = None) -> None:
+        """``plot(..., "o")``: round markers of diameter ``size`` (edge 1 pt, of ``edge`` colour)."""
+        x, y = _floats(x), _floats(y)
+        self._autolim(x, y)
+        self.layers[1].append(lambda: self._dots(x, y, size, colour, edge or colour, 1.0))
+
+    def ticks(self, x, y, size: float, colour: str, width: float) -> None:
+        """``plot(..., marker="|")``: vertical marks ``size`` long."""
+        x, y = _floats(x), _floats(y)
+        self._autolim(x, y)
+        self.layers[1].append(lambda: self._ticks(x, y, size, colour, width))
+
+    def hlines(self, y, start, end, colour: str, width: float, alpha: float) -> None:
+        """``hlines``: horizontal segments."""
+        y, start, end = _floats(y), _floats(start), _floats(end)
+        self._autolim(np.concatenate([start, end]), np.concatenate([y, y]))
+        self.layers[1].append(lambda: self._hlines(y, start, end, colour, width, alpha))
+
+    def hline(self, y: float, colour: str, width: float) -> None:
+        """``axhline``: a line across the axes at ``y``."""
+        self._autolim(y=[y])
+        self.layers[1].append(lambda: f'<path d="M{_n(self.x0)} {_n(self.ypos(y))}H{_n(self.x1)}" '
+                                      f'{_stroke(colour, width)} stroke-linecap="square"/>')
+
+    def set_limits(self, axis: str, low: float, high: float) -> None:
+        self.limits[axis] = (low, high)
+
+    # ------------------------------------------------------------ scales
+
+    def _scaled(self, axis: str) -> bool:
+        return axis == "x" and self.xlog
+
+    def limits_of(self, axis: str, locator: Locator) -> tuple[float, float]:
+        """The view limits: set, or autoscaled as matplotlib does (``autolimit_mode: data``)."""
+        if axis in self.limits:
+            return self.limits[axis]
+        values = np.concatenate(self.data[axis]) if self.data[axis] else np.array([])
+        log = self._scaled(axis)
+        values = values[np.isfinite(values) & (values > 0 if log else True)]
+        if log:  # LogLocator.nonsingular
+            if not values.size:
+                return 1.0, 10.0
+            low, high = values.min(), values.max()
+            if low == high:
+                low, high = 10 ** (np.ceil(np.log10(low)) - 1), 10 ** (np.floor(np.log10(high)) + 1)
+            delta = (np.log10(high) - np.log10(low)) * MARGIN
+            return 10 ** (np.log10(low) - delta), 10 ** (np.log10(high) + delta)
+        low, high = (values.min(), values.max()) if values.size else (-np.inf, np.inf)
+        low, high = locator.nonsingular(low, high)
+        delta = (high - low) * MARGIN
+        return locator.view_limits(low - delta, high + delta)
+
+    def _setup(self, xlocator: Locator, ylocator: Locator) -> None:
+        (self.xlow, self.xhigh), (self.ylow, self.yhigh) = self.limits_of("x", xlocator), self.limits_of("y", ylocator)
+        xt = (np.log10(self.xlow), np.log10(self.xhigh)) if self.xlog else (self.xlow, self.xhigh)
+        self._xt, self._xscale = xt[0], (self.x1 - self.x0) / (xt[1] - xt[0])
+        self._yscale = (self.y1 - self.y0) / (self.yhigh - self.ylow)
+
+    def xpos(self, values) -> np.ndarray:
+        """Data to SVG coordinates."""
+        values = np.log10(np.where(np.asarray(values, float) > 0, values, np.nan)) if self.xlog else values
+        return self.x0 + (np.asarray(values, float) - self._xt) * self._xscale
+
+    def ypos(self, values) -> np.ndarray:
+        return self.y1 - (np.asarray(values, float) - self.ylow) * self._yscale
+
+    def tick_locations(self, axis: str, locator: Locator) -> np.ndarray:
+        """The locator's ticks inside the view limits (within matplotlib's tolerance)."""
+        low, high = (self.xlow, self.xhigh) if axis == "x" else (self.ylow, self.yhigh)
+        ticks = np.asarray(locator.tick_values(low, high), float)
+        t, lo, hi = (np.log10(ticks), np.log10(low), np.log10(high)) if self._scaled(axis) else (ticks, low, high)
+        tol = (hi - lo) * 1e-10
+        return ticks[(t >= lo - tol) & (t <= hi + tol)]
+
+    # ------------------------------------------------------------ drawing
+
+    def _fill(self, x, lower, upper, colour, alpha) -> str:
+        keep = np.isfinite(x) & np.isfinite(lower) & np.isfinite(upper)
+        parts = []
+        for run in _runs(keep):
+            xs, lo, up = self.xpos(x[run]), self.ypos(lower[run]), self.ypos(upper[run])
+            points = [*zip(xs, up), *zip(xs[::-1], lo[::-1])]
+            parts.append("M" + "L".join(f"{_n(a)} {_n(b)}" for a, b in points) + "Z")
+        return f'<path d="{"".join(parts)}" fill="{colour}" fill-opacity="{alpha}"/>' if parts else ""
+
+    def _bars(self, x, bottom, top, colour, half_width) -> str:
+        left, right, b, t = self.xpos(x - half_width), self.xpos(x + half_width), self.ypos(bottom), self.ypos(top)
+        d = "".join(f"M{_n(l)} {_n(bb)}H{_n(r)}V{_n(tt)}H{_n(l)}Z" for l, r, bb, tt in zip(left, right, b, t))
+        return f'<path d="{d}" fill="{colour}"/>'
+
+    def _line(self, x, y, colour, width, style) -> str:
+        keep = np.isfinite(x) & np.isfinite(y)
+        xs, ys = self.xpos(x), self.ypos(y)
+        d = "".join("M" + "L".join(f"{_n(a)} {_n(b)}" for a, b in zip(xs[run], ys[run])) for run in _runs(keep))
+        if not d:
+            return ""
+        dashes = DASHES[style]
+        ends = (f' stroke-dasharray="{_n(dashes[0] * width)},{_n(dashes[1] * width)}"' if dashes
+                else ' stroke-linecap="square"')
+        return f'<path d="{d}" {_stroke(colour, width)} stroke-linejoin="round"{ends}/>'
+
+    def _dots(self, x, y, size, colour, edge, edge_width) -> str:
+        keep = np.isfinite(x) & np.isfinite(y)
+        circles = "".join(f'<circle cx="{_n(a)}" cy="{_n(b)}" r="{_n(size / 2)}"/>'
+                          for a, b in zip(self.xpos(x[keep]), self.ypos(y[keep])))
+        return f'<g fill="{colour}" stroke="{edge}" stroke-width="{edge_width}">{circles}</g>' if circles else ""
+
+    def _ticks(self, x, y, size, colour, width) -> str:
+        keep = np.isfinite(x) & np.isfinite(y)
+        d = "".join(f"M{_n(a)} {_n(b + size / 2)}v{_n(-size)}" for a, b in zip(self.xpos(x[keep]), self.ypos(y[keep])))
+        return f'<path d="{d}" {_stroke(colour, width)}/>' if d else ""
+
+    def _hlines(self, y, start, end, colour, width, alpha) -> str:
+        keep = np.isfinite(y) & np.isfinite(start) & np.isfinite(end)
+        d = "".join(f"M{_n(a)} {_n(c)}H{_n(b)}"
+                    for a, b, c in zip(self.xpos(start[keep]), self.xpos(end[keep]), self.ypos(y[keep])))
+        return f'<path d="{d}" {_stroke(colour, width)} stroke-opacity="{alpha}"/>' if d else ""
+
+    def svg(self, title: str, xaxis: Ticks, yaxis: Ticks, *, grid: str = "xy") -> str:
+        """The chart, with ticks where each axis's locator puts them (inside the view limits), labelled
+        by its formatter; gridlines along ``grid`` ("x": vertical lines at the x ticks, "y": horizontal)."""
+        self._setup(xaxis[0], yaxis[0])
+        xticks, yticks = self.tick_locations("x", xaxis[0]), self.tick_locations("y", yaxis[0])
+        xs, ys = self.xpos(xticks), self.ypos(yticks)
+        xlabels, ylabels = [xaxis[1](v) for v in xticks], [yaxis[1](v) for v in yticks]
+        x0, x1, y0, y1 = map(_n, (self.x0, self.x1, self.y0, self.y1))
+        grid_d = ("".join(f"M{_n(x)} {y1}V{y0}" for x in xs) if "x" in grid else "") + \
+                 ("".join(f"M{x0} {_n(y)}H{x1}" for y in ys) if "y" in grid else "")
+        tick_d = "".join(f"M{_n(x)} {y1}v{TICK}" for x in xs) + "".join(f"M{x0} {_n(y)}h{-TICK}" for y in ys)
+        below, left = _n(self.y1 + X_LABEL_BASELINE), _n(self.x0 - TICK - TICK_PAD)
+        labels = "".join(f'<text x="{_n(x)}" y="{below}" text-anchor="middle">{html.escape(t)}</text>'
+                         for x, t in zip(xs, xlabels) if t) + \
+                 "".join(f'<text x="{left}" y="{_n(y + Y_LABEL_BASELINE)}" text-anchor="end">{html.escape(t)}</text>'
+                         for y, t in zip(ys, ylabels) if t)
+        plot = (f'<svg x="{x0}" y="{y0}" width="{_n(self.x1 - self.x0)}" height="{_n(self.y1 - self.y0)}" '
+                f'viewBox="{x0} {y0} {_n(self.x1 - self.x0)} {_n(self.y1 - self.y0)}" overflow="hidden">')  # clips
+        data = "".join(draw() for layer in self.layers for draw in layer)
+        w, h = _n(self.width), _n(self.height)
+        return (f'<svg role="img" aria-label="{_attr(title)}" xmlns="http://www.w3.org/2000/svg" width="{w}pt" '
+                f'height="{h}pt" viewBox="0 0 {w} {h}"><rect width="{w}" height="{h}" fill="#ffffff"/>'
+                f'{plot}<path d="{grid_d}" {_stroke("#e3e3e3", 0.6)} stroke-linecap="square"/></svg>'
+                f'<path d="{tick_d}" {_stroke("#000000", 0.8)}/><g style="{FONT}">{labels}</g>'
+                f'{plot}{data}</svg><path d="M{x0} {y0}V{y1}H{x1}" {_stroke(EDGE, 0.8)} stroke-linecap="square"/></svg>')
+
+
+def _stroke(colour: str, width: float) -> str:
+    return f'fill="none" stroke="{colour}" stroke-width="{width}"'
+
+
+def _runs(keep: np.ndarray) -> list[slice]:
+    """Slices of the consecutive True runs of ``keep``."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], keep.astype(np.int8), [0]])))
+    return [slice(a, b) for a, b in zip(edges[::2], edges[1::2])]
+
+
+class _Years(MaxNLocator):
+    """Whole years only: at most 7 ticks (MaxNLocator falls back to fractions with under two years in view)."""
+
+    def __init__(self):
+        super().__init__(integer=True, nbins=7)
+
+    def tick_values(self, vmin, vmax):
+        ticks = super().tick_values(vmin, vmax)
+        return ticks[ticks == np.round(ticks)]
 
 
 class Charts:
     """Chart builders returning ``Chart`` (SVG markup and legend items)."""
 
-    def __init__(self):
-        self._figures: dict[str, Figure] = {}
-
-    def _axes(self, kind: str, size: tuple[float, float], margins: dict):
-        """The single axes of the reusable figure ``kind``, emptied of data and ready to autoscale."""
-        fig = self._figures.get(kind)
-        if fig is None:
-            fig = self._figures[kind] = Figure(figsize=size)
-            fig.add_subplot()
-            fig.subplots_adjust(**margins)
-        ax = fig.axes[0]
-        for artist in [*ax.lines, *ax.collections, *ax.patches]:
-            artist.remove()
-        ax.containers.clear()
-        ax.ignore_existing_data_limits = True
-        ax.set_autoscale_on(True)
-        return fig, ax
-
     @staticmethod
-    def _svg(fig: Figure, title: str) -> str:
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg", metadata={"Date": None})
-        svg = _BEFORE_SVG.sub("", buf.getvalue(), count=1)
-        return svg.replace("<svg ", f'<svg role="img" aria-label="{_attr(title)}" ', 1)
-
-    @staticmethod
-    def _finish(ax, unit: str, zero_line: bool) -> None:
-        if zero_line:
-            ax.axhline(0, color=GREY, linewidth=0.8)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=7))
-        ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
-        ax.yaxis.set_major_formatter(FuncFormatter(FORMATTERS[unit]))
-
-    def trend(self, title: str, lines: Sequence[Line], unit: str = "plans", *, zero_line: bool = False) -> Chart:
+    def trend(title: str, lines: Sequence[Line], unit: str = "plans", *, zero_line: bool = False) -> Chart:
         """Lines over years, with optional shaded bands."""
-        fig, ax = self._axes("trend", (6.4, 2.5), {"left": 0.12, "right": 0.98, "top": 0.96, "bottom": 0.11})
+        ax = _Axes((6.4, 2.5), {"left": 0.12, "right": 0.98, "top": 0.96, "bottom": 0.11})
         legend = []
-        for line in lines:
+        for line in lines:  # fills are drawn below every line, as matplotlib's zorder does
             if line.band is not None:
-                ax.fill_between(line.x, line.band[0], line.band[1], color=line.colour, alpha=0.15, linewidth=0)
+                ax.fill(line.x, line.band[0], line.band[1], line.colour, 0.15)
                 legend.append(LegendItem(line.band_label or f"{line.label}: range", line.colour, "band"))
-            ax.plot(line.x, line.y, color=line.colour, linewidth=line.width, linestyle=LINESTYLES[line.style],
-                    marker="o" if len(line.x) < 3 else None, markersize=3)
+            ax.line(line.x, line.y, line.colour, line.width, line.style, 3 if len(line.x) < 3 else None)
             legend.append(LegendItem(line.label, line.colour, line.style))
-        self._finish(ax, unit, zero_line)
-        return Chart(self._svg(fig, title), legend)
+        if zero_line:
+            ax.hline(0, GREY, 0.8)
+        return Chart(ax.svg(title, (_Years(), year), (MaxNLocator(nbins=5), FORMATTERS[unit])), legend)
 
-    def fan(self, title: str, actual: Line, fans: Sequence[Fan], unit: str = "plans", *,
+    @staticmethod
+    def fan(title: str, actual: Line, fans: Sequence[Fan], unit: str = "plans", *,
             extra: Sequence[Line] = (), zero_line: bool = False) -> Chart:
         """Actual values, then projections with 95% (light) and 80% (darker) bands."""
-        fig, ax = self._axes("fan", (6.4, 2.6), {"left": 0.12, "right": 0.98, "top": 0.96, "bottom": 0.11})
-        ax.plot(actual.x, actual.y, color=actual.colour, linewidth=1.8)
+        ax = _Axes((6.4, 2.6), {"left": 0.12, "right": 0.98, "top": 0.96, "bottom": 0.11})
+        ax.line(actual.x, actual.y, actual.colour, 1.8)
         legend = [LegendItem(actual.label, actual.colour)]
         for fan in fans:
             start_x, start_y = ([actual.x[-1]], [actual.y[-1]]) if len(actual.x) else ([], [])
             x = [*start_x, *fan.x]
             for lower, upper, alpha in ((fan.lower_95, fan.upper_95, 0.12), (fan.lower_80, fan.upper_80, 0.25)):
-                ax.fill_between(x, [*start_y, *lower], [*start_y, *upper], color=fan.colour, alpha=alpha, linewidth=0)
-            ax.plot(x, [*start_y, *fan.y], color=fan.colour, linewidth=1.6, linestyle="--")
+                ax.fill(x, [*start_y, *lower], [*start_y, *upper], fan.colour, alpha)
+            ax.line(x, [*start_y, *fan.y], fan.colour, 1.6, "dashed")
             legend.append(LegendItem(fan.label, fan.colour, "dashed"))
         for line in extra:
-            ax.plot(line.x, line.y, color=line.colour, linewidth=line.width, linestyle=LINESTYLES[line.style])
+            ax.line(line.x, line.y, line.colour, line.width, line.style)
             legend.append(LegendItem(line.label, line.colour, line.style))
         if fans:
             legend.append(LegendItem("80% and 95% bands", GREY, "band"))
-        self._finish(ax, unit, zero_line)
-        return Chart(self._svg(fig, title), legend)
+        if zero_line:
+            ax.hline(0, GREY, 0.8)
+        return Chart(ax.svg(title, (_Years(), year), (MaxNLocator(nbins=5), FORMATTERS[unit])), legend)
 
-    def stacked_shares(self, title: str, x: Sequence, shares: dict[str, Sequence]) -> Chart:
+    @staticmethod
+    def stacked_shares(title: str, x: Sequence, shares: dict[str, Sequence]) -> Chart:
         """Stacked bars of percentages (each bar adds up to 100)."""
-        fig, ax = self._axes("stacked", (6.4, 2.5), {"left": 0.08, "right": 0.98, "top": 0.96, "bottom": 0.11})
+        ax = _Axes((6.4, 2.5), {"left": 0.08, "right": 0.98, "top": 0.96, "bottom": 0.11})
         x = np.asarray(x, float)
         bottom = np.zeros(len(x))
         legend = []
         for (label, values), colour in zip(shares.items(), MIX_COLOURS):
             top = bottom + np.nan_to_num(np.asarray(values, float))
-            # one collection of rectangles per category: much faster than ax.bar's artist per bar
-            boxes = [[(xi - 0.375, b), (xi + 0.375, b), (xi + 0.375, t), (xi - 0.375, t)]
-                     for xi, b, t in zip(x, bottom, top)]
-            ax.add_collection(PolyCollection(boxes, facecolors=colour, linewidths=0), autolim=False)
+            ax.bars(x, bottom, top, colour)
             bottom = top
             legend.append(LegendItem(label, colour, "bar"))
         if len(x):
-            ax.set_xlim(x.min() - 0.6, x.max() + 0.6)
-        ax.set_ylim(0, 100)
-        ax.grid(axis="x", visible=False)
-        self._finish(ax, "percent", False)
-        return Chart(self._svg(fig, title), legend)
+            ax.set_limits("x", x.min() - 0.6, x.max() + 0.6)
+        ax.set_limits("y", 0, 100)
+        return Chart(ax.svg(title, (_Years(), year), (MaxNLocator(nbins=5), percent), grid="y"), legend)
 
-    def benchmark_dots(self, title: str, rows: Sequence[str], la: Sequence[float], neighbours: Sequence[Sequence[float]],
+    @staticmethod
+    def benchmark_dots(title: str, rows: Sequence[str], la: Sequence[float], neighbours: Sequence[Sequence[float]],
                        cohort: Sequence[tuple[float, float, float]], england: Sequence[float], *, la_label: str,
-                       cohort_label: str, unit: str = "gbp") -> Chart:
+                       cohort_label: str) -> Chart:
         """One row per item: the cohort's interquartile range (bar) and median, the neighbours (grey
-        dots), England's median (black tick) and the LA (large dot). Log scale for money."""
+        dots), England's median (black tick) and the LA (large dot). Money on a log scale."""
         height = 0.32 * len(rows) + 0.45
-        fig, ax = self._axes(f"dots{len(rows)}", (6.4, height),
-                             {"left": 0.2, "right": 0.97, "top": 1 - 0.08 / height, "bottom": 0.32 / height})
+        ax = _Axes((6.4, height), {"left": 0.2, "right": 0.97, "top": 1 - 0.08 / height, "bottom": 0.32 / height},
+                   xlog=True)
         y = np.arange(len(rows))[::-1]
         low, mid, high = (np.asarray(c, float) for c in zip(*cohort))
-        ax.hlines(y, low, high, color=ORANGE, linewidth=7, alpha=0.35)
-        ax.plot(mid, y, marker="|", linestyle="none", color=ORANGE, markersize=11, markeredgewidth=2)
-        ax.plot(np.concatenate([np.asarray(v, float) for v in neighbours]),
-                np.concatenate([np.full(len(v), yi) for yi, v in zip(y, neighbours)]),
-                "o", color=NEIGHBOUR_GREY, markersize=3.5)
-        ax.plot(england, y, marker="|", linestyle="none", color="black", markersize=11, markeredgewidth=1.2)
-        ax.plot(la, y, "o", color=BLUE, markersize=7, markeredgecolor="white")
-        if unit == "gbp":
-            ax.set_xscale("log")
-            ax.xaxis.set_minor_locator(NullLocator())
-            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-        ax.xaxis.set_major_formatter(FuncFormatter(FORMATTERS[unit]))
-        ax.set_yticks(y, rows)
-        ax.set_ylim(-0.6, len(rows) - 0.4)
-        ax.grid(axis="y", visible=False)
-        legend = [LegendItem(la_label, BLUE, "dot"), LegendItem("statistical neighbours", NEIGHBOUR_GREY, "dot"),
-                  LegendItem(f"{cohort_label}: middle half and median", ORANGE, "band"),
-                  LegendItem("England median", "#000000", "tick")]
-        return Chart(self._svg(fig, title), legend)
+        ax.hlines(y, low, high, ORANGE, 7, 0.35)
+        ax.ticks(mid, y, 11, ORANGE, 2)
+        ax.dots(np.concatenate([np.asarray(v, float) for v in neighbours]),
+                np.concatenate([np.full(len(v), yi) for yi, v in zip(y, neighbours)]), 3.5, NEIGHBOUR_GREY)
+        ax.ticks(england, y, 11, "#000000", 1.2)
+        ax.dots(la, y, 7, BLUE, "white")
+        ax.set_limits("y", -0.6, len(rows) - 0.4)
+        return Chart(ax.svg(title, (LogLocator(subs=(1.0, 2.0, 5.0), numticks=9), money),
+                            (FixedLocator(y), lambda v: rows[len(rows) - 1 - round(v)]), grid="x"), [
+            LegendItem(la_label, BLUE, "dot"), LegendItem("statistical neighbours", NEIGHBOUR_GREY, "dot"),
+            LegendItem(f"{cohort_label}: middle half and median", ORANGE, "band"),
+            LegendItem("England median", "#000000", "tick")])
 
-    def event_study(self, title: str, panels: dict[str, tuple[Sequence, Sequence, Sequence, Sequence]]) -> Chart:
+    @staticmethod
+    def event_study(title: str, panels: dict[str, tuple[Sequence, Sequence, Sequence, Sequence]]) -> Chart:
         """Small multiples, one per indicator: estimate and 95% interval by event time (reference −1 = 0)."""
         cols = min(len(panels), 4)
         rows = int(np.ceil(len(panels) / cols))
@@ -244,9 +445,13 @@ class Charts:
             ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
         for ax in list(axes.flat)[len(panels):]:
             ax.set_visible(False)
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+        svg = _BEFORE_SVG.sub("", buf.getvalue(), count=1)
+        svg = svg.replace("<svg ", f'<svg role="img" aria-label="{_attr(title)}" ', 1)
         legend = [LegendItem("estimate and 95% interval (percentage points)", BLUE, "dot"),
                   LegendItem("diagnostic starts (event time 0)", RED, "dotted")]
-        return Chart(self._svg(fig, title), legend)
+        return Chart(svg, legend)
 
 
 def _attr(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pandas as pd
 from ..settings import DataPaths
 
 SYNTHETIC_MARKER = "README_SYNTHETIC.txt"  # written into the landing folder by the sample generator
+MANIFEST = "manifest.json"  # content hashes of an output folder's files, as last written
 
 
 @dataclass(frozen=True)
@@ -101,3 +103,15 @@ def read_output(folder: Path, name: str) -> pd.DataFrame:
     """A table written by ``write_table`` (an empty frame if it is not there)."""
     path = folder / f"{name}.parquet"
     return pd.read_parquet(path) if path.exists() else pd.DataFrame()
+
+
+def read_manifest(folder: Path) -> dict[str, str]:
+    """The content hash of each file of ``folder`` as last written (empty if there is no readable manifest)."""
+    try:
+        return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def write_manifest(folder: Path, hashes: dict[str, str]) -> None:
+    (folder / MANIFEST).write_text(json.dumps(hashes, indent=1, sort_keys=True) + "\n", encoding="utf-8")

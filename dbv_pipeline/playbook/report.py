@@ -2,16 +2,16 @@
 
 ``index.html`` (national summary), ``tranche-<n>.html`` (one per DBV tranche) and ``la/<code>.html``
 (one per LA with data), linked relatively, charts inline as SVG (``charts.py``). A synthetic run
-carries a "SYNTHETIC DATA" banner and watermark on every page.
+carries a "SYNTHETIC DATA" banner and watermark on every page. A rerun rewrites only the pages whose
+content changed (``manifest.json``: a hash of each page).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +21,7 @@ import pandas as pd
 from ..settings import DataPaths
 from .charts import BLUE, GREEN, GREY, NEIGHBOUR_GREY, ORANGE, PINK, PURPLE, RED, TURQUOISE, Chart, Charts, Fan, \
     LegendItem, Line, count
-from .data import PlaybookPaths, Warehouse, is_synthetic, read_output
+from .data import PlaybookPaths, Warehouse, is_synthetic, read_manifest, read_output, write_manifest
 from .forecast import TOTAL
 
 MIX = {"pct_mainstream": "Mainstream incl. RP/SEN units", "pct_mss": "MSS", "pct_inmss": "INMSS", "pct_ap": "AP",
@@ -38,6 +38,8 @@ ZERO_LINE_METRICS = {"ehcp_growth_pct", "ehcp_cagr_3y_pct", "dsg_in_year_balance
 GROUP_COLOURS = {"DBV": RED, "DBV_T1": PINK, "DBV_T2": PURPLE, "DBV_T3": TURQUOISE, "SAFETY_VALVE": GREEN,
                  "NONE": BLUE, "ENGLAND": GREY}
 LA_DIR = "la"
+BENCHMARK_COLUMNS = ["la_code", "year", "metric", "value", "comparison", "group_order", "comparison_median", "phrase"]
+GENERATED_AT = "<!--generated-at-->"  # the footer's time, filled in when a page is written
 
 
 def tranche_page(tranche) -> str:
@@ -67,7 +69,17 @@ class ReportData:
     notes: dict[str, str]
     synthetic: bool
     generated_at: str
+    # lookups made once (__post_init__)
     stats: dict = field(init=False, repr=False)  # (group_code, metric) → pb_group_stats rows by year
+    stat_rows: dict = field(init=False, repr=False)  # (group_code, metric, year) → a pb_group_stats row
+    labels: dict = field(init=False, repr=False)  # metric → label, unit and basis (pb_metric_catalogue)
+    units: dict = field(init=False, repr=False)
+    bases: dict = field(init=False, repr=False)
+    catalogue_order: list = field(init=False, repr=False)  # metrics and indicators by sort_order
+    return_metrics: list = field(init=False, repr=False)  # those from the LA returns
+    wide_rows: dict = field(init=False, repr=False)  # (la_code, year) → row of ``wide``
+    wide_values: dict = field(init=False, repr=False)  # column of ``wide`` → numpy array
+    england_outcomes: dict = field(init=False, repr=False)  # year → indicator → DfE's England value
 
     @classmethod
     def load(cls, paths: DataPaths) -> "ReportData":
@@ -88,7 +100,7 @@ class ReportData:
             catalogue=warehouse.table("playbook", "pb_metric_catalogue").set_index("metric"),
             wide=warehouse.table("playbook", "pb_la_year_metrics_wide"),
             group_stats=warehouse.table("playbook", "pb_group_stats"),
-            benchmarks=warehouse.table("playbook", "pb_benchmarks"),
+            benchmarks=warehouse.table("playbook", "pb_benchmarks", BENCHMARK_COLUMNS),
             neighbours=warehouse.query("""
                 select old_la_code as la_code, neighbour_old_la_code as neighbour_la_code, neighbour_rank,
                     neighbour_la_name
@@ -107,20 +119,34 @@ class ReportData:
     def __post_init__(self):
         self.stats = {key: rows.sort_values("year").set_index("year", drop=False)
                       for key, rows in self.group_stats.groupby(["group_code", "metric"])}
+        self.stat_rows = {(r.group_code, r.metric, r.year): r for r in self.group_stats.itertuples(index=False)}
+        self.labels, self.units, self.bases = (self.catalogue[c].to_dict() for c in ("label", "unit", "basis"))
+        ordered = self.catalogue.sort_values("sort_order", kind="stable")
+        self.catalogue_order = list(ordered.index)
+        self.return_metrics = list(ordered[ordered.source == "returns"].index)
+        self.wide_rows = {key: i for i, key in enumerate(zip(self.wide.la_code, self.wide.year))}
+        self.wide_values = {c: self.wide[c].to_numpy() for c in self.wide.columns}
+        self.england_outcomes = {}
+        if len(self.outcomes):
+            england = self.outcomes[self.outcomes.geographic_level.eq("National")]
+            for year, indicator, value in zip(england.year, england.indicator, england.value):
+                self.england_outcomes.setdefault(year, {})[indicator] = value
 
     def label(self, metric: str) -> str:
-        return self.catalogue.label.get(metric, metric)
+        return self.labels.get(metric, metric)
 
     def unit(self, metric: str) -> str:
-        return self.catalogue.unit.get(metric, "plans")
+        return self.units.get(metric, "plans")
 
 
 @dataclass
 class ReportSummary:
     index: Path
-    pages: list[Path] = field(default_factory=list)
+    pages: list[Path] = field(default_factory=list)  # every page of the report
+    written: list[Path] = field(default_factory=list)  # new or changed since the last run
+    removed: list[Path] = field(default_factory=list)  # pages no longer in the report
     seconds: float = 0.0
-    la_seconds: float = 0.0
+    render_seconds: float = 0.0
 
 
 # ---------------------------------------------------------------- formatting
@@ -229,7 +255,7 @@ def page(title: str, body: str, *, data: ReportData, depth: int = 0, crumbs: lis
 <header class="top"><a href="{up}index.html">Delivering Better Value in SEND · playbook</a></header>
 <main><nav class="crumbs">{trail}</nav>
 {body}
-<footer>Generated {esc(data.generated_at)} by the DBV data pipeline from the LA returns (warehouse marts
+<footer>Generated {GENERATED_AT} by the DBV data pipeline from the LA returns (warehouse marts
 <code>playbook.*</code>) and DfE's published EHCP statistics. Year alignment: year Y = the January census of Y
 = the twelve months to it = financial year (Y−1)-(Y). Forecast method and limits: docs/forecast_method.md;
 metrics and benchmarks: docs/playbook.md.{' <b>All figures are SYNTHETIC.</b>' if data.synthetic else ''}
@@ -413,32 +439,73 @@ def tranche_total_figures(charts: Charts, data: ReportData, members: set[str]) -
 
 # ---------------------------------------------------------------- LA pages
 
+Columns = dict[str, np.ndarray]  # a table's columns, in a stated order
+
 
 @dataclass
 class LaData:
-    """One LA's slices of ``ReportData`` (cut once, so each page does no full-table scans)."""
+    """One LA's slices of ``ReportData``, cut once for every LA (so a page does no table scans and
+    little pandas): tables as columns of numpy arrays."""
 
     code: str
     info: pd.Series
-    wide: pd.DataFrame
-    benchmarks: pd.DataFrame
-    neighbours: pd.DataFrame
-    dsg: pd.DataFrame
-    caseload_forecast: pd.DataFrame
-    balance_forecast: pd.DataFrame
-    outcomes: pd.DataFrame
+    wide: Columns  # pb_la_year_metrics_wide, by year
+    growth_medians: dict[str, Columns]  # comparison → pb_benchmarks rows of ehcp_growth_pct, by year
+    latest: dict[str, dict]  # metric → its latest year's benchmarks: year, value, phrases, medians by comparison
+    neighbours: list[tuple[str, str]]  # (la_code, name) by neighbour rank
+    dsg: dict[str, Columns]  # scenario → fct_dsg_balance rows, by financial year
+    caseload_forecast: Columns  # ALL rows, by census year
+    balance_forecast: dict[str, Columns]  # scenario → dsg_balance_forecast rows, by financial year
+    outcomes: Columns  # outcome indicators, in file order
+
+
+def _columns(frame: pd.DataFrame, keys: list[str], order: list[str]) -> dict:
+    """``frame`` sorted by ``keys`` and ``order`` as columns, split by each key in turn (nested dicts)."""
+    if frame.empty:
+        return {}
+    frame = frame.sort_values([*keys, *order], kind="stable")
+    return _split({c: frame[c].to_numpy() for c in frame.columns}, keys)
+
+
+def _split(columns: Columns, keys: list[str]) -> dict:
+    if not keys:
+        return columns
+    key = columns[keys[0]]
+    bounds = [0, *(np.flatnonzero(key[1:] != key[:-1]) + 1), len(key)]
+    return {key[a]: _split({c: v[a:b] for c, v in columns.items()}, keys[1:]) for a, b in zip(bounds, bounds[1:])}
+
+
+def _latest_benchmarks(benchmarks: pd.DataFrame) -> dict[str, dict[str, dict]]:
+    """la_code → metric → the benchmarks of the metric's latest year (comparisons in group order)."""
+    b = benchmarks
+    latest = b[b.year == b.groupby(["la_code", "metric"]).year.transform("max")]
+    out: dict[str, dict[str, dict]] = {}
+    for r in latest.sort_values(["la_code", "metric", "group_order"], kind="stable").itertuples(index=False):
+        m = out.setdefault(r.la_code, {}).setdefault(r.metric, {"year": r.year, "value": np.nan, "phrases": [],
+                                                                   "medians": {}})
+        if pd.isna(m["value"]):
+            m["value"] = r.value
+        m["phrases"].append(r.phrase)
+        m["medians"][r.comparison] = r.comparison_median
+    return out
 
 
 def split_by_la(data: ReportData) -> list[LaData]:
-    def groups(frame: pd.DataFrame, column: str = "la_code") -> dict:
-        return {k: g for k, g in frame.groupby(column)} if len(frame) else {}
-
-    empty = pd.DataFrame()
-    parts = {name: groups(frame) for name, frame in (
-        ("wide", data.wide), ("benchmarks", data.benchmarks), ("neighbours", data.neighbours), ("dsg", data.dsg),
-        ("caseload_forecast", data.caseload_forecast), ("balance_forecast", data.balance_forecast),
-        ("outcomes", data.outcomes[data.outcomes.la_code.notna()] if len(data.outcomes) else data.outcomes))}
-    return [LaData(code, info, **{name: part.get(code, empty) for name, part in parts.items()})
+    b = data.benchmarks
+    growth = _columns(b[b.metric.eq("ehcp_growth_pct") & b.comparison.isin(["NEIGHBOURS", "PROGRAMME"])],
+                      ["la_code", "comparison"], ["year"])
+    latest = _latest_benchmarks(b)
+    wide = _columns(data.wide, ["la_code"], ["year"])
+    neighbours = _columns(data.neighbours, ["la_code"], ["neighbour_rank"])
+    dsg = _columns(data.dsg, ["la_code", "scenario"], ["financial_year"])
+    caseload = _columns(data.caseload_forecast, ["la_code"], ["census_year"])
+    balance = _columns(data.balance_forecast, ["la_code", "scenario"], ["financial_year"])
+    outcomes = _columns(data.outcomes[data.outcomes.la_code.notna()] if len(data.outcomes) else data.outcomes,
+                        ["la_code"], [])
+    return [LaData(code, info, wide.get(code, {}), growth.get(code, {}), latest.get(code, {}),
+                   list(zip(*(neighbours[code][c] for c in ("neighbour_la_code", "neighbour_la_name"))))
+                   if code in neighbours else [],
+                   dsg.get(code, {}), caseload.get(code, {}), balance.get(code, {}), outcomes.get(code, {}))
             for code, info in data.las.iterrows()]
 
 
@@ -446,44 +513,41 @@ def la_page_html(charts: Charts, data: ReportData, la: LaData, known: set[str]) 
     info = la.info
     name = info.la_name
     cohort = {"DBV": "DBV cohort", "SAFETY_VALVE": "Safety Valve LAs"}.get(info.programme, "LAs in neither programme")
-    wide = la.wide.sort_values("year")
-    years = wide.year.to_numpy()
-    bench = la.benchmarks
+    wide = la.wide
+    years = wide.get("year", np.array([], int))
 
     charts_html = []
     # 1. caseload and its forecast
-    fc = la.caseload_forecast.sort_values("census_year")
-    history = wide[["year", "ehcp_count"]].dropna()
-    fans = [Fan("pipeline forecast", fc.census_year.to_numpy(), fc.forecast.to_numpy(), fc.lower_80.to_numpy(),
-                fc.upper_80.to_numpy(), fc.lower_95.to_numpy(), fc.upper_95.to_numpy())] if len(fc) else []
+    fc = la.caseload_forecast
+    fans = [Fan("pipeline forecast", fc["census_year"], fc["forecast"], fc["lower_80"], fc["upper_80"],
+                fc["lower_95"], fc["upper_95"])] if fc else []
     charts_html.append(figure(
         "EHCPs at the January census, with the forecast to January 2029",
-        charts.fan("EHCPs", Line("EHCPs (returns)", history.year.to_numpy(), history.ehcp_count.to_numpy()), fans)))
+        charts.fan("EHCPs", Line("EHCPs (returns)", *_xy(wide, "ehcp_count")), fans)))
     # 2. growth against comparison medians
     lines = [Line(name, *_xy(wide, "ehcp_growth_pct"), colour=BLUE, width=2.2)]
     for comparison, label, colour in (("NEIGHBOURS", "statistical neighbours", NEIGHBOUR_GREY),
                                       ("PROGRAMME", cohort, ORANGE)):
-        s = bench[(bench.metric == "ehcp_growth_pct") & (bench.comparison == comparison)].sort_values("year")
-        if len(s):
-            lines.append(Line(f"{label} median", s.year.to_numpy(), s.comparison_median.to_numpy(), colour=colour))
+        s = la.growth_medians.get(comparison)
+        if s:
+            lines.append(Line(f"{label} median", s["year"], s["comparison_median"], colour=colour))
     s = group_series(data, "ENGLAND", "ehcp_growth_pct")
     lines.append(Line("England median", s.year.to_numpy(), s["median"].to_numpy(), colour=GREY, style="dashed"))
     charts_html.append(figure("EHCP growth on the year, against comparison medians",
                               charts.trend("EHCP growth", lines, "percent", zero_line=True)))
     # 3. placement mix
-    mix = wide.dropna(subset=["pct_mainstream"])
+    mix = _known(wide, "pct_mainstream")
     charts_html.append(figure("Placement mix at each January census",
-                              charts.stacked_shares("Placement mix", mix.year.to_numpy(),
-                                                    {label: mix[m].to_numpy() for m, label in MIX.items()})))
+                              charts.stacked_shares("Placement mix", years[mix],
+                                                    {label: wide[m][mix] for m, label in MIX.items()})))
     # 4. unit costs against neighbours, cohort and England
     charts_html.append(unit_cost_figure(charts, data, la, cohort))
     # 5. DSG balance: actual, projections and the LA's own plan
     charts_html.append(balance_figure(charts, la))
 
     latest_year = int(years.max()) if len(years) else None
-    neighbours = ", ".join(
-        f'<a href="{n.neighbour_la_code}.html">{esc(n.neighbour_la_name)}</a>' if n.neighbour_la_code in known
-        else esc(n.neighbour_la_name) for n in la.neighbours.itertuples())
+    neighbours = ", ".join(f'<a href="{code}.html">{esc(n)}</a>' if code in known else esc(n)
+                           for code, n in la.neighbours)
     tranche_link = (f' · <a href="../{tranche_page(info.tranche)}">tranche page</a>'
                     if info.programme == "DBV" and pd.notna(info.tranche) else "")
     crumbs = [("Playbook", "index.html")]
@@ -493,7 +557,7 @@ def la_page_html(charts: Charts, data: ReportData, la: LaData, known: set[str]) 
     body = f"""<h1>{esc(name)} <span class="sub">({esc(la.code)})</span></h1>
 <p class="sub">{esc(programme_text(info))}{tranche_link} · {esc(info.region_name or '')}</p>
 <p class="note">Statistical neighbours: {neighbours or 'none listed'}</p>
-{headlines(data, la, latest_year)}
+{headlines(la, latest_year)}
 <div class="grid">{''.join(charts_html)}</div>
 <h2>Benchmarks</h2>
 <p class="note">Each metric in its latest year. "Top" and "bottom" describe the value, not performance. Medians:
@@ -506,121 +570,123 @@ statistical neighbours without {esc(name)}; the programme cohort and England wit
     return page(name, body, data=data, depth=1, crumbs=crumbs)
 
 
-def _xy(frame: pd.DataFrame, column: str):
-    rows = frame[["year", column]].dropna()
-    return rows.year.to_numpy(), rows[column].to_numpy()
+def _known(columns: Columns, column: str) -> np.ndarray:
+    """Rows where ``column`` has a value."""
+    return ~pd.isna(columns[column]) if column in columns else np.zeros(len(columns.get("year", ())), bool)
 
 
-def headlines(data: ReportData, la: LaData, year) -> str:
+def _xy(columns: Columns, column: str) -> tuple[np.ndarray, np.ndarray]:
+    rows = _known(columns, column)
+    return (columns["year"][rows], columns[column][rows]) if rows.any() else (np.array([]), np.array([]))
+
+
+def headlines(la: LaData, year) -> str:
     if year is None:
         return ""
-    w = la.wide.set_index("year")
-    last = w.loc[year]
+    w = la.wide
+    last = {c: v[-1] for c, v in w.items()}  # the latest year
     stats = [(fmt(last.get("ehcp_count")), f"EHCPs, January {year}"),
              (fmt(last.get("ehcp_growth_pct"), "percent"), "growth on the year"),
              (fmt(last.get("ehcp_cagr_3y_pct"), "percent"), "a year over 3 years")]
-    money_rows = w.dropna(subset=["dsg_cumulative_balance_gbp"])
-    if len(money_rows):
-        m = money_rows.iloc[-1]
-        fy = f"{int(money_rows.index[-1]) - 1}-{str(int(money_rows.index[-1]))[-2:]}"
-        stats.append((fmt(m.dsg_cumulative_balance_gbp, "gbp"),
-                      f"DSG cumulative balance {fy} ({fmt(m.dsg_cumulative_balance_pct, 'percent')} of HNB income)"))
+    money = np.flatnonzero(_known(w, "dsg_cumulative_balance_gbp"))
+    if len(money):
+        i = money[-1]
+        money_year = int(w["year"][i])
+        fy = f"{money_year - 1}-{str(money_year)[-2:]}"
+        stats.append((fmt(w["dsg_cumulative_balance_gbp"][i], "gbp"),
+                      f"DSG cumulative balance {fy} ({fmt(w['dsg_cumulative_balance_pct'][i], 'percent')} of HNB income)"))
     bf = la.balance_forecast
-    if len(bf):
-        end = bf.financial_year.max()
+    if bf:
+        end = max(s["financial_year"].max() for s in bf.values())
         for scenario in ("UNMITIGATED", "MITIGATED"):
-            r = bf[(bf.financial_year == end) & (bf.scenario == scenario)]
-            if len(r) and pd.notna(r.cumulative_balance_gbp.iloc[0]):
-                r = r.iloc[0]
-                stats.append((fmt(r.cumulative_balance_gbp, "gbp"),
-                              f"projected {end}, {scenario.lower()} (80%: {fmt(r.cumulative_lower_80, 'gbp')} to "
-                              f"{fmt(r.cumulative_upper_80, 'gbp')})"))
+            r = _row(bf.get(scenario), "financial_year", end)
+            if r and pd.notna(r["cumulative_balance_gbp"]):
+                stats.append((fmt(r["cumulative_balance_gbp"], "gbp"),
+                              f"projected {end}, {scenario.lower()} (80%: {fmt(r['cumulative_lower_80'], 'gbp')} to "
+                              f"{fmt(r['cumulative_upper_80'], 'gbp')})"))
     return '<div class="headline">' + "".join(f'<div class="stat"><b>{v}</b><span>{esc(t)}</span></div>'
                                               for v, t in stats) + "</div>"
 
 
+def _row(columns: Columns | None, column: str, value) -> dict | None:
+    """The first row whose ``column`` equals ``value``, as a dict (None if there is none)."""
+    if not columns:
+        return None
+    hits = np.flatnonzero(columns[column] == value)
+    return {c: v[hits[0]] for c, v in columns.items()} if len(hits) else None
+
+
 def unit_cost_figure(charts: Charts, data: ReportData, la: LaData, cohort: str) -> str:
-    wide = la.wide.dropna(subset=[m for m in UNIT_COSTS if m in la.wide], how="all")
-    if wide.empty:
+    w = la.wide
+    costs = [m for m in UNIT_COSTS if m in w]
+    rows = np.flatnonzero(np.any([_known(w, m) for m in costs], axis=0)) if costs else []
+    if not len(rows):
         return figure("Unit costs", Chart("<p class=note>No unit costs (no outturn spend with caseload).</p>"))
-    year = int(wide.year.max())
-    row = wide[wide.year == year].iloc[0]
-    metrics = [m for m in UNIT_COSTS if pd.notna(row.get(m))]
-    neighbour_codes = set(la.neighbours.neighbour_la_code)
-    others = data.wide[(data.wide.year == year) & data.wide.la_code.isin(neighbour_codes)]
-    group = la.info.programme
+    i = rows[-1]
+    year = int(w["year"][i])
+    metrics = [m for m in costs if pd.notna(w[m][i])]
+    others = np.array([data.wide_rows[code, year] for code, _ in la.neighbours if (code, year) in data.wide_rows], int)
     cohort_stats, england = [], []
     for m in metrics:
-        g = group_row_for_year(data, group, m, year)
-        cohort_stats.append((g.p25, g["median"], g.p75) if g is not None else (np.nan, np.nan, np.nan))
-        e = group_row_for_year(data, "ENGLAND", m, year)
-        england.append(e["median"] if e is not None else np.nan)
+        g = data.stat_rows.get((la.info.programme, m, year))
+        cohort_stats.append((g.p25, g.median, g.p75) if g is not None else (np.nan, np.nan, np.nan))
+        e = data.stat_rows.get(("ENGLAND", m, year))
+        england.append(e.median if e is not None else np.nan)
+    neighbour_values = [v[~np.isnan(v)] for v in (data.wide_values[m][others].astype(float) for m in metrics)]
     chart = charts.benchmark_dots(
-        "Unit costs", [UNIT_COSTS[m] for m in metrics], [row[m] for m in metrics],
-        [others[m].dropna().to_numpy() for m in metrics], cohort_stats, england, la_label=la.info.la_name,
-        cohort_label=cohort)
+        "Unit costs", [UNIT_COSTS[m] for m in metrics], [w[m][i] for m in metrics], neighbour_values, cohort_stats,
+        england, la_label=la.info.la_name, cohort_label=cohort)
     fy = f"{year - 1}-{str(year)[-2:]}"
     return figure(f"Unit cost per EHCP by provision, {fy} (outturn, log scale)", chart)
 
 
-def group_row_for_year(data: ReportData, group_code: str, metric: str, year: int):
-    rows = group_series(data, group_code, metric)
-    return rows.loc[year] if year in rows.index else None
+def _fy_end(financial_years: np.ndarray) -> np.ndarray:
+    """The calendar year each financial year ("2024-25") ends."""
+    return np.array([int(fy[:4]) + 1 for fy in financial_years], int)
 
 
 def balance_figure(charts: Charts, la: LaData) -> str:
-    dsg = la.dsg
-    actual = dsg[dsg.scenario == "ACTUAL"].sort_values("financial_year") if len(dsg) else dsg
-    if actual.empty:
+    actual = la.dsg.get("ACTUAL")
+    if not actual:
         return figure("DSG cumulative balance", Chart("<p class=note>No DSG management plan actuals.</p>"))
-    x = actual.financial_year.str[:4].astype(int).to_numpy() + 1
-    bf = la.balance_forecast
-    fans = []
+    fans, extra = [], []
     for scenario, colour in (("UNMITIGATED", RED), ("MITIGATED", GREEN)):
-        s = bf[bf.scenario == scenario].dropna(subset=["cumulative_balance_gbp"]).sort_values("financial_year") \
-            if len(bf) else bf
-        if len(s):
-            fans.append(Fan(f"projected, {scenario.lower()}", s.financial_year.str[:4].astype(int).to_numpy() + 1,
-                            s.cumulative_balance_gbp.to_numpy(), s.cumulative_lower_80.to_numpy(),
-                            s.cumulative_upper_80.to_numpy(), s.cumulative_lower_95.to_numpy(),
-                            s.cumulative_upper_95.to_numpy(), colour=colour))
-    extra = []
+        s = la.balance_forecast.get(scenario)
+        rows = _known(s, "cumulative_balance_gbp") if s else np.array([], bool)
+        if rows.any():
+            fans.append(Fan(f"projected, {scenario.lower()}", _fy_end(s["financial_year"][rows]),
+                            *(s[c][rows] for c in ("cumulative_balance_gbp", "cumulative_lower_80", "cumulative_upper_80",
+                                                   "cumulative_lower_95", "cumulative_upper_95")), colour=colour))
     for scenario, colour in (("UNMITIGATED", RED), ("MITIGATED", GREEN)):
-        plan = dsg[dsg.scenario == scenario].sort_values("financial_year")
-        if len(plan):
-            extra.append(Line(f"LA's own plan, {scenario.lower()}",
-                              plan.financial_year.str[:4].astype(int).to_numpy() + 1,
-                              plan.cumulative_balance_gbp.to_numpy(), colour=colour, style="dotted", width=1.4))
+        plan = la.dsg.get(scenario)
+        if plan:
+            extra.append(Line(f"LA's own plan, {scenario.lower()}", _fy_end(plan["financial_year"]),
+                              plan["cumulative_balance_gbp"], colour=colour, style="dotted", width=1.4))
     chart = charts.fan("DSG cumulative balance",
-                       Line("actual", x, actual.cumulative_balance_gbp.to_numpy(), colour="#0b0c0c"),
-                       fans, "gbp", extra=extra, zero_line=True)
+                       Line("actual", _fy_end(actual["financial_year"]), actual["cumulative_balance_gbp"],
+                            colour="#0b0c0c"), fans, "gbp", extra=extra, zero_line=True)
     return figure("DSG cumulative balance at the end of each financial year (x-axis: the year it ends)", chart,
                   "Negative = deficit. Bands carry caseload uncertainty only.")
 
 
 def benchmark_table(data: ReportData, la: LaData, cohort: str) -> str:
-    b = la.benchmarks
-    if b.empty:
+    if not la.latest:
         return "<p class=note>No metrics.</p>"
-    latest = b[b.year == b.groupby("metric").year.transform("max")].sort_values("group_order")
-    phrases = latest.groupby("metric").phrase.agg("; ".join)
-    values = latest.groupby("metric")[["year", "value"]].first()
-    medians = latest.pivot(index="metric", columns="comparison", values="comparison_median")
     rows = []
-    for metric in data.catalogue[data.catalogue.source == "returns"].sort_values("sort_order").index:
-        if metric not in values.index:
+    for metric in data.return_metrics:
+        b = la.latest.get(metric)
+        if b is None:
             continue
         unit = data.unit(metric)
-        med = [fmt(medians.loc[metric].get(c), unit) for c in ("NEIGHBOURS", "PROGRAMME", "ENGLAND")]
-        period = _period(data, metric, int(values.year[metric]))
-        rows.append([esc(data.label(metric)), esc(period), fmt(values.value[metric], unit), *med,
-                     esc(phrases[metric])])
+        med = [fmt(b["medians"].get(c), unit) for c in ("NEIGHBOURS", "PROGRAMME", "ENGLAND")]
+        rows.append([esc(data.label(metric)), esc(_period(data, metric, int(b["year"]))), fmt(b["value"], unit), *med,
+                     esc("; ".join(b["phrases"]))])
     return table(["Metric", "Period", "Value", "Neighbours median", f"{esc(cohort)} median", "England median",
                   "Position"], rows, numeric=range(2, 6))
 
 
 def _period(data: ReportData, metric: str, year: int) -> str:
-    basis = data.catalogue.basis.get(metric)
+    basis = data.bases.get(metric)
     if basis == "census":
         return f"Jan {year}"
     if basis == "flow_year":
@@ -630,17 +696,17 @@ def _period(data: ReportData, metric: str, year: int) -> str:
 
 def forecast_table(la: LaData) -> str:
     fc, bf = la.caseload_forecast, la.balance_forecast
-    if fc.empty:
+    if not fc:
         return "<p class=note>No forecast (fewer than four censuses).</p>"
     rows = []
-    for r in fc.sort_values("census_year").itertuples():
-        fy = f"{r.census_year - 1}-{str(r.census_year)[-2:]}"
-        cells = [f"January {r.census_year} / {fy}", fmt(r.forecast), f"{fmt(r.lower_80)}–{fmt(r.upper_80)}"]
+    for i, census_year in enumerate(fc["census_year"]):
+        fy = f"{census_year - 1}-{str(census_year)[-2:]}"
+        cells = [f"January {census_year} / {fy}", fmt(fc["forecast"][i]),
+                 f"{fmt(fc['lower_80'][i])}–{fmt(fc['upper_80'][i])}"]
         for scenario in ("UNMITIGATED", "MITIGATED"):
-            b = bf[(bf.financial_year == fy) & (bf.scenario == scenario)] if len(bf) else bf
-            b = b.iloc[0] if len(b) else None
-            cells.append(fmt(None if b is None else b.hnb_expenditure_gbp, "gbp"))
-            cells.append(fmt(None if b is None else b.cumulative_balance_gbp, "gbp"))
+            b = _row(bf.get(scenario), "financial_year", fy)
+            cells.append(fmt(None if b is None else b["hnb_expenditure_gbp"], "gbp"))
+            cells.append(fmt(None if b is None else b["cumulative_balance_gbp"], "gbp"))
         rows.append(cells)
     return table(["Census / financial year", "EHCPs", "EHCPs, 80% band", "HNB spend, unmitigated",
                   "Cumulative balance, unmitigated", "HNB spend, mitigated", "Cumulative balance, mitigated"],
@@ -649,15 +715,17 @@ def forecast_table(la: LaData) -> str:
 
 def outcome_table(data: ReportData, la: LaData) -> str:
     o = la.outcomes
-    if o.empty:
+    if not o:
         note = data.notes.get("outcomes") or "DfE publishes no indicators for this LA code."
         return f"<p class=note>{esc(note)}</p>"
-    years = sorted(o.year.unique())[-5:]
-    pivot = o[o.year.isin(years)].pivot_table(index="indicator", columns="year", values="value", aggfunc="first")
-    england = data.outcomes[data.outcomes.geographic_level.eq("National") & data.outcomes.year.eq(years[-1])]
-    england = england.set_index("indicator").value
-    order = data.catalogue.loc[data.catalogue.index.intersection(pivot.index)].sort_values("sort_order").index
-    rows = [[esc(data.label(i)), *(fmt(pivot.loc[i].get(y), "percent") for y in years),
+    years = sorted(set(o["year"].tolist()))[-5:]
+    values: dict[str, dict] = {}  # indicator → year → the first value given
+    for indicator, year, value in zip(o["indicator"], o["year"], o["value"]):
+        if year in years and pd.notna(value):
+            values.setdefault(indicator, {}).setdefault(year, value)
+    england = data.england_outcomes.get(years[-1], {})
+    order = [i for i in data.catalogue_order if i in values]
+    rows = [[esc(data.label(i)), *(fmt(values[i].get(y), "percent") for y in years),
              fmt(england.get(i), "percent")] for i in order]
     return (table(["Indicator (calendar year)", *map(str, years), f"England {years[-1]}"], rows) +
             '<p class="note">Caseload indicators are at the January census after the calendar year.</p>')
@@ -678,55 +746,40 @@ def _forecast_totals(data: ReportData) -> pd.DataFrame:
     return out
 
 
-_WORKER_DATA: ReportData | None = None
-
-
-def _render_las(args: tuple[list[LaData], str, set[str]]) -> list[str]:
-    """Render LA pages into ``out_dir`` (a worker's share); returns the paths written."""
-    las, out_dir, known = args
+def render_pages(data: ReportData) -> dict[str, str]:
+    """Every page's HTML by its path in the report (the footer's time left as ``GENERATED_AT``)."""
     charts = Charts()
-    written = []
-    for la in las:
-        path = Path(out_dir) / LA_DIR / f"{la.code}.html"
-        path.write_text(la_page_html(charts, _WORKER_DATA, la, known), encoding="utf-8")
-        written.append(str(path))
-    return written
-
-
-def _init_worker(data: ReportData) -> None:
-    global _WORKER_DATA
-    _WORKER_DATA = data
-
-
-def write_report(data: ReportData, out_dir: Path, workers: int = 1) -> ReportSummary:
-    """Write every page into ``out_dir`` (replacing earlier pages). With ``workers`` > 1 the LA pages
-    render in that many processes (worth it on idle cores: starting them costs about 3 s)."""
-    started = time.perf_counter()
-    (out_dir / LA_DIR).mkdir(parents=True, exist_ok=True)
-    for stale in [*(out_dir / LA_DIR).glob("*.html"), *out_dir.glob("tranche-*.html")]:
-        stale.unlink()
-    charts = Charts()
-    summary = ReportSummary(index=out_dir / "index.html")
-    summary.index.write_text(index_page(charts, data), encoding="utf-8")
-    summary.pages.append(summary.index)
+    pages = {"index.html": index_page(charts, data)}
     totals = _forecast_totals(data)
     for tranche in sorted(data.las[data.las.programme.eq("DBV")].tranche.dropna().unique()):
-        path = out_dir / tranche_page(tranche)
-        path.write_text(tranche_page_html(charts, data, int(tranche), totals), encoding="utf-8")
-        summary.pages.append(path)
+        pages[tranche_page(tranche)] = tranche_page_html(charts, data, int(tranche), totals)
+    known = set(data.las.index)
+    for la in split_by_la(data):
+        pages[la_page(la.code)] = la_page_html(charts, data, la, known)
+    return pages
 
-    la_started = time.perf_counter()
-    las, known = split_by_la(data), set(data.las.index)
-    if workers > 1:
-        shares = [(las[k::workers], str(out_dir), known) for k in range(workers)]
-        # forkserver, not fork: the caller (a Dagster run) has threads, which fork does not mix with
-        context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(data,)) as pool:
-            written = [p for part in pool.map(_render_las, shares) for p in part]
-    else:
-        _init_worker(data)
-        written = _render_las((las, str(out_dir), known))
-    summary.pages += [Path(p) for p in written]
-    summary.la_seconds = time.perf_counter() - la_started
+
+def write_report(data: ReportData, out_dir: Path) -> ReportSummary:
+    """Write the report into ``out_dir``, content-addressed: each page is rendered, and written only if
+    its HTML (less the footer's generation time) differs from the last run's, by the SHA-256 hashes kept
+    in ``manifest.json``; pages no longer in the report (an LA gone) are removed."""
+    started = time.perf_counter()
+    pages = render_pages(data)
+    rendered = time.perf_counter()
+    previous = read_manifest(out_dir)
+    hashes = {path: hashlib.sha256(html_text.encode("utf-8")).hexdigest() for path, html_text in pages.items()}
+    summary = ReportSummary(index=out_dir / "index.html", pages=[out_dir / p for p in pages])
+    (out_dir / LA_DIR).mkdir(parents=True, exist_ok=True)
+    for path, html_text in pages.items():
+        if previous.get(path) == hashes[path] and (out_dir / path).exists():
+            continue
+        (out_dir / path).write_text(html_text.replace(GENERATED_AT, esc(data.generated_at)), encoding="utf-8")
+        summary.written.append(out_dir / path)
+    for stale in [*(out_dir / LA_DIR).glob("*.html"), *out_dir.glob("tranche-*.html")]:
+        if stale.relative_to(out_dir).as_posix() not in pages:
+            stale.unlink()
+            summary.removed.append(stale)
+    write_manifest(out_dir, hashes)
+    summary.render_seconds = rendered - started
     summary.seconds = time.perf_counter() - started
     return summary
