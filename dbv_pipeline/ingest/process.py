@@ -183,13 +183,14 @@ def _with_lineage(rows: pa.Table, outcome: FileOutcome, period: str) -> pa.Table
     return rows.append_column("return_period", pa.array([period] * n, pa.string()))
 
 
-def ingest_la(paths: DataPaths, la_code: str, files: Iterable[Path], *, received_at: dt.datetime | None = None) -> IngestSummary:
+def ingest_la(paths: DataPaths, la_code: str, files: Iterable[Path], *, received_at: dt.datetime | None = None,
+              duckdb_threads: int | None = None) -> IngestSummary:
     """Ingest one LA's landing files: the unit of work of one Dagster partition."""
     store = RawStore(paths)
     ledger = store.ledger(la_code)
     summary = IngestSummary()
     clock = received_at or _utcnow()
-    with duckdb.connect() as con:
+    with duckdb.connect(config={"threads": duckdb_threads} if duckdb_threads else {}) as con:
         for path in files:
             source_file = path.relative_to(paths.landing).as_posix() if path.is_relative_to(paths.landing) else path.name
             if ledger.last_sha_of_file(source_file) == sha256_of(path):
@@ -237,7 +238,9 @@ def ingest_las(paths: DataPaths, groups: dict[str, list[Path]], *, received_at: 
             add(la_code, ingest_la(paths, la_code, files, received_at=received_at))
         return total
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(ingest_la, paths, la, files, received_at=received_at): la for la, files in sorted(groups.items())}
+        # one DuckDB thread per worker: the workers already use every core
+        futures = {pool.submit(ingest_la, paths, la, files, received_at=received_at, duckdb_threads=1): la
+                   for la, files in sorted(groups.items())}
         for future in as_completed(futures):
             add(futures[future], future.result())
     total.files.sort(key=lambda f: f.received_at)
