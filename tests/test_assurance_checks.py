@@ -7,13 +7,15 @@ import duckdb
 import dagster as dg
 import pytest
 
+from dbv_pipeline.assurance import data
 from dbv_pipeline.assurance import definitions as assurance
-from dbv_pipeline.assurance.checks import MART_CHECKS, RAW_CHECKS
+from dbv_pipeline.assurance.checks import MART_CHECKS, RAW_CHECKS, validate_raw
 from dbv_pipeline.contract import CONTRACT
 from dbv_pipeline.ingest import definitions as ingest
+from dbv_pipeline.ingest import ingest_landing
 from dbv_pipeline.ingest.assets import la_partitions, raw_returns
 from dbv_pipeline.settings import DataPaths
-from tests.conftest import placement, write_csv
+from tests.conftest import RECEIVED, placement, write_csv
 from tests.test_assurance_gx_rules import HNB, mart
 
 
@@ -92,6 +94,33 @@ def test_an_error_blocks_downstream_and_only_the_runs_las_are_validated(two_las,
 
     result = run_raw(instance, "869")  # LA 869's run does not read LA 870
     assert evaluations(result)["raw/placements"].passed and "after_raw_placements" in materialized(result)
+
+
+def test_raw_checks_validate_a_chunk_at_a_time_with_the_same_result(data_paths, monkeypatch):
+    # A normaliser bug lets LA 870's sex 'Q' in (one file alone is ingested in this process, where the patch holds).
+    monkeypatch.setitem(CONTRACT.code_lists["sex"].codes, "Q", "not a real code")
+    write_csv(data_paths.landing / "870_placements_2024-25.csv", [placement(la_code="870", sex="Q")])
+    ingest_landing(data_paths, received_at=RECEIVED)
+    for la in ("869", "870", "871"):  # two negative (warning) lines per LA
+        write_csv(data_paths.landing / f"{la}_hnb_spend_2024-25.csv", [{**HNB, "la_code": la}] + [
+            {**HNB, "la_code": la, "provision_type": p, "spend_gbp": "-5"} for p in ("CENTRAL", "AP")])
+        if la != "870":
+            write_csv(data_paths.landing / f"{la}_placements_2024-25.csv", [placement(la_code=la)])
+    ingest_landing(data_paths, received_at=RECEIVED)
+
+    def summary(result):
+        return result.rows, [(o.rule_code, o.success, o.unexpected_count, o.examples) for o in result.outcomes]
+
+    whole = {t: validate_raw(data_paths, t, run_name="whole") for t in ("hnb_spend", "placements")}
+    monkeypatch.setattr(data, "CHUNK_ROWS", 1)  # one version per chunk
+    chunked = {t: validate_raw(data_paths, t, run_name="chunked") for t in ("hnb_spend", "placements")}
+    assert {t: summary(r) for t, r in chunked.items()} == {t: summary(r) for t, r in whole.items()}
+    [warning] = chunked["hnb_spend"].warnings
+    assert warning.unexpected_count == 6 and len(warning.examples) == 5  # every failure counted, five shown
+    [error] = chunked["placements"].errors
+    assert error.rule_code == "C_CODE" and [e["la_code"] for e in error.examples] == ["870"]
+    # One validation result (and Data Docs page) per suite and run, not per chunk.
+    assert len(list((data_paths.reports / "gx_results" / "raw_hnb_spend").glob("chunked/*/*.json"))) == 1
 
 
 def warehouse_assets(frames: dict):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from dbv_pipeline.assurance.feedback import write_feedback_report
+from dbv_pipeline.assurance.feedback import write_feedback_reports
 from dbv_pipeline.ingest import ingest_landing
 from dbv_pipeline.ingest.filenames import la_of
 from dbv_pipeline.sample import FAULT_CLASSES, generate_sample
@@ -40,7 +40,11 @@ def sample(tmp_path_factory):
                               xlsx_share=0, variations=False)
     manifest = json.loads(summary.manifest_path.read_text(encoding="utf-8"))["faults"]
     outcomes = {o.source_file: o for o in ingest_landing(paths).files}
-    reports = {name: write_feedback_report(paths, la_of(Path(name)), o.sha256) for name, o in outcomes.items()}
+    names: dict[str, list[str]] = {}  # every LA's files, reported together as the Dagster asset does
+    for name in outcomes:
+        names.setdefault(la_of(Path(name)), []).append(name)
+    written = write_feedback_reports(paths, {la: [outcomes[n].sha256 for n in files] for la, files in names.items()})
+    reports = dict(zip([n for files in names.values() for n in files], written))
     return {"manifest": {f["fault"]: f for f in manifest}, "outcomes": outcomes, "reports": reports,
             "faulty": {f["file"] for f in manifest}}
 

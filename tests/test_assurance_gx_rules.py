@@ -31,7 +31,7 @@ def raw(tmp_path_factory) -> dict[str, pd.DataFrame]:
     write_csv(land / "869_mitigations_2024-25.csv", [MIT, {**MIT, "mitigation_id": "M2"}])
     summary = ingest_landing(paths, received_at=RECEIVED)
     assert {f.outcome for f in summary.files} == {"loaded"}
-    return {t: data.current_versions(paths, t) for t in ("placements", "hnb_spend", "dsg_plan", "mitigations")}
+    return {t: data.read_raw(paths, t, data.current_files(paths, t)) for t in ("placements", "hnb_spend", "dsg_plan", "mitigations")}
 
 
 def run(suite: str, frame: pd.DataFrame) -> Result:
@@ -46,7 +46,7 @@ def failed(result: Result) -> set[str]:
 
 def test_clean_raw_tables_pass_every_raw_suite(raw):
     for table, frame in raw.items():
-        result = validate(data.raw_frames(DataPaths(None), table, frame=frame))
+        result = validate(data.raw_frames(table, frame=frame))
         assert result.passed and not result.warnings, result.summary()
 
 
@@ -137,10 +137,10 @@ def test_versions_are_not_chained_to_each_other():
 
 
 def test_roll_forward_on_the_loaded_raw_dsg_plan(raw):
-    result = validate(data.raw_frames(DataPaths(None), "dsg_plan", frame=raw["dsg_plan"]))
+    result = validate(data.raw_frames("dsg_plan", frame=raw["dsg_plan"]))
     assert not result.warnings  # -9,000,000 then -9,000,000 - 5,000,000
     broken = raw["dsg_plan"].assign(cumulative_balance_gbp=[-9_000_000.0, -9_000_000.0])
-    result = validate(data.raw_frames(DataPaths(None), "dsg_plan", frame=broken))
+    result = validate(data.raw_frames("dsg_plan", frame=broken))
     assert [w.rule_code for w in result.warnings] == ["W_ROLL_FORWARD"] and result.passed
 
 

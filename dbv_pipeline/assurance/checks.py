@@ -1,12 +1,13 @@
 """Dagster asset checks that run the stored GX suites, blocking downstream assets on errors.
 
 One check per raw table (``["raw", <table>]``, LA-partitioned: a partitioned run validates the
-current versions of its LAs, any other run every LA) and one per key mart
+current versions of its LAs, any other run every LA, a chunk of versions at a time) and one per key mart
 (``["warehouse", <mart>]``, read-only from the DuckDB warehouse). An error (or an expectation that
 raised) fails the check with severity ERROR, which blocks downstream assets; warnings only fail it
 with severity WARN, which does not block.
 """
 
+from collections.abc import Iterable
 
 import dagster as dg
 
@@ -14,7 +15,7 @@ from ..contract import TABLES
 from ..settings import DataPaths
 from . import data
 from .rules import MARTS
-from .validate import Result, validate
+from .validate import Result, Validation, validate
 
 CHECK_NAME = "great_expectations"
 # What a cross-source comparison also reads, so its check runs after it.
@@ -49,6 +50,19 @@ def check_result(result: Result) -> dg.AssetCheckResult:
                                description=result.summary().splitlines()[0])
 
 
+def validate_raw(paths: DataPaths, table: str, la_codes: Iterable[str] | None = None, *,
+                 run_name: str | None = None) -> Result:
+    """Validate the current versions of ``table`` for the given LAs (every LA if None), a chunk of
+    at most ``data.CHUNK_ROWS`` rows at a time, with one Data Docs page per suite for the run."""
+    la_codes = None if la_codes is None else list(la_codes)
+    label = f"raw_{table}_" + ("all" if la_codes is None else "_".join(la_codes[:5]))
+    validation = Validation(data.raw_suites(table), paths=paths, run_name=run_name, label=label)
+    for frames in data.raw_chunks(paths, table, data.current_files(paths, table, la_codes)):
+        validation.add(frames)
+        del frames  # free this chunk before the next is read
+    return validation.result()
+
+
 def raw_check(table: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=dg.AssetKey(["raw", table]), name=CHECK_NAME, blocking=True,
@@ -56,11 +70,7 @@ def raw_check(table: str) -> dg.AssetChecksDefinition:
                     "in-table warnings of spec §4.",
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        paths = DataPaths.from_env()
-        la_codes = run_la_codes(context)
-        frames = data.raw_frames(paths, table, la_codes=la_codes)
-        label = f"raw_{table}_" + ("all" if la_codes is None else "_".join(la_codes[:5]))
-        return check_result(validate(frames, paths=paths, run_name=context.run.run_id, label=label))
+        return check_result(validate_raw(DataPaths.from_env(), table, run_la_codes(context), run_name=context.run.run_id))
 
     return _check
 

@@ -1,17 +1,28 @@
-"""Read the raw layer and the warehouse into pandas for validation (DuckDB, read-only)."""
+"""Read the raw layer and the warehouse into pandas for validation (read-only).
+
+Raw tables are read a chunk of files at a time (``CHUNK_ROWS``), so validating every LA needs the
+memory of one chunk, not of the whole table.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from ..settings import DataPaths
 from . import derive
 
 ACCEPTED = ("loaded", "reverted")
+# Rows validated at once; a version (one file) is never split, as every raw rule holds within a version.
+CHUNK_ROWS = 500_000
 
 
 def _sql_list(values: Iterable[str]) -> str:
@@ -30,29 +41,59 @@ def ledger(paths: DataPaths, la_codes: Iterable[str] | None = None) -> pd.DataFr
         return con.sql(f"SELECT * FROM read_parquet([{_sql_list(map(str, files))}]) ORDER BY received_at").df()
 
 
-def _read_parquet(paths: DataPaths, table: str, files: list[str]) -> pd.DataFrame:
-    if not files:
-        files = [str(paths.raw / table / "_schema" / "empty.parquet")]
-    with duckdb.connect() as con:
-        return con.sql(f"SELECT * FROM read_parquet([{_sql_list(files)}], union_by_name = true)").df()
+def version_path(paths: DataPaths, table: str, la_code: str, period: str, sha256: str) -> Path:
+    """The Parquet file of one accepted version."""
+    return paths.raw / table / la_code / f"{period}__{sha256}.parquet"
 
 
-def current_versions(paths: DataPaths, table: str, la_codes: Iterable[str] | None = None) -> pd.DataFrame:
-    """Rows of the current version of ``table`` for each (LA, return period) of the given LAs."""
+def current_files(paths: DataPaths, table: str, la_codes: Iterable[str] | None = None) -> list[Path]:
+    """The file of the current version of ``table`` for each (LA, return period) of the given LAs."""
     events = ledger(paths, la_codes)
     events = events[(events["table_name"] == table) & events["outcome"].isin(ACCEPTED)]
     current = events.groupby(["la_code", "return_period"], sort=True).tail(1)
-    files = [
-        paths.raw / table / e.la_code / f"{e.return_period}__{e.source_sha256}.parquet"
-        for e in current.itertuples()
-    ]
-    return _read_parquet(paths, table, [str(f) for f in files])
+    return [version_path(paths, table, e.la_code, e.return_period, e.source_sha256) for e in current.itertuples()]
 
 
-def version(paths: DataPaths, table: str, la_code: str, period: str, sha256: str) -> pd.DataFrame:
-    """The rows of one accepted version (empty, with the table's schema, if it was not loaded)."""
-    path = paths.raw / table / la_code / f"{period}__{sha256}.parquet"
-    return _read_parquet(paths, table, [str(path)] if path.exists() else [])
+def chunks(files: list[Path], rows: int | None = None) -> Iterator[list[Path]]:
+    """The files in consecutive groups of at most ``rows`` rows (default ``CHUNK_ROWS``; a larger
+    file alone); one empty group if there are no files."""
+    rows = rows or CHUNK_ROWS
+    group, size = [], 0
+    for path in files:
+        n = pq.read_metadata(path).num_rows
+        if group and size + n > rows:
+            yield group
+            group, size = [], 0
+        group.append(path)
+        size += n
+    if group or not files:
+        yield group
+
+
+def _read(path: Path) -> pa.Table:
+    """One Parquet file, its text columns dictionary-encoded (cheaper to read and to convert)."""
+    text = [f.name for f in pq.read_schema(path) if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    return pq.read_table(path, read_dictionary=text)
+
+
+def _column(array: pa.ChunkedArray) -> pd.Series:
+    """One Arrow column as validated: text as an ``object`` column of ``str`` (one object per
+    distinct value of a file, None if blank), money as float64, dates as datetime64."""
+    if pa.types.is_dictionary(array.type):
+        parts = [np.array([*chunk.dictionary.to_pylist(), None], dtype=object)[chunk.indices.fill_null(-1).to_numpy()]
+                 for chunk in array.chunks]
+        return pd.Series(np.concatenate(parts) if parts else [], dtype=object)
+    if pa.types.is_decimal(array.type):
+        return pd.Series(pc.cast(array, pa.float64()).to_numpy(), dtype="float64")
+    return array.to_pandas(date_as_object=False)
+
+
+def read_raw(paths: DataPaths, table: str, files: list[Path]) -> pd.DataFrame:
+    """The rows of the given versions of ``table`` (columns united by name; the table's empty schema
+    if there are none)."""
+    files = files or [paths.raw / table / "_schema" / "empty.parquet"]
+    rows = pa.concat_tables([_read(f) for f in files], promote_options="default")
+    return pd.DataFrame({name: _column(rows.column(name)) for name in rows.column_names}, copy=False)
 
 
 def read_mart(paths: DataPaths, name: str, schema: str = "marts", attempts: int = 5) -> pd.DataFrame:
@@ -82,15 +123,24 @@ def dfe_caseload(paths: DataPaths) -> pd.DataFrame:
         ).df()
 
 
-def raw_frames(paths: DataPaths, table: str, frame: pd.DataFrame | None = None,
-               la_codes: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
-    """The suites a raw table is validated with, and their frames: its current versions (or the
-    given frame), plus the roll-forward frame for ``dsg_plan``."""
-    df = current_versions(paths, table, la_codes) if frame is None else frame
-    frames = {f"raw_{table}": df}
+def raw_suites(table: str) -> list[str]:
+    """The suites a raw table is validated with (the frames of ``raw_frames``)."""
+    return [f"raw_{table}", *(["dsg_roll_forward"] if table == "dsg_plan" else [])]
+
+
+def raw_frames(table: str, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The suites a raw table is validated with, and their frames: the rows of some of its versions,
+    plus the roll-forward frame for ``dsg_plan``."""
+    frames = {f"raw_{table}": frame}
     if table == "dsg_plan":
-        frames["dsg_roll_forward"] = derive.dsg_roll_forward(df)
+        frames["dsg_roll_forward"] = derive.dsg_roll_forward(frame)
     return frames
+
+
+def raw_chunks(paths: DataPaths, table: str, files: list[Path]) -> Iterator[dict[str, pd.DataFrame]]:
+    """``raw_frames`` of the given versions of ``table``, one group of ``chunks`` at a time."""
+    for group in chunks(files):
+        yield raw_frames(table, read_raw(paths, table, group))
 
 
 def mart_frames(paths: DataPaths, mart: str, la_codes: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:

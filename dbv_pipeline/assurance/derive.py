@@ -9,7 +9,7 @@ import pandas as pd
 GROUP_COLUMNS = ("la_code", "return_period", "source_sha256")
 
 ROLL_FORWARD_COLUMNS = [
-    "la_code", "return_period", "source_file", "source_line", "financial_year", "scenario",
+    "la_code", "return_period", "source_sha256", "source_file", "source_line", "financial_year", "scenario",
     "previous_year", "previous_scenario", "previous_cumulative_gbp", "in_year_balance_gbp",
     "cumulative_balance_gbp", "expected_cumulative_gbp", "roll_forward_gap_gbp",
 ]
@@ -41,7 +41,7 @@ def dsg_roll_forward(dsg: pd.DataFrame) -> pd.DataFrame:
                 continue
             expected = prev["cumulative_balance_gbp"] + row["in_year_balance_gbp"]
             out.append({
-                **{c: row.get(c) for c in ROLL_FORWARD_COLUMNS[:6]},
+                **{c: row.get(c) for c in ROLL_FORWARD_COLUMNS[:7]},
                 "previous_year": _fy(year - 1),
                 "previous_scenario": prev["scenario"],
                 "previous_cumulative_gbp": prev["cumulative_balance_gbp"],

@@ -12,20 +12,21 @@ import csv
 import datetime as dt
 import html
 import json
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
+import xlsxwriter
 
 from ..contract import TABLES
 from ..settings import EXPECTATIONS_DIR, SEEDS_DIR, DataPaths
 from . import data
 from .rules import RULES
-from .validate import Outcome, validate
+from .validate import Outcome, Validation, validate
 
 SYNTHETIC_MARKER = "README_SYNTHETIC.txt"  # written into landing by the sample generator
 SEVERITY_WORDS = {"file_rejected": "File rejected", "row_rejected": "Row rejected", "warning": "Warning"}
@@ -130,61 +131,53 @@ class Report:
         return {k: int(sum(t[k] for t in self.tables)) for k in ("rows_in", "rows_loaded", "rows_rejected")}
 
 
-def _la_name(la_code: str) -> str:
+@cache
+def _la_names() -> dict[str, str]:
     with (SEEDS_DIR / "la_lookup.csv").open(encoding="utf-8") as handle:
-        return next((r["la_name"] for r in csv.DictReader(handle) if r["old_la_code"] == la_code), "")
-
-
-def _receipt(paths: DataPaths, la_code: str, sha256: str) -> list[dict]:
-    events = data.ledger(paths, [la_code])
-    events = events[events["source_sha256"] == sha256]
-    if events.empty:
-        raise ValueError(f"No submission of LA {la_code} with SHA-256 {sha256} in the ledger")
-    latest = events[events["received_at"] == events["received_at"].max()]
-    return [{k: None if _blank(v) else v for k, v in e.items()} for e in latest.to_dict("records")]
-
-
-def _findings(paths: DataPaths, la_code: str, sha256: str) -> pd.DataFrame:
-    """The findings of the latest processing of this file (an unchanged or reverted file keeps those
-    of its first load)."""
-    files = sorted((paths.raw / "findings" / la_code).glob(f"*__{sha256}.parquet"))
-    if not files:
-        return pd.DataFrame(columns=["severity", "table_name", "line", "column_name", "value", "rule_code", "message"])
-    with duckdb.connect() as con:
-        return con.sql(f"SELECT * FROM read_parquet('{files[-1]}') ORDER BY table_name, line NULLS FIRST").df()
+        return {r["old_la_code"]: r["la_name"] for r in csv.DictReader(handle)}
 
 
 def _blank(value) -> bool:
     return value is None or value == "" or (isinstance(value, float) and pd.isna(value)) or value is pd.NA
 
 
-def _finding_rows(findings: pd.DataFrame, severities: set[str]) -> list[dict]:
-    picked = findings[findings["severity"].isin(severities)]
+def _receipts(paths: DataPaths, sources: Mapping[str, Iterable[str | Path]]) -> list[list[dict]]:
+    """The ledger events (one per table) of the latest receipt of each file, in the order given."""
+    by_file: dict[tuple[str, str], list[dict]] = {}
+    for event in data.ledger(paths, sources).to_dict("records"):
+        by_file.setdefault((event["la_code"], event["source_sha256"]), []).append(
+            {k: None if _blank(v) else v for k, v in event.items()})
+    receipts = []
+    for la_code, files in sources.items():
+        for source in files:
+            if isinstance(source, Path):
+                from ..ingest.process import sha256_of
+
+                source = sha256_of(source)
+            events = by_file.get((la_code, source))
+            if events is None:
+                raise ValueError(f"No submission of LA {la_code} with SHA-256 {source} in the ledger")
+            latest = max(e["received_at"] for e in events)
+            receipts.append([e for e in events if e["received_at"] == latest])
+    return receipts
+
+
+def _findings(con: duckdb.DuckDBPyConnection, paths: DataPaths, la_code: str, sha256: str) -> list[dict]:
+    """The findings of the latest processing of this file (an unchanged or reverted file keeps those
+    of its first load)."""
+    files = sorted((paths.raw / "findings" / la_code).glob(f"*__{sha256}.parquet"))
+    if not files:
+        return []
+    rows = con.sql(f"SELECT * FROM read_parquet('{files[-1]}') ORDER BY table_name, line NULLS FIRST")
+    return [dict(zip(rows.columns, row)) for row in rows.fetchall()]
+
+
+def _finding_rows(findings: list[dict], severities: set[str]) -> list[dict]:
     return [{
         "severity": SEVERITY_WORDS[f["severity"]], "table": None if _blank(f["table_name"]) else f["table_name"],
-        "line": None if _blank(f["line"]) else int(f["line"]),
-        "column": None if _blank(f["column_name"]) else f["column_name"],
+        "line": f["line"], "column": None if _blank(f["column_name"]) else f["column_name"],
         "value": None if _blank(f["value"]) else f["value"], "rule": f["rule_code"], "reason": f["message"],
-    } for f in picked.to_dict("records")]
-
-
-def _cross_source(paths: DataPaths, la_code: str, tables: set[str]) -> tuple[list[Outcome], list[str]]:
-    """Cross-source warnings for the LA from the warehouse, for the comparisons that concern the tables."""
-    suites = {s: mart for s, (mart, concerns) in CROSS_SOURCE.items() if concerns & tables}
-    if not suites:
-        return [], []
-    if not paths.warehouse.exists():
-        return [], ["Cross-source checks (against DfE's caseload, your DSG plan and national unit costs) "
-                    "run once the warehouse has been built; they are not in this report."]
-    frames, notes = {}, ["Cross-source checks use the warehouse as last built, which may predate this file."]
-    for suite, mart in suites.items():
-        try:
-            frames[suite] = data.mart_frames(paths, mart, la_codes=[la_code])[suite]
-        except duckdb.CatalogException:
-            notes.append(f"The {suite.replace('_', ' ')} check is not in this report: the warehouse has no {mart} yet.")
-    if not frames:
-        return [], notes[1:]
-    return validate(frames, max_examples=None).warnings, notes
+    } for f in findings if f["severity"] in severities]
 
 
 @cache
@@ -196,39 +189,112 @@ def _warning_suites() -> frozenset[str]:
     )
 
 
-def build_report(paths: DataPaths, la_code: str, source: str | Path, *, synthetic: bool | None = None) -> Report:
-    """Collect the report's content for one received file (its SHA-256, or the file itself)."""
-    if isinstance(source, Path):
-        from ..ingest.process import sha256_of
+def _by(outcome: Outcome, key: str) -> dict[str, Outcome]:
+    """The outcome split by the ``key`` column of its failing rows."""
+    examples: dict[str, list[dict]] = {}
+    for example in outcome.examples:
+        examples.setdefault(example.get(key), []).append(example)
+    return {value: replace(outcome, examples=rows, unexpected_count=len(rows)) for value, rows in examples.items()}
 
-        source = sha256_of(source)
-    events = _receipt(paths, la_code, source)
-    first = events[0]
+
+def _loaded_warnings(paths: DataPaths, loaded: list[dict]) -> tuple[dict[tuple[str, str], list[dict]], Counter]:
+    """GX warnings on the loaded versions of the given ledger events, as report rows per (SHA-256,
+    table), and post-load errors per SHA-256. Each table's suites with warnings run once over all
+    the versions, a chunk at a time; an error not tied to rows counts for every file."""
+    rows, errors = {}, Counter()
+    for table in TABLES:
+        suites = [s for s in data.raw_suites(table) if s in _warning_suites()]
+        versions = {(e["la_code"], e["return_period"], e["source_sha256"]) for e in loaded if e["table_name"] == table}
+        files = [f for f in sorted(data.version_path(paths, table, *v) for v in versions) if f.exists()]
+        if not suites or not files:
+            continue
+        validation = Validation(suites, max_examples=None)
+        for frames in data.raw_chunks(paths, table, files):
+            validation.add({name: frames[name] for name in suites})
+            del frames
+        result = validation.result()
+        for outcome in result.warnings:
+            for sha, part in _by(outcome, "source_sha256").items():
+                rows.setdefault((sha, table), []).extend(_gx_rows([part], table))
+        shas = {v[2] for v in versions}
+        for outcome in result.errors:
+            errors.update(shas & {e.get("source_sha256") for e in outcome.examples} or shas)
+    return rows, errors
+
+
+def _cross_source(paths: DataPaths, la_codes: set[str]) -> tuple[dict[str, dict[str, list[Outcome]]], dict[str, str]] | None:
+    """The cross-source warnings from the warehouse as last built, per suite and LA, and a note for
+    each comparison it cannot make yet; None if it has not been built. Each suite runs once for all
+    the LAs."""
+    if not paths.warehouse.exists():
+        return None
+    frames, missing = {}, {}
+    for suite, (mart, _) in CROSS_SOURCE.items():
+        try:
+            frames[suite] = data.mart_frames(paths, mart, la_codes=la_codes)[suite]
+        except duckdb.CatalogException:
+            missing[suite] = f"The {suite.replace('_', ' ')} check is not in this report: the warehouse has no {mart} yet."
+    warnings = validate(frames, max_examples=None).warnings if frames else []
+    by_la = {suite: {} for suite in frames}
+    for outcome in warnings:
+        for la_code, part in _by(outcome, "la_code").items():
+            by_la[outcome.suite].setdefault(la_code, []).append(part)
+    return by_la, missing
+
+
+def _cross_source_rows(cross, la_code: str, tables: set[str]) -> tuple[list[dict], list[str]]:
+    """The LA's cross-source warning rows and notes, for the comparisons that concern the tables."""
+    suites = [s for s, (_, concerns) in CROSS_SOURCE.items() if concerns & tables]
+    if not suites:
+        return [], []
+    if cross is None:
+        return [], ["Cross-source checks (against DfE's caseload, your DSG plan and national unit costs) "
+                    "run once the warehouse has been built; they are not in this report."]
+    by_la, missing = cross
+    made = [s for s in suites if s not in missing]
+    notes = ["Cross-source checks use the warehouse as last built, which may predate this file."] if made else []
+    notes += [missing[s] for s in suites if s in missing]
+    return _gx_rows([o for s in made for o in by_la[s].get(la_code, [])], None), notes
+
+
+def build_reports(paths: DataPaths, sources: Mapping[str, Iterable[str | Path]], *,
+                  synthetic: bool | None = None) -> Iterator[Report]:
+    """The report of each received file (``{la_code: [SHA-256 or the file, ...]}``), in that order.
+
+    Rejects and ingest warnings come from the ingest's findings; the GX warnings on the loaded
+    versions and the cross-source warnings are validated once for all the files, not per file.
+    """
+    receipts = _receipts(paths, sources)
     if synthetic is None:
         synthetic = (paths.landing / SYNTHETIC_MARKER).exists()
-    report = Report(
-        la_code=la_code, la_name=_la_name(la_code), source_file=first["source_file"], source_sha256=source,
-        received_at=first["received_at"], return_period=first["return_period"], synthetic=synthetic, tables=events,
-    )
-    findings = _findings(paths, la_code, source)
-    report.rejected = _finding_rows(findings, {"file_rejected", "row_rejected"})
-    report.warnings = _finding_rows(findings, {"warning"})
+    loaded = [[e for e in events if e["outcome"] != "rejected" and e["table_name"] in TABLES] for events in receipts]
+    gx_rows, gx_errors = _loaded_warnings(paths, [e for events in loaded for e in events])
+    cross = _cross_source(paths, {events[0]["la_code"] for events in loaded if events}) if any(loaded) else None
+    with duckdb.connect() as con:
+        for events, loaded_events in zip(receipts, loaded):
+            first = events[0]
+            la_code, sha = first["la_code"], first["source_sha256"]
+            report = Report(
+                la_code=la_code, la_name=_la_names().get(la_code, ""), source_file=first["source_file"],
+                source_sha256=sha, received_at=first["received_at"], return_period=first["return_period"],
+                synthetic=synthetic, tables=events,
+            )
+            findings = _findings(con, paths, la_code, sha)
+            report.rejected = _finding_rows(findings, {"file_rejected", "row_rejected"})
+            report.warnings = _finding_rows(findings, {"warning"})
+            for event in loaded_events:
+                report.warnings += gx_rows.get((sha, event["table_name"]), [])
+            report.pipeline_errors = gx_errors[sha] if loaded_events else 0
+            if loaded_events:
+                rows, notes = _cross_source_rows(cross, la_code, {e["table_name"] for e in loaded_events})
+                report.warnings += rows
+                report.notes += notes
+            yield report
 
-    loaded = [e for e in events if e["outcome"] != "rejected" and e["table_name"] in TABLES]
-    for event in loaded:
-        # Only suites with warnings for the LA: conformance errors are the blocking raw checks' job.
-        table = event["table_name"]
-        frames = {name: frame for name, frame in data.raw_frames(paths, table, frame=data.version(
-            paths, table, la_code, event["return_period"], source)).items() if name in _warning_suites()}
-        if frames:
-            result = validate(frames, max_examples=None)
-            report.warnings += _gx_rows(result.warnings, table)
-            report.pipeline_errors += len(result.errors)
-    if loaded:
-        outcomes, notes = _cross_source(paths, la_code, {e["table_name"] for e in loaded})
-        report.warnings += _gx_rows(outcomes, None)
-        report.notes += notes
-    return report
+
+def build_report(paths: DataPaths, la_code: str, source: str | Path, *, synthetic: bool | None = None) -> Report:
+    """Collect the report's content for one received file (its SHA-256, or the file itself)."""
+    return next(build_reports(paths, {la_code: [source]}, synthetic=synthetic))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,28 +385,33 @@ def render_html(report: Report) -> str:
 # ---------------------------------------------------------------------------------------------
 # XLSX
 
-def _sheet(wb: Workbook, title: str, report: Report, header: list[str], rows: list[list]) -> None:
-    ws = wb.create_sheet(title)
+STAMP = "SYNTHETIC DATA · NOT A REAL LA RETURN"
+WIDTHS = [16, 14, 8, 24, 24, 18, 90]
+WRAP = {"text_wrap": True, "valign": "top"}
+
+
+def _sheet(wb: xlsxwriter.Workbook, styles: dict, title: str, report: Report, header: list[str], rows: list[list]) -> None:
+    """One sheet: the stamp, a bold frozen header, then the rows; every row after the first wraps its text."""
+    ws = wb.add_worksheet(title)
+    for i, width in enumerate(WIDTHS[: len(header)]):
+        ws.set_column(i, i, width)
+    line = 0
     if report.synthetic:
-        ws.append(["SYNTHETIC DATA · NOT A REAL LA RETURN"])
-        ws.cell(ws.max_row, 1).font = Font(bold=True, color="D4351C", size=14)
-        ws.oddHeader.center.text = "SYNTHETIC DATA"
-    ws.append(header)
-    for cell in ws[ws.max_row]:
-        cell.font = Font(bold=True)
-    ws.freeze_panes = f"A{ws.max_row + 1}"
-    for row in rows:
-        ws.append([None if _blank(v) else v for v in row])
-    for i, width in enumerate([16, 14, 8, 24, 24, 18, 90][: len(header)], 1):
-        ws.column_dimensions[chr(64 + i)].width = width
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.set_header("&CSYNTHETIC DATA")
+        ws.write(0, 0, STAMP, styles["stamp"])
+        line = 1
+    ws.write_row(line, 0, header, styles["header"])
+    ws.freeze_panes(line + 1, 0)
+    for values in rows:
+        line += 1
+        for col, value in enumerate(values):
+            if not _blank(value):
+                ws.write(line, col, value, styles["date" if isinstance(value, dt.datetime) else "cell"])
 
 
 def write_xlsx(report: Report, path: Path) -> Path:
-    wb = Workbook()
-    wb.remove(wb.active)
+    """The report as a workbook (Summary, Rejected, Warnings). Values are written as data, never as
+    formulas or links, whatever an LA sent."""
     totals = report.totals()
     summary = [
         ["Outcome", report.outcome],
@@ -358,23 +429,40 @@ def write_xlsx(report: Report, path: Path) -> Path:
         [],
         *[[n] for n in report.notes],
     ]
-    _sheet(wb, "Summary", report, ["Item", "Value"], summary)
-    _sheet(wb, "Rejected", report, [c.capitalize() for c in COLUMNS], [[r[c] for c in COLUMNS] for r in report.rejected])
-    _sheet(wb, "Warnings", report, [c.capitalize() for c in COLUMNS], [[r[c] for c in COLUMNS] for r in report.warnings])
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    wb = xlsxwriter.Workbook(str(path), {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    styles = {
+        "stamp": wb.add_format({"bold": True, "font_color": "#D4351C", "font_size": 14}),
+        "header": wb.add_format({"bold": True, **(WRAP if report.synthetic else {})}),
+        "cell": wb.add_format(WRAP),
+        "date": wb.add_format({**WRAP, "num_format": "yyyy-mm-dd h:mm:ss"}),
+    }
+    _sheet(wb, styles, "Summary", report, ["Item", "Value"], summary)
+    _sheet(wb, styles, "Rejected", report, [c.capitalize() for c in COLUMNS], [[r[c] for c in COLUMNS] for r in report.rejected])
+    _sheet(wb, styles, "Warnings", report, [c.capitalize() for c in COLUMNS], [[r[c] for c in COLUMNS] for r in report.warnings])
+    wb.close()
     return path
 
 
-def write_feedback_report(paths: DataPaths, la_code: str, source: str | Path, *,
-                          synthetic: bool | None = None) -> tuple[Path, Path]:
-    """Write the feedback report for one received file (its SHA-256, or the file) into
-    ``reports/feedback/<la_code>/``; returns (html_path, xlsx_path). ``synthetic`` defaults to
-    whether the landing folder holds the sample generator's README_SYNTHETIC.txt."""
-    report = build_report(paths, la_code, source, synthetic=synthetic)
+def _write(paths: DataPaths, report: Report) -> tuple[Path, Path]:
     stem = f"{report.received_at:%Y%m%dT%H%M%S%fZ}__{Path(report.source_file).stem}"
-    folder = paths.reports / "feedback" / la_code
+    folder = paths.reports / "feedback" / report.la_code
     folder.mkdir(parents=True, exist_ok=True)
     html_path = folder / f"{stem}.html"
     html_path.write_text(render_html(report), encoding="utf-8")
     return html_path, write_xlsx(report, folder / f"{stem}.xlsx")
+
+
+def write_feedback_reports(paths: DataPaths, sources: Mapping[str, Iterable[str | Path]], *,
+                           synthetic: bool | None = None) -> list[tuple[Path, Path]]:
+    """Write the feedback report of each received file (``{la_code: [SHA-256 or the file, ...]}``)
+    into ``reports/feedback/<la_code>/``; returns (html_path, xlsx_path) of each. ``synthetic``
+    defaults to whether the landing folder holds the sample generator's README_SYNTHETIC.txt."""
+    return [_write(paths, report) for report in build_reports(paths, sources, synthetic=synthetic)]
+
+
+def write_feedback_report(paths: DataPaths, la_code: str, source: str | Path, *,
+                          synthetic: bool | None = None) -> tuple[Path, Path]:
+    """Write the feedback report for one received file (its SHA-256, or the file); see
+    ``write_feedback_reports``."""
+    return write_feedback_reports(paths, {la_code: [source]}, synthetic=synthetic)[0]

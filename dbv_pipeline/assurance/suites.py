@@ -22,9 +22,9 @@ LINEAGE = ("source_file", "source_sha256", "source_line", "received_at", "return
 # A raw version is identified by these; keys must be unique within a version.
 VERSION_KEY = ("la_code", "return_period", "source_sha256")
 
-# Pandas types of each contract type once read from Parquet with DuckDB: DATE is datetime64,
+# Pandas types of each contract type once read from Parquet (data.read_raw): DATE is datetime64,
 # DECIMAL is float64, and text columns are given to GX as object columns of ``str`` values
-# (validate._gx_frame), which GX checks value by value.
+# (data.read_raw; validate._gx_frame for other frames), which GX checks value by value.
 PANDAS_TYPES = {
     "text": ["str"],
     "code": ["str"],

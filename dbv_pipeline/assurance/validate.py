@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -226,6 +226,148 @@ def _outcome(suite_name: str, df: pd.DataFrame, er, max_examples: int | None) ->
     )
 
 
+def _merge_outcome(total: Outcome | None, part: Outcome, max_examples: int | None) -> Outcome:
+    """One expectation's outcome over the chunks so far: counts add up, examples up to ``max_examples``."""
+    if total is None:
+        return part
+    return replace(
+        total, success=total.success and part.success, unexpected_count=total.unexpected_count + part.unexpected_count,
+        examples=(total.examples + part.examples)[:max_examples], exception=total.exception or part.exception,
+    )
+
+
+# What the run's Data Docs keep of a chunk's GX result (indexes are the chunk's own).
+DOCS_KEYS = ("unexpected_count", "partial_unexpected_list", "observed_value")
+
+
+def _merge_docs(total, part, keep: int):
+    """Fold one chunk's GX result of an expectation into the run's: unexpected counts add up, up to
+    ``keep`` unexpected values, the first failing chunk's observed value and exception."""
+    part.result = {k: v for k, v in (part.result or {}).items() if k in DOCS_KEYS}
+    if total is None:
+        return part
+    merged, result = total.result, part.result
+    if "unexpected_count" in result:
+        merged["unexpected_count"] = merged.get("unexpected_count", 0) + result["unexpected_count"]
+        merged["partial_unexpected_list"] = (merged.get("partial_unexpected_list", []) +
+                                             result.get("partial_unexpected_list", []))[:keep]
+    if "observed_value" in result and total.success and not part.success:
+        merged["observed_value"] = result["observed_value"]
+    if _exception(part.exception_info) and not _exception(total.exception_info):
+        total.exception_info = part.exception_info
+    total.success = total.success and part.success
+    return total
+
+
+class Validation:
+    """Run stored suites on data given a chunk at a time, with one GX context, and merge the results.
+
+    Each chunk is validated with GX's BOOLEAN_ONLY result format (pass or fail, the cheapest);
+    only the expectations that failed in a chunk run again on it, for their counts and failing rows.
+    With ``paths``, ``result()`` stores one merged validation result per suite and builds Data Docs
+    into ``paths.reports / "data_docs"``; ``label`` names the data (e.g. an LA) and ``run_name``
+    the run in them. Each failed expectation keeps up to ``max_examples`` failing rows
+    (identifying columns and its own); ``None`` keeps every failing row with all its columns (one
+    pass, GX's COMPLETE format).
+    """
+
+    def __init__(self, names: list[str], *, paths: DataPaths | None = None, run_name: str | None = None,
+                 label: str = "all", directory: Path = EXPECTATIONS_DIR, max_examples: int | None = MAX_EXAMPLES):
+        suites = {name: load_suite(name, directory) for name in names}
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        self._reports = paths.reports if paths else None
+        self._context = _context(self._reports)
+        self._batch = self._context.data_sources.add_pandas("dbv").add_dataframe_asset(label) \
+            .add_batch_definition_whole_dataframe("whole")
+        self._suites = {name: self._context.suites.add(suite) for name, suite in suites.items()}
+        self._run_id = RunIdentifier(run_name=run_name or label, run_time=dt.datetime.now(dt.timezone.utc))
+        self._max_examples = max_examples
+        self._format = {"result_format": "COMPLETE"} if max_examples is None \
+            else {"result_format": "BOOLEAN_ONLY"}
+        self._outcomes: dict[str, dict[str, Outcome]] = {name: {} for name in names}
+        self._docs: dict[str, tuple] = {}  # per suite: the first chunk's GX suite result, and the merged results
+        self.rows = dict.fromkeys(names, 0)
+
+    def _validator(self, df: pd.DataFrame, result_format: dict):
+        from great_expectations.validator.v1_validator import Validator
+
+        return Validator(batch_definition=self._batch, batch_parameters={"dataframe": df}, result_format=result_format)
+
+    def add(self, frames: Mapping[str, pd.DataFrame]) -> None:
+        """Validate one chunk: each named suite on its frame."""
+        for name, frame in frames.items():
+            df = _gx_frame(frame)
+            suite = self._suites[name]
+            run = self._validator(df, self._format).validate_expectation_suite(suite)
+            results = {er.expectation_config.id: er for er in run.results}
+            failed = [e for e in suite.expectations
+                      if not results[e.id].success and _exception(results[e.id].exception_info) is None]
+            if failed and self._max_examples is not None:
+                validator = self._validator(df, {"result_format": "SUMMARY", "partial_unexpected_count": self._max_examples})
+                results.update({e.id: validator.validate_expectation(e) for e in failed})
+            self.rows[name] += len(df)
+            outcomes = self._outcomes[name]
+            for e in suite.expectations:
+                part = _outcome(name, df, results[e.id], self._max_examples)
+                outcomes[e.id] = _merge_outcome(outcomes.get(e.id), part, self._max_examples)
+            if self._reports is not None:
+                first, merged = self._docs.setdefault(name, (run, {}))
+                for e in suite.expectations:
+                    merged[e.id] = _merge_docs(merged.get(e.id), results[e.id], self._max_examples or MAX_EXAMPLES)
+
+    def result(self) -> Result:
+        """The merged result; with ``paths``, Data Docs for the run are built first."""
+        result = Result(rows=dict(self.rows))
+        for name, suite in self._suites.items():
+            result.outcomes += [self._outcomes[name][e.id] for e in suite.expectations if e.id in self._outcomes[name]]
+        if self._reports is not None:
+            result.data_docs = self._build_docs()
+        return result
+
+    def _build_docs(self) -> Path:
+        from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
+        from great_expectations.expectations.expectation import (
+            ColumnMapExpectation,
+            ColumnPairMapExpectation,
+            MulticolumnMapExpectation,
+        )
+
+        ids = []
+        for name, (first, merged) in self._docs.items():
+            results = []
+            for e in self._suites[name].expectations:
+                r, rows = merged[e.id], self.rows[name]
+                map_expectation = isinstance(e, (ColumnMapExpectation, ColumnPairMapExpectation, MulticolumnMapExpectation))
+                if r.success and map_expectation and e.mostly == 1:
+                    r.result.setdefault("unexpected_count", 0)  # it passed, so no value was unexpected
+                if "unexpected_count" in r.result:
+                    r.result.update(element_count=rows, unexpected_percent=100 * r.result["unexpected_count"] / rows if rows else None)
+                results.append(r)
+            passed = sum(bool(r.success) for r in results)
+            run = ExpectationSuiteValidationResult(
+                success=passed == len(results), results=results, suite_name=name, batch_id=first.batch_id,
+                statistics={"evaluated_expectations": len(results), "successful_expectations": passed,
+                            "unsuccessful_expectations": len(results) - passed,
+                            "success_percent": 100 * passed / len(results) if results else None},
+                meta={**first.meta, "run_id": self._run_id, "validation_time": self._run_id.run_time,
+                      "batch_parameters": {"dataframe": "<DATAFRAME>"},
+                      # The first chunk's fingerprint is not the run's.
+                      "batch_markers": {k: v for k, v in first.meta["batch_markers"].items() if k != "pandas_data_fingerprint"}},
+            )
+            suite_id = ExpectationSuiteIdentifier(name=name)
+            ids.append(ValidationResultIdentifier(suite_id, self._run_id, first.batch_id))
+            self._context.validation_results_store.store_validation_results(
+                suite_validation_result=run, suite_validation_result_identifier=ids[-1],
+                expectation_suite_identifier=suite_id)
+        self._context.build_data_docs(site_names=["local"], resource_identifiers=ids)
+        return self._reports / "data_docs" / "index.html"
+
+
 def validate(
     frames: Mapping[str, pd.DataFrame],
     *,
@@ -235,41 +377,9 @@ def validate(
     directory: Path = EXPECTATIONS_DIR,
     max_examples: int | None = MAX_EXAMPLES,
 ) -> Result:
-    """Run each named suite on its frame (``{"raw_placements": df, ...}``).
-
-    With ``paths``, Data Docs for this run are built into ``paths.reports / "data_docs"``; ``label``
-    names the data (e.g. an LA) and ``run_name`` the run in them. Each failed expectation keeps up to
-    ``max_examples`` failing rows (identifying columns and its own); ``None`` keeps every failing
-    row with all its columns.
-    """
-    suites = {name: load_suite(name, directory) for name in frames}
-    gx = _gx()
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
-    reports = paths.reports if paths else None
-    context = _context(reports)
-    batch = context.data_sources.add_pandas("dbv").add_dataframe_asset(label).add_batch_definition_whole_dataframe("whole")
-    run_id = RunIdentifier(run_name=run_name or label, run_time=dt.datetime.now(dt.timezone.utc))
-    result_format = {"result_format": "COMPLETE"} if max_examples is None \
-        else {"result_format": "SUMMARY", "partial_unexpected_count": max_examples}
-    result, ids = Result(), []
-    for name, df in frames.items():
-        df = _gx_frame(df)
-        suite = context.suites.add(suites[name])
-        definition = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
-        run = definition.run(
-            batch_parameters={"dataframe": df},
-            result_format=result_format,
-            run_id=run_id,
-        )
-        result.rows[name] = len(df)
-        result.outcomes += [_outcome(name, df, er, max_examples) for er in run.results]
-        ids.append(ValidationResultIdentifier(ExpectationSuiteIdentifier(name=name), run_id, run.batch_id))
-    if reports is not None:
-        context.build_data_docs(site_names=["local"], resource_identifiers=ids)
-        result.data_docs = reports / "data_docs" / "index.html"
-    return result
+    """Run each named suite on its frame (``{"raw_placements": df, ...}``), in one chunk (see
+    ``Validation`` for the arguments)."""
+    validation = Validation(list(frames), paths=paths, run_name=run_name, label=label, directory=directory,
+                            max_examples=max_examples)
+    validation.add(frames)
+    return validation.result()
