@@ -140,20 +140,19 @@ def check_file_values(con: duckdb.DuckDBPyConnection, header: list[str], la_code
     ).fetchone()
     if row:
         raise FileRejected("F_LA_MISMATCH", value=row[0], detail=la_code)
-    probes = [(h, what, rx) for h in header for what, rx in CONTRACT.personal_data_patterns]
-    if "child_id" in header:
-        what, rx = CONTRACT.child_id_personal_pattern
-        probes.append(("child_id", what, rx))
-    # Each pattern once over a row's values joined (a unit separator between them); only a file
-    # with a hit is probed column by column, to name the column.
+    def found(column_sql: str, rx: str) -> str:
+        return f"bool_or(regexp_matches({column_sql}, {lit(rx)}))"
+
+    child_id_probes = [("child_id", *CONTRACT.child_id_personal_pattern)] if "child_id" in header else []
+    # Each value pattern once over a row's values joined (a unit separator between them); only a
+    # file with a hit is probed column by column, to name the column.
     row_text = "concat_ws(chr(31), " + ", ".join(f"trim({q(h)})" for h in header) + ")"
-    quick = [f"bool_or(regexp_matches({row_text}, {lit(rx)}))" for _, rx in CONTRACT.personal_data_patterns]
-    quick += [f"bool_or(regexp_matches(trim({q(h)}), {lit(rx)}))" for h, _, rx in probes if h == "child_id" and rx == CONTRACT.child_id_personal_pattern[1]]
+    quick = [found(row_text, rx) for _, rx in CONTRACT.personal_data_patterns]
+    quick += [found(f"trim({q(h)})", rx) for h, _, rx in child_id_probes]
     if not any(con.sql("SELECT " + ", ".join(quick) + " FROM raw_text").fetchone()):
         return
-    hits = con.sql(
-        "SELECT " + ", ".join(f"bool_or(regexp_matches(trim({q(h)}), {lit(rx)}))" for h, _, rx in probes) + " FROM raw_text"
-    ).fetchone()
+    probes = [(h, what, rx) for h in header for what, rx in CONTRACT.personal_data_patterns] + child_id_probes
+    hits = con.sql("SELECT " + ", ".join(found(f"trim({q(h)})", rx) for h, _, rx in probes) + " FROM raw_text").fetchone()
     for (column, what, _), hit in zip(probes, hits):
         if hit:
             raise FileRejected("F_PERSONAL_VALUE", column=column, detail=what)

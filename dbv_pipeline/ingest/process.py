@@ -122,9 +122,9 @@ def _read(path: Path, name: SubmissionName) -> dict[str, RawTable]:
 
 
 def process_file(path: Path, *, source_file: str, received_at: dt.datetime, ledger: Ledger | None,
-                 con: duckdb.DuckDBPyConnection) -> FileOutcome:
-    """Check one file and decide its outcome per table; writes nothing."""
-    sha = sha256_of(path)
+                 con: duckdb.DuckDBPyConnection, sha: str | None = None) -> FileOutcome:
+    """Check one file (``sha``: its SHA-256 if already known) and decide its outcome per table; writes nothing."""
+    sha = sha or sha256_of(path)
     outcome = FileOutcome(source_file, sha, received_at)
     name = None
     raw: dict[str, RawTable] = {}
@@ -193,13 +193,14 @@ def ingest_la(paths: DataPaths, la_code: str, files: Iterable[Path], *, received
     with duckdb.connect(config={"threads": duckdb_threads} if duckdb_threads else {}) as con:
         for path in files:
             source_file = path.relative_to(paths.landing).as_posix() if path.is_relative_to(paths.landing) else path.name
-            if ledger.last_sha_of_file(source_file) == sha256_of(path):
+            sha = sha256_of(path)
+            if ledger.last_sha_of_file(source_file) == sha:
                 summary.skipped += 1
                 continue
             last = ledger.last_received()
             if last and clock <= last:  # received order must be strict, even within one second
                 clock = last + dt.timedelta(microseconds=1)
-            outcome = process_file(path, source_file=source_file, received_at=clock, ledger=ledger, con=con)
+            outcome = process_file(path, source_file=source_file, received_at=clock, ledger=ledger, con=con, sha=sha)
             if outcome.outcome == "rejected":
                 store.quarantine(path, la_code, clock)
             for table, rows in outcome.loaded.items():

@@ -9,9 +9,11 @@
 -- Each plan and spell is expanded to the census years it is active at (no range join, so DuckDB
 -- can spill to disk), and built per LA (macros/incremental_by_la.sql).
 
+-- The LAs to build (every LA on a full build): plans and spells join them.
 with coverage as (
     select la_code, latest_census_year
     from {{ ref('int_placements_coverage') }}
+    {{ where_la_is_stale('la_code', ref('int_ehcp_plans')) }}
 ),
 
 plan_censuses as (
@@ -22,7 +24,6 @@ plan_censuses as (
     from {{ ref('int_ehcp_plans') }} as plans
     inner join coverage
         on plans.la_code = coverage.la_code
-    {{ where_la_is_stale('plans.la_code', ref('int_ehcp_plans')) }}
 ),
 
 spell_censuses as (
@@ -38,7 +39,6 @@ spell_censuses as (
     from {{ ref('int_placement_spells') }} as spells
     inner join coverage
         on spells.la_code = coverage.la_code
-    {{ where_la_is_stale('spells.la_code', ref('int_ehcp_plans')) }}
 ),
 
 active_spells as (
