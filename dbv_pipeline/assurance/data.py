@@ -17,10 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..ingest.raw_store import ACCEPTED, RawStore
 from ..settings import DataPaths
 from . import derive
 
-ACCEPTED = ("loaded", "reverted")
 # Rows validated at once; a version (one file) is never split, as every raw rule holds within a version.
 CHUNK_ROWS = 500_000
 
@@ -41,17 +41,13 @@ def ledger(paths: DataPaths, la_codes: Iterable[str] | None = None) -> pd.DataFr
         return con.sql(f"SELECT * FROM read_parquet([{_sql_list(map(str, files))}]) ORDER BY received_at").df()
 
 
-def version_path(paths: DataPaths, table: str, la_code: str, period: str, sha256: str) -> Path:
-    """The Parquet file of one accepted version."""
-    return paths.raw / table / la_code / f"{period}__{sha256}.parquet"
-
-
 def current_files(paths: DataPaths, table: str, la_codes: Iterable[str] | None = None) -> list[Path]:
     """The file of the current version of ``table`` for each (LA, return period) of the given LAs."""
     events = ledger(paths, la_codes)
     events = events[(events["table_name"] == table) & events["outcome"].isin(ACCEPTED)]
     current = events.groupby(["la_code", "return_period"], sort=True).tail(1)
-    return [version_path(paths, table, e.la_code, e.return_period, e.source_sha256) for e in current.itertuples()]
+    store = RawStore(paths)
+    return [store.version_path(table, e.la_code, e.return_period, e.source_sha256) for e in current.itertuples()]
 
 
 def chunks(files: list[Path], rows: int | None = None) -> Iterator[list[Path]]:

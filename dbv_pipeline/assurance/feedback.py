@@ -23,6 +23,7 @@ import pandas as pd
 import xlsxwriter
 
 from ..contract import TABLES
+from ..ingest.raw_store import RawStore
 from ..settings import EXPECTATIONS_DIR, SEEDS_DIR, DataPaths
 from . import data
 from .rules import RULES
@@ -205,7 +206,7 @@ def _loaded_warnings(paths: DataPaths, loaded: list[dict]) -> tuple[dict[tuple[s
     for table in TABLES:
         suites = [s for s in data.raw_suites(table) if s in _warning_suites()]
         versions = {(e["la_code"], e["return_period"], e["source_sha256"]) for e in loaded if e["table_name"] == table}
-        files = [f for f in sorted(data.version_path(paths, table, *v) for v in versions) if f.exists()]
+        files = [f for f in sorted(RawStore(paths).version_path(table, *v) for v in versions) if f.exists()]
         if not suites or not files:
             continue
         validation = Validation(suites, max_examples=None)
