@@ -1,9 +1,12 @@
 """Benchmark the pipeline at national scale and 5×: a full rebuild, one LA's resubmission, a no-change rerun.
 
-Each stage (ingest, assurance, dbt, playbook) runs in its own child process (``python -m bench.run
-_stage …``) that executes the real Dagster job's asset selection in-process on a DagsterInstance kept
-in the work dir. The parent takes the stage's wall time and peak memory: the larger of the peak RSS
-of its whole process tree (sampled from /proc) and of its largest process (``os.wait4``).
+Each scenario is the two runs a deployment makes: the **ingest run** (``ingest_job`` on LA partitions:
+the raw layer, its GX checks, the feedback reports) and the **warehouse run** (``warehouse_job``, or
+after a resubmission what automation requests downstream of the raw layer: one dbt build, the mart GX
+checks, the playbook). Each run is a child process (``python -m bench.run _run …``) that executes the
+real Dagster job's selection in-process on a DagsterInstance kept in the work dir. The parent takes
+the run's wall time and samples its process tree's memory; the four stages (ingest, assurance, dbt,
+playbook) are the run's Dagster steps, timed from the event log, with the peak memory sampled during them.
 """
 
 from __future__ import annotations
@@ -24,79 +27,89 @@ from importlib.metadata import version
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-STAGES = ("ingest", "assurance", "dbt", "playbook")
+RUNS = {"ingest": ("ingest", "assurance"), "warehouse": ("dbt", "playbook")}  # run → its stages
+STAGES = tuple(stage for stages in RUNS.values() for stage in stages)
 SCENARIOS = ("full", "resubmission", "no_change")
-PARTITIONED = {"ingest", "assurance"}  # stages run on LA partitions (the ingest job)
 GOALS = {"full_s": 120, "resubmission_s": 15, "peak_mib": 2048}  # and the large size in ≤ its multiple of the time
 MIB = 1024 * 1024
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-# ---------------------------------------------------------------- child: one stage as a Dagster run
+# ---------------------------------------------------------------- child: one run, in-process
 
 
-def stage_selection(stage: str, changed_only: bool):
-    """(job, asset keys, check keys) of a stage; check keys None means every check of those assets.
+def run_selection(run: str, changed_only: bool):
+    """(job, asset keys) of a run; every check of those assets runs.
 
-    ingest: the raw layer; assurance: the rest of the ingest job (feedback reports) and the raw GX
-    checks; dbt: the warehouse job but the playbook group (public data, dbt, mart GX checks); playbook.
-    ``changed_only`` (after one LA's resubmission): dbt and playbook take what automation requests
-    after an ingest, i.e. only what is downstream of the raw layer (not the public data)."""
+    ingest: the whole ``ingest_job`` (raw layer, raw GX checks, feedback reports). warehouse: the whole
+    ``warehouse_job``; with ``changed_only`` (after one LA's resubmission) what automation requests after
+    an ingest, i.e. only what is downstream of the raw layer (not the public data)."""
     import dagster as dg
 
     from dbv_pipeline.definitions import defs
     from dbv_pipeline.ingest.assets import raw_returns
 
     graph = defs.resolve_asset_graph()
-    raw = dg.AssetSelection.assets(raw_returns)
-    playbook = dg.AssetSelection.groups("playbook").resolve(graph)
-    ingest_job, warehouse_job = defs.get_job_def("ingest_job"), defs.get_job_def("warehouse_job")
-    warehouse = warehouse_job.asset_layer.selected_asset_keys
-    if changed_only:
-        warehouse = warehouse & raw.downstream().resolve(graph)
-    return {
-        "ingest": (ingest_job, raw.resolve(graph), set()),
-        "assurance": (ingest_job, ingest_job.asset_layer.selected_asset_keys - raw.resolve(graph), raw.resolve_checks(graph)),
-        "dbt": (warehouse_job, warehouse - playbook, None),
-        "playbook": (warehouse_job, warehouse & playbook, None),
-    }[stage]
+    job = defs.resolve_job_def(f"{run}_job")
+    assets = job.asset_layer.selected_asset_keys
+    if run == "warehouse" and changed_only:
+        assets = assets & dg.AssetSelection.assets(raw_returns).downstream().resolve(graph)
+    return job, assets
 
 
-def step_seconds(instance, run_id: str) -> dict[str, float]:
-    """Each step's duration from the run's event log (STEP_START to STEP_SUCCESS or STEP_FAILURE)."""
+def stage_of(step_key: str) -> str:
+    """The stage a Dagster step belongs to. The dbt step builds every selected dbt model, the
+    playbook's ``pb_*`` metric models included (one ``dbt build`` a run)."""
+    if step_key == "raw_returns":
+        return "ingest"
+    if step_key.startswith(("raw__", "reports__")):  # raw GX checks, feedback reports
+        return "assurance"
+    if step_key.startswith("playbook__"):
+        return "playbook"
+    return "dbt"  # public data, dbt build, mart GX checks
+
+
+def step_windows(instance, run_id: str) -> dict[str, list[float]]:
+    """Each step's [start, end] (epoch seconds) from the run's event log."""
     import dagster as dg
 
-    starts, seconds = {}, {}
+    windows = {}
     for entry in instance.all_logs(run_id):
         event = entry.dagster_event
         if event is None:
             continue
         if event.event_type == dg.DagsterEventType.STEP_START:
-            starts[event.step_key] = entry.timestamp
+            windows[event.step_key] = [entry.timestamp, entry.timestamp]
         elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
-            seconds[event.step_key] = round(entry.timestamp - starts[event.step_key], 2)
-    return seconds
+            windows[event.step_key][1] = entry.timestamp
+    return windows
 
 
-def what_it_did(result) -> dict:
-    """Assets materialised, checks run, and the ingest's and feedback reports' own counts."""
+def what_it_did(result) -> dict[str, dict]:
+    """Per stage: assets materialised, checks run (errors, warnings), and the ingest's and feedback
+    reports' own counts."""
     import dagster as dg
 
-    materialisations = result.get_asset_materialization_events()
-    checks = result.get_asset_check_evaluations()
-    did = {
-        "assets": len({m.asset_key for m in materialisations}),
-        "checks": len(checks),
-        "check_errors": sum(not c.passed and c.severity == dg.AssetCheckSeverity.ERROR for c in checks),
-        "check_warnings": sum(not c.passed and c.severity == dg.AssetCheckSeverity.WARN for c in checks),
-    }
-    for event in materialisations:  # a partition range repeats the same metadata per LA: keep the first
-        meta = event.materialization.metadata
-        if event.asset_key.to_user_string() == "raw/submissions" and "files" not in did:
-            did.update({k: meta[k].value for k in ("files", "skipped", "rows_loaded", "rows_rejected")})
-        elif event.asset_key.to_user_string() == "reports/feedback" and "reports_written" not in did:
-            did["reports_written"] = meta["reports_written"].value
-    return did
+    did = {}
+    for event in result.all_events:
+        if event.step_key is None:
+            continue
+        stage = did.setdefault(stage_of(event.step_key), {"assets": set(), "checks": 0, "check_errors": 0, "check_warnings": 0})
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            materialization = event.step_materialization_data.materialization
+            key, meta = materialization.asset_key.to_user_string(), materialization.metadata
+            stage["assets"].add(key)
+            # a partition range repeats the same metadata per LA: keep the first
+            if key == "raw/submissions" and "files" not in stage:
+                stage.update({k: meta[k].value for k in ("files", "skipped", "rows_loaded", "rows_rejected")})
+            elif key == "reports/feedback" and "reports_written" not in stage:
+                stage["reports_written"] = meta["reports_written"].value
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            check = event.event_specific_data
+            stage["checks"] += 1
+            stage["check_errors"] += not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+            stage["check_warnings"] += not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    return {stage: {**counts, "assets": len(counts["assets"])} for stage, counts in did.items()}
 
 
 def dbt_nodes(result, top: int = 12) -> dict:
@@ -115,8 +128,8 @@ def dbt_nodes(result, top: int = 12) -> dict:
             "slowest": [{"node": name, "s": round(s, 2)} for s, name in nodes[:top]]}
 
 
-def run_stage(stage: str, out: Path, la_code: str | None) -> None:
-    """Child process: run one stage on $DAGSTER_HOME's instance; write what it did and its timings to ``out``."""
+def run_in_process(run: str, out: Path, la_code: str | None) -> None:
+    """Child process: one run on $DAGSTER_HOME's instance; write what it did and its timings to ``out``."""
     started = time.perf_counter()
     import dagster as dg
 
@@ -125,28 +138,27 @@ def run_stage(stage: str, out: Path, la_code: str | None) -> None:
     from dbv_pipeline.settings import DataPaths
 
     instance = dg.DagsterInstance.get()
-    job, assets, checks = stage_selection(stage, changed_only=la_code is not None)
+    job, assets = run_selection(run, changed_only=la_code is not None)
     tags = {}
-    if stage in PARTITIONED:  # as the landing sensor does: add new LAs' partitions, run a range of them
+    if run == "ingest":  # as the landing sensor does: add new LAs' partitions, run a range of them
         known = set(instance.get_dynamic_partitions(la_partitions.name))
         instance.add_dynamic_partitions(la_partitions.name, sorted(set(files_by_la(DataPaths.from_env().landing)) - known))
         partitions = [la_code] if la_code else instance.get_dynamic_partitions(la_partitions.name)
         tags = {"dagster/asset_partition_range_start": partitions[0], "dagster/asset_partition_range_end": partitions[-1]}
     loaded = time.perf_counter()
-    subset = job.get_subset(asset_selection=assets, asset_check_selection=checks)
-    result = subset.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+    result = job.get_subset(asset_selection=assets).execute_in_process(instance=instance, tags=tags, raise_on_error=False)
     finished = time.perf_counter()
     out.write_text(json.dumps({
         "success": result.success,
         "load_s": round(loaded - started, 2),
         "run_s": round(finished - loaded, 2),
-        "steps": step_seconds(instance, result.run_id),
+        "windows": step_windows(instance, result.run_id),
         "did": what_it_did(result),
         "dbt": dbt_nodes(result),
     }, indent=1))
 
 
-# ---------------------------------------------------------------- parent: measure stages in child processes
+# ---------------------------------------------------------------- parent: measure runs in child processes
 
 
 def tree_rss(pid: int) -> int:
@@ -164,22 +176,27 @@ def tree_rss(pid: int) -> int:
 
 
 class TreeSampler(threading.Thread):
-    """Samples a process tree's resident memory every ``interval`` seconds, keeping the peak."""
+    """Samples a process tree's resident memory every ``interval`` seconds: (epoch time, bytes)."""
 
     def __init__(self, pid: int, interval: float = 0.1):
         super().__init__(daemon=True)
-        self.pid, self.interval, self.peak, self.stop = pid, interval, 0, threading.Event()
+        self.pid, self.interval, self.samples, self.stop = pid, interval, [], threading.Event()
 
     def run(self) -> None:
         while not self.stop.wait(self.interval):
-            self.peak = max(self.peak, tree_rss(self.pid))
+            self.samples.append((time.time(), tree_rss(self.pid)))
+
+    def peak(self, windows: list[list[float]] | None = None) -> int:
+        """Peak over all samples, or over those inside any of ``windows``."""
+        return max((rss for t, rss in self.samples
+                    if windows is None or any(start <= t <= end for start, end in windows)), default=0)
 
 
-def measure(stage: str, env: dict, logs: Path, label: str, la_code: str | None) -> dict:
-    """Run one stage in a child process: wall time, peak memory and the child's own report."""
-    out, log = logs / f"{label}-{stage}.json", logs / f"{label}-{stage}.log"
+def measure(run: str, env: dict, logs: Path, label: str, la_code: str | None) -> dict:
+    """One run in a child process: wall time, peak memory, and per stage its steps' time and peak."""
+    out, log = logs / f"{label}-{run}.json", logs / f"{label}-{run}.log"
     out.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "bench.run", "_stage", stage, str(out), *([la_code] if la_code else [])]
+    command = [sys.executable, "-m", "bench.run", "_run", run, str(out), *([la_code] if la_code else [])]
     with log.open("w") as log_file:
         started = time.perf_counter()
         child = subprocess.Popen(command, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT)
@@ -189,37 +206,50 @@ def measure(stage: str, env: dict, logs: Path, label: str, la_code: str | None) 
         wall = time.perf_counter() - started
     sampler.stop.set()
     sampler.join()
-    child.returncode = os.waitstatus_to_exitcode(status)
-    report = json.loads(out.read_text()) if out.exists() else {"success": False}
+    report = json.loads(out.read_text()) if out.exists() else {"success": False, "windows": {}, "did": {}}
+    stages = {}
+    for stage in RUNS[run]:
+        windows = {step: w for step, w in report["windows"].items() if stage_of(step) == stage}
+        stages[stage] = {
+            "run_s": round(sum(end - start for start, end in windows.values()), 2),
+            "peak_mib": round(sampler.peak(list(windows.values())) / MIB, 1),
+            "steps": {step: round(end - start, 2) for step, (start, end) in windows.items()},
+            "did": report["did"].get(stage, {}),
+        }
     return {
+        "success": report["success"] and os.waitstatus_to_exitcode(status) == 0,
         "wall_s": round(wall, 2),
-        "peak_mib": round(max(sampler.peak, usage.ru_maxrss * 1024) / MIB, 1),
+        "load_s": report.get("load_s"),
+        "run_s": report.get("run_s", 0),
+        "peak_mib": round(max(sampler.peak(), usage.ru_maxrss * 1024) / MIB, 1),
         "largest_process_mib": round(usage.ru_maxrss / 1024, 1),
-        "exit_code": child.returncode,
         "log": str(log),
-        **report,
+        "dbt": report.get("dbt", {}),
+        "stages": stages,
     }
 
 
 def run_scenario(label: str, env: dict, logs: Path, la_code: str | None = None) -> dict:
-    """Every stage in order; the partitioned ones on ``la_code`` only, else on every LA."""
+    """The ingest run (on ``la_code`` only, else every LA), then the warehouse run, unless the ingest
+    materialised nothing: as deployed, automation then requests nothing downstream
+    (tests/test_incremental.py shows it)."""
     print(f"  {label}:", end="", flush=True)
-    stages = {}
-    for stage in STAGES:
-        if stage != "ingest" and stages["ingest"].get("did", {}).get("assets") == 0:
-            # As deployed: an ingest run that materialises nothing skips its checks and reports, and
-            # automation requests nothing downstream (tests/test_incremental.py shows both).
-            stages[stage] = {"skipped": True, "success": True, "wall_s": 0.0, "run_s": 0.0, "peak_mib": 0.0}
-        else:
-            stages[stage] = measure(stage, env, logs, label, la_code)
-        print(f" {stage} {stages[stage]['wall_s']:.1f}s", end="", flush=True)
+    runs = {"ingest": measure("ingest", env, logs, label, la_code)}
+    print(f" ingest run {runs['ingest']['wall_s']:.1f}s", end="", flush=True)
+    if runs["ingest"]["stages"]["ingest"]["did"].get("assets"):
+        runs["warehouse"] = measure("warehouse", env, logs, label, la_code)
+        print(f" warehouse run {runs['warehouse']['wall_s']:.1f}s", end="", flush=True)
+    else:
+        runs["warehouse"] = {"skipped": True, "success": True, "wall_s": 0.0, "run_s": 0.0, "peak_mib": 0.0,
+                             "stages": {stage: {"skipped": True} for stage in RUNS["warehouse"]}}
     print()
     return {
-        "stages": stages,
-        "success": all(s["success"] for s in stages.values()),
-        "wall_s": round(sum(s["wall_s"] for s in stages.values()), 2),
-        "run_s": round(sum(s.get("run_s", 0) for s in stages.values()), 2),
-        "peak_mib": max(s["peak_mib"] for s in stages.values()),
+        "runs": runs,
+        "stages": {stage: s for run in runs.values() for stage, s in run["stages"].items()},
+        "success": all(r["success"] for r in runs.values()),
+        "wall_s": round(sum(r["wall_s"] for r in runs.values()), 2),
+        "run_s": round(sum(r["run_s"] for r in runs.values()), 2),
+        "peak_mib": max(r["peak_mib"] for r in runs.values()),
     }
 
 
@@ -274,11 +304,10 @@ def bench_size(label: str, multiplier: float, workdir: Path, la_count: int | Non
         folder.mkdir(parents=True)
     shutil.copytree(sample_dir / "landing", data / "landing", copy_function=os.link)  # hard links: no copying
     shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
-    # buildable (the dbt asset's own default is cautious): the dbt and playbook stages together run every
-    # test one warehouse_job run does; a playbook model's test on a mart runs in the playbook stage.
     env = {**os.environ, "DAGSTER_HOME": str(home), "DBV_DATA_DIR": str(data), "GX_ANALYTICS_ENABLED": "False",
-           "DAGSTER_DISABLE_TELEMETRY": "1", "DBT_INDIRECT_SELECTION": "buildable"}
-    env.pop("DBV_WAREHOUSE", None)
+           "DAGSTER_DISABLE_TELEMETRY": "1"}
+    for name in ("DBV_WAREHOUSE", "DBT_INDIRECT_SELECTION"):  # as deployed
+        env.pop(name, None)
     scenarios = {"full": run_scenario("full", env, logs)}
     change = resubmit(data / "landing", sample)
     scenarios["resubmission"] = run_scenario("resubmission", env, logs, change["la_code"])
@@ -295,16 +324,20 @@ def bench_size(label: str, multiplier: float, workdir: Path, la_count: int | Non
 # ---------------------------------------------------------------- results: targets, JSON, markdown
 
 
+def did_nothing(stage: dict) -> bool:
+    """A stage that was skipped, or whose steps materialised nothing and ran no check."""
+    return stage.get("skipped") or not (stage.get("did", {}).get("assets") or stage.get("did", {}).get("checks"))
+
+
 def no_change_summary(scenario: dict) -> str:
     """What a rerun with nothing new did, in words."""
-    stages = scenario["stages"]
+    stages, runs = scenario["stages"], scenario["runs"]
     ingest = stages["ingest"].get("did", {})
-    words = ["ingest found nothing new (nothing materialised)" if ingest.get("assets") == 0
+    words = ["ingest found nothing new (nothing materialised)" if not ingest.get("assets")
              else f"ingest re-ingested {ingest.get('files', '?')} files"]
-    for stage in STAGES[1:]:
-        did = stages[stage].get("did", {})
-        words.append(f"{stage} skipped" if stages[stage].get("skipped")
-                     else f"{stage} ran {did.get('assets', '?')} assets and {did.get('checks', '?')} checks")
+    words.append("assurance ran nothing" if did_nothing(stages["assurance"])
+                 else f"assurance ran {stages['assurance']['did'].get('checks', '?')} checks")
+    words.append("warehouse run not requested" if runs["warehouse"].get("skipped") else "the warehouse run ran")
     return "; ".join(words)
 
 
@@ -312,9 +345,7 @@ def judge(sizes: dict) -> list[dict]:
     """Each target beside its measured figure, met or not."""
     base_label, base = next(iter(sizes.items()))
     full, resub, rerun = (base["scenarios"][s] for s in SCENARIOS)
-    did_ingest = rerun["stages"]["ingest"].get("did", {})
-    idle = 0 in (did_ingest.get("assets"), did_ingest.get("files")) and all(
-        rerun["stages"][stage].get("skipped") for stage in STAGES[1:])
+    idle = all(did_nothing(rerun["stages"][stage]) for stage in STAGES)
     rows = [
         {"target": f"full rebuild, landing to playbook ({base_label})", "goal": f"≤ {GOALS['full_s']} s",
          "measured": f"{full['wall_s']:.0f} s (in-run {full['run_s']:.0f} s)",
@@ -323,9 +354,9 @@ def judge(sizes: dict) -> list[dict]:
          "measured": f"{resub['wall_s']:.0f} s (in-run {resub['run_s']:.0f} s)",
          "met": resub["success"] and resub["wall_s"] <= GOALS["resubmission_s"]},
         {"target": f"no-change rerun does nothing expensive ({base_label})",
-         "goal": f"no file re-ingested, nothing downstream run, ≤ {GOALS['resubmission_s']} s",
+         "goal": "no file re-ingested, nothing downstream run (time reported, not judged)",
          "measured": f"{rerun['wall_s']:.0f} s: {no_change_summary(rerun)}",
-         "met": rerun["success"] and idle and rerun["wall_s"] <= GOALS["resubmission_s"]},
+         "met": rerun["success"] and idle},
     ]
     for label, size in sizes.items():
         peak = max(s["peak_mib"] for s in size["scenarios"].values())
@@ -366,9 +397,9 @@ def fmt_did(stage: str, report: dict) -> str:
     """One stage's work in words, for the markdown."""
     did = report.get("did", {})
     if report.get("skipped"):
-        return "skipped (nothing new upstream)"
+        return "not run (nothing new upstream: the warehouse run is not requested)"
     if not did:
-        return "—"
+        return "nothing run"
     if stage == "ingest":
         if "files" not in did:
             return "nothing new: no asset materialised"
@@ -397,30 +428,41 @@ def markdown(results: dict) -> str:
     ]
     lines += [f"| {t['target']} | {t['goal']} | {t['measured']} | {'met' if t['met'] else '**not met**'} |"
               for t in results["targets"]]
-    lines += ["", "## Wall time and peak memory per stage", "",
-              "*wall*: the stage's process from start to exit (Python start-up and loading the Dagster "
-              "definitions included); *in-run*: the Dagster run alone; *peak*: peak resident memory of the "
-              "stage's process tree (dbt and ingest workers included)."]
+    lines += ["", "## Wall time and peak memory", "",
+              "Per run: *wall*, the run's process from start to exit; *start-up*, starting Python and loading "
+              "the Dagster definitions; *in-run*, the Dagster run; *peak*, peak resident memory of the process "
+              "tree (dbt and ingest workers included). Per stage: the seconds of its Dagster steps and the "
+              "peak memory sampled during them (the rest of a run's in-run time is Dagster's own work "
+              "between steps)."]
     for label, size in results["sizes"].items():
         s = size["sample"]
         lines += ["", f"### {label}: multiplier {size['multiplier']:g}, {s['la_count']} LAs, {s['files']} files "
                       f"({s['landing_mib']:.0f} MiB), {s['rows']['placements']:,} placement rows; warehouse "
                       f"{size['warehouse_mib']:.0f} MiB", "",
-                  "| stage | " + " | ".join(f"{sc}: wall s | in-run s | peak MiB" for sc in SCENARIOS) + " |",
-                  "|---|" + "---:|" * 3 * len(SCENARIOS)]
-        for stage in STAGES:
+                  "| run | " + " | ".join(f"{sc}: wall s | start-up s | in-run s | peak MiB" for sc in SCENARIOS) + " |",
+                  "|---|" + "---:|" * 4 * len(SCENARIOS)]
+        for run in RUNS:
             cells = []
             for sc in SCENARIOS:
-                st = size["scenarios"][sc]["stages"][stage]
-                if st.get("skipped"):
-                    cells += ["skipped", "—", "—"]
+                r = size["scenarios"][sc]["runs"][run]
+                if r.get("skipped"):
+                    cells += ["not run", "—", "—", "—"]
                     continue
-                flag = "" if st["success"] else " FAILED"
-                cells += [f"{st['wall_s']:.1f}{flag}", f"{st.get('run_s', 0):.1f}", f"{st['peak_mib']:.0f}"]
-            lines.append(f"| {stage} | " + " | ".join(cells) + " |")
+                cells += [f"{r['wall_s']:.1f}" + ("" if r["success"] else " FAILED"), f"{r['load_s']:.1f}",
+                          f"{r['run_s']:.1f}", f"{r['peak_mib']:.0f}"]
+            lines.append(f"| {run} run | " + " | ".join(cells) + " |")
         lines.append("| **total** | " + " | ".join(
-            f"**{size['scenarios'][sc]['wall_s']:.1f}** | {size['scenarios'][sc]['run_s']:.1f} | "
+            f"**{size['scenarios'][sc]['wall_s']:.1f}** | | {size['scenarios'][sc]['run_s']:.1f} | "
             f"{size['scenarios'][sc]['peak_mib']:.0f}" for sc in SCENARIOS) + " |")
+        lines += ["", "| stage (run) | " + " | ".join(f"{sc}: steps s | peak MiB" for sc in SCENARIOS) + " |",
+                  "|---|" + "---:|" * 2 * len(SCENARIOS)]
+        for run, stages in RUNS.items():
+            for stage in stages:
+                cells = []
+                for sc in SCENARIOS:
+                    st = size["scenarios"][sc]["stages"][stage]
+                    cells += ["—", "—"] if st.get("skipped") else [f"{st['run_s']:.1f}", f"{st['peak_mib']:.0f}"]
+                lines.append(f"| {stage} ({run}) | " + " | ".join(cells) + " |")
         r = size["resubmitted"]
         lines += ["", f"Resubmission: LA {r['la_code']}'s `{r['file']}` ({r['rows']:,} rows) with {r['rows_changed']:,} "
                       "costs raised by 5%; ingest and assurance on that LA's partition only, then what automation "
@@ -435,19 +477,15 @@ def markdown(results: dict) -> str:
     lines += ["## Profile of the full rebuild", ""]
     for label, size in results["sizes"].items():
         stages = size["scenarios"]["full"]["stages"]
-        steps = sorted(((sec, stage, step) for stage, s in stages.items() for step, sec in s.get("steps", {}).items()),
+        steps = sorted(((sec, stage, step) for stage, st in stages.items() for step, sec in st.get("steps", {}).items()),
                        reverse=True)
-        lines += [f"### {label}", "", "Dagster steps, slowest first (the stages' start-up is the wall − in-run gap):", "",
-                  "| stage | step | s |", "|---|---|---:|"]
+        lines += [f"### {label}", "", "Dagster steps, slowest first:", "", "| stage | step | s |", "|---|---|---:|"]
         lines += [f"| {stage} | `{step}` | {sec:.1f} |" for sec, stage, step in steps[:12]]
-        lines += ["", "dbt models and tests, slowest first (dbt's own timing per node):", "",
-                  "| stage | node | s |", "|---|---|---:|"]
-        nodes = sorted(((n["s"], stage, n["node"]) for stage in ("dbt", "playbook")
-                        for n in stages[stage].get("dbt", {}).get("slowest", [])), reverse=True)
-        lines += [f"| {stage} | `{node}` | {sec:.1f} |" for sec, stage, node in nodes[:12]]
-        totals = {stage: stages[stage].get("dbt", {}) for stage in ("dbt", "playbook")}
-        lines += ["", "dbt nodes in all: " + "; ".join(f"{stage} {t.get('count', 0)} nodes, {t.get('total_s', 0):.1f} s "
-                                                        "summed (2 dbt threads)" for stage, t in totals.items()), ""]
+        dbt = size["scenarios"]["full"]["runs"]["warehouse"].get("dbt", {})
+        lines += ["", "dbt models and tests, slowest first (dbt's own timing per node):", "", "| node | s |", "|---|---:|"]
+        lines += [f"| `{n['node']}` | {n['s']:.1f} |" for n in dbt.get("slowest", [])]
+        lines += ["", f"dbt nodes in all: {dbt.get('count', 0)} nodes, {dbt.get('total_s', 0):.1f} s summed "
+                      "(2 dbt threads)", ""]
     return "\n".join(lines)
 
 
@@ -462,8 +500,8 @@ def write_results(results: dict, out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["_stage"]:
-        run_stage(argv[1], Path(argv[2]), argv[3] if len(argv) > 3 else None)
+    if argv[:1] == ["_run"]:
+        run_in_process(argv[1], Path(argv[2]), argv[3] if len(argv) > 3 else None)
         return 0
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--multiplier", type=float, default=1.0, help="sample scale of the base run (1 = national)")

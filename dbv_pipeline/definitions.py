@@ -28,5 +28,8 @@ defs = dg.Definitions.merge(
     public.defs,
     warehouse.defs,
     playbook.defs,
-    dg.Definitions(jobs=[warehouse_job]),
+    # Every run executes its steps one after another in the run's own process: a step in a process of
+    # its own (the multiprocess default) would load these definitions again, about 5 s a step. The
+    # parallel work is inside steps (the ingest's worker pool, DuckDB, dbt's threads).
+    dg.Definitions(jobs=[warehouse_job], executor=dg.in_process_executor),
 )

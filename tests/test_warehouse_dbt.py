@@ -278,3 +278,18 @@ def test_reconciliation_test_catches_a_ledger_mismatch(tmp_path: Path):
     results = json.loads((project / "target" / "run_results.json").read_text())["results"]
     status = {r["unique_id"].split(".")[2]: r["status"] for r in results if r["unique_id"].split(".")[2] in checks}
     assert status == {c: "fail" for c in checks}
+
+
+def test_not_null_columns_names_each_column_with_nulls(tmp_path: Path):
+    """One test a model checks all its required columns: a null fails it, naming the column and counting the nulls."""
+    project = copy_dbt_project(tmp_path / "dbt_project", COHORTS)
+    paths = DataPaths(tmp_path / "data")
+    raw = RawLayer(paths)
+    rows = [dict(SCENARIO[0], sex=""), dict(SCENARIO[1], sex="", primary_need=""), SCENARIO[2]]  # blank → null
+    raw.load("869", "placements", "2024-25", rows)
+    assert run_dbt(project, paths, "run", "--select", "+stg_raw__placements").returncode == 0
+    assert run_dbt(project, paths, "test", "--select", "stg_raw__placements,test_name:not_null_columns").returncode == 1
+    [result] = json.loads((project / "target" / "run_results.json").read_text())["results"]
+    assert (result["status"], result["failures"]) == ("fail", 3)
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        assert sorted(con.sql(result["compiled_code"]).fetchall()) == [("primary_need", 1), ("sex", 2)]

@@ -13,10 +13,10 @@ import pandas as pd
 from ..settings import DataPaths
 from ..warehouse.assets import REFRESH_ON_UPSTREAM_UPDATE
 from .data import PlaybookPaths, Warehouse, is_synthetic, read_output, write_note, write_table
-from .evaluation import EVENT_COLUMNS, LABEL, SUMMARY_COLUMNS, event_study
 from .exports import collect, write_exports
-from .projections import CASELOAD_SQL, TO_CENSUS, project
-from .report import ReportData, write_report
+
+# The forecasts, evaluation and report modules (scipy, matplotlib) are imported when their asset
+# runs, not when the definitions load: every run's process loads these definitions.
 
 GROUP = "playbook"
 NO_PUBLIC_DATA = ("No DfE public data in the warehouse (no release loaded: set DBV_DFE_EHCP_SOURCE, see "
@@ -47,6 +47,8 @@ def _context() -> tuple[DataPaths, PlaybookPaths, Warehouse]:
 def forecasts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Caseload by provision to January 2029, unit costs, HNB spend and the DSG balance (unmitigated and
     mitigated) to 2028-29 per LA, with 80% and 95% bands (docs/forecast_method.md)."""
+    from .projections import CASELOAD_SQL, TO_CENSUS, project
+
     paths, out, warehouse = _context()
     caseload = warehouse.query(CASELOAD_SQL)
     if caseload.census_year.nunique() < 4:
@@ -98,6 +100,8 @@ def outcome_indicators(context: dg.AssetExecutionContext) -> dg.MaterializeResul
 def evaluation(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Stacked difference-in-differences and event study of DBV LAs against comparison LAs, per outcome
     indicator (``evaluation.event_study``): observational evidence, not causal."""
+    from .evaluation import EVENT_COLUMNS, LABEL, SUMMARY_COLUMNS, event_study
+
     _, out, warehouse = _context()
     indicators = read_output(out.outcome_indicators, "outcome_indicators")
     cohorts = warehouse.table("marts", "dim_la", ["old_la_code", "programme", "tranche", "diagnostic_start_date"])
@@ -136,6 +140,8 @@ def evaluation(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 def report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """The evaluator's playbook as static HTML (opens from file://): national summary, one page per DBV
     tranche, one page per LA, with charts; a SYNTHETIC DATA banner when the data is synthetic."""
+    from .report import ReportData, write_report
+
     paths, out, _ = _context()
     data = ReportData.load(paths)
     summary = write_report(data, out.report)

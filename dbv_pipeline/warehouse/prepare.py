@@ -6,6 +6,7 @@ definitions, tests, CI), and re-parses only when a project file is newer than th
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -22,13 +23,13 @@ class DbtParseError(RuntimeError):
 
 
 def _latest_project_change(project_dir: Path) -> float:
-    return max(
-        path.stat().st_mtime
-        for path in project_dir.rglob("*")
-        if path.is_file()
-        and path.suffix in PROJECT_FILE_SUFFIXES
-        and not SKIPPED_DIRS.intersection(path.relative_to(project_dir).parts)
-    )
+    latest = 0.0
+    for folder, subfolders, files in os.walk(project_dir):
+        subfolders[:] = [name for name in subfolders if name not in SKIPPED_DIRS]  # not into dbt's output
+        for name in files:
+            if Path(name).suffix in PROJECT_FILE_SUFFIXES:
+                latest = max(latest, os.stat(os.path.join(folder, name)).st_mtime)
+    return latest
 
 
 def manifest_is_stale(project: DbtProject) -> bool:

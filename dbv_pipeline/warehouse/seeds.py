@@ -57,10 +57,11 @@ def _seeds_yaml(contract: Contract) -> str:
             "name": code_seed_name(name),
             "description": f"Contract code list `{name}`: {code_list.description}. Generated from return_spec.yaml.",
             "config": {"column_types": {"code": "varchar", "label": "varchar", "sort_order": "integer"}},
+            "data_tests": [{"not_null_columns": {"arguments": {"columns": ["code", "label", "sort_order"]}}}],
             "columns": [
-                {"name": "code", "description": "The code as it appears in the data", "data_tests": ["unique", "not_null"]},
-                {"name": "label", "description": "Plain-English label", "data_tests": ["not_null"]},
-                {"name": "sort_order", "description": "Display order (the contract's order)", "data_tests": ["unique", "not_null"]},
+                {"name": "code", "description": "The code as it appears in the data", "data_tests": ["unique"]},
+                {"name": "label", "description": "Plain-English label"},
+                {"name": "sort_order", "description": "Display order (the contract's order)", "data_tests": ["unique"]},
             ],
         }
         for name, code_list in contract.code_lists.items()
