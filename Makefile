@@ -6,6 +6,8 @@ export DAGSTER_HOME := $(CURDIR)/.dagster
 export DBV_DATA_DIR ?= $(CURDIR)/data
 export GX_ANALYTICS_ENABLED := False
 export DAGSTER_DISABLE_TELEMETRY := 1
+# one planned event per asset for a many-LA run (see dbv_pipeline/definitions.py)
+export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS := true
 
 .PHONY: setup demo test test-all dev validate docs bench backtest clean
 

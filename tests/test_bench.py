@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bench.run import SCENARIOS, STAGES, main
+from bench.run import RUNS, SCENARIOS, STAGES, main
 
 
 @pytest.mark.slow
@@ -17,21 +17,25 @@ def test_bench_measures_every_stage_of_every_scenario(tmp_path):
     results = json.loads((out / "results.json").read_text())
     [size] = results["sizes"].values()
     assert size["sample"]["la_count"] == 3
-    for scenario in SCENARIOS:
-        stages = size["scenarios"][scenario]["stages"]
-        assert list(stages) == list(STAGES)
-        for name, stage in stages.items():
-            assert stage["success"], stage.get("log")
-            if not (scenario == "no_change" and name != "ingest"):
-                assert stage["wall_s"] > 0 and stage["peak_mib"] > 0 and stage["run_s"] > 0
-    stages = {scenario: size["scenarios"][scenario]["stages"] for scenario in SCENARIOS}
+    for name in SCENARIOS:
+        scenario = size["scenarios"][name]
+        assert scenario["success"], [run.get("log") for run in scenario["runs"].values()]
+        assert list(scenario["runs"]) == list(RUNS) and list(scenario["stages"]) == list(STAGES)
+        for run in scenario["runs"].values():
+            if not run.get("skipped"):
+                assert run["wall_s"] > run["run_s"] > 0 and run["peak_mib"] > 0
+    stages = {name: size["scenarios"][name]["stages"] for name in SCENARIOS}
+    for name in ("full", "resubmission"):
+        assert all(stages[name][stage]["run_s"] > 0 and stages[name][stage]["peak_mib"] > 0 for stage in STAGES)
     assert stages["resubmission"]["ingest"]["did"]["files"] == 1
-    # nothing new: as deployed, nothing downstream of the ingest runs
-    assert stages["no_change"]["ingest"]["did"]["assets"] == 0
-    assert all(stages["no_change"][name]["skipped"] for name in STAGES[1:])
+    # nothing new: the ingest materialises nothing, runs no check or report, and no warehouse run follows
+    assert not stages["no_change"]["ingest"]["did"].get("assets")
+    assert not stages["no_change"]["assurance"]["did"].get("checks")
+    assert size["scenarios"]["no_change"]["runs"]["warehouse"]["skipped"]
     # a resubmission rebuilds what is downstream of the raw layer, not the public data
     assert "dfe_ehcp_release" in stages["full"]["dbt"]["steps"]
     assert "dfe_ehcp_release" not in stages["resubmission"]["dbt"]["steps"]
+    assert "warehouse_dbt_assets" in stages["resubmission"]["dbt"]["steps"]
     assert {t["target"].split(" (")[0] for t in results["targets"]} >= {"full rebuild, landing to playbook",
                                                                          "one LA's resubmission, end to end"}
-    assert "| ingest |" in (out / "results.md").read_text()
+    assert "| ingest (ingest) |" in (out / "results.md").read_text()
