@@ -56,6 +56,7 @@ CORRUPTIONS = [
     ("C_COLUMN", "placements", lambda df: df.drop(columns=["source_line"])),
     ("C_TYPE", "placements", lambda df: df.assign(date_of_birth=df["date_of_birth"].astype(str))),
     ("C_TYPE", "hnb_spend", lambda df: df.assign(spend_gbp=df["spend_gbp"].astype(str))),
+    ("C_TYPE", "placements", lambda df: df.assign(setting_urn=123456)),  # text loaded as a number
     ("C_REQUIRED", "placements", lambda df: df.assign(child_id=[None, *df["child_id"][1:]])),
     ("C_CODE", "placements", lambda df: df.assign(sex=["Q", *df["sex"][1:]])),
     ("C_CODE", "mitigations", lambda df: df.assign(status="DONE")),

@@ -11,7 +11,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -20,6 +19,7 @@ import pyarrow.parquet as pq
 from ..ingest.raw_store import ACCEPTED, RawStore
 from ..settings import DataPaths
 from . import derive
+from .validate import TEXT
 
 # Rows validated at once; a version (one file) is never split, as every raw rule holds within a version.
 CHUNK_ROWS = 500_000
@@ -73,12 +73,11 @@ def _read(path: Path) -> pa.Table:
 
 
 def _column(array: pa.ChunkedArray) -> pd.Series:
-    """One Arrow column as validated: text as an ``object`` column of ``str`` (one object per
-    distinct value of a file, None if blank), money as float64, dates as datetime64."""
-    if pa.types.is_dictionary(array.type):
-        parts = [np.array([*chunk.dictionary.to_pylist(), None], dtype=object)[chunk.indices.fill_null(-1).to_numpy()]
-                 for chunk in array.chunks]
-        return pd.Series(np.concatenate(parts) if parts else [], dtype=object)
+    """One Arrow column as validated: text as ``validate.TEXT`` (pandas' ``string``), money as
+    float64, dates as datetime64. GX checks a typed text column's type once, from its dtype; an
+    ``object`` column it checked value by value (most of a placements check's time)."""
+    if pa.types.is_dictionary(array.type) or pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        return array.cast(pa.string()).to_pandas(types_mapper={pa.string(): TEXT}.get)
     if pa.types.is_decimal(array.type):
         return pd.Series(pc.cast(array, pa.float64()).to_numpy(), dtype="float64")
     return array.to_pandas(date_as_object=False)

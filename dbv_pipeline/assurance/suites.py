@@ -23,14 +23,14 @@ LINEAGE = ("source_file", "source_sha256", "source_line", "received_at", "return
 VERSION_KEY = ("la_code", "return_period", "source_sha256")
 
 # Pandas types of each contract type once read from Parquet (data.read_raw): DATE is datetime64,
-# DECIMAL is float64, and text columns are given to GX as object columns of ``str`` values
-# (data.read_raw; validate._gx_frame for other frames), which GX checks value by value.
+# DECIMAL is float64, and text is pandas' ``string`` dtype, named "StringDtype" in GX (data.read_raw;
+# validate._gx_frame for other frames), so GX checks the column's dtype, not each value.
 PANDAS_TYPES = {
-    "text": ["str"],
-    "code": ["str"],
-    "la_code": ["str"],
-    "financial_year": ["str"],
-    "urn": ["str"],
+    "text": ["StringDtype"],
+    "code": ["StringDtype"],
+    "la_code": ["StringDtype"],
+    "financial_year": ["StringDtype"],
+    "urn": ["StringDtype"],
     "date": ["datetime64[s]", "datetime64[ms]", "datetime64[us]", "datetime64[ns]"],
     "money": ["float64"],
 }

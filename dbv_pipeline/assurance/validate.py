@@ -21,6 +21,7 @@ from ..settings import EXPECTATIONS_DIR, DataPaths
 from .rules import RULES
 
 MAX_EXAMPLES = 5
+TEXT = pd.StringDtype()  # Arrow-backed text, NA if missing: the dtype of text columns given to GX
 # Columns that identify a failing raw row in the examples, besides the expectation's own (rows of
 # marts and derived frames are shown whole).
 ID_COLUMNS = ("la_code", "source_file", "source_line", "financial_year", "scenario", "provision_type")
@@ -169,10 +170,11 @@ def _context(reports: Path | None):
 
 
 def _gx_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Text columns as ``object`` (GX's type checks do not know pandas 3's ``str`` dtype; on an
-    object column they check each value's Python type), and a unique index for the examples."""
-    text = [c for c in df.columns if isinstance(df[c].dtype, pd.StringDtype)]
-    df = df.astype({c: object for c in text}) if text else df
+    """Text columns as pandas' ``string`` dtype, the one GX's type checks can name ("StringDtype";
+    pandas 3's default ``str`` dtype is another, unnamed there), and a unique index for the examples.
+    GX checks a typed column's type from its dtype; an ``object`` column it checks value by value."""
+    text = [c for c in df.columns if isinstance(df[c].dtype, pd.StringDtype) and df[c].dtype != TEXT]
+    df = df.astype({c: TEXT for c in text}) if text else df
     return df if df.index.is_unique else df.reset_index(drop=True)
 
 
