@@ -94,6 +94,10 @@ def test_dagster_run_on_ingested_returns(project, assets, tmp_path, monkeypatch)
 
     result = dg.materialize([assets], resources={"dbt": dbt_resource(project)}, selection=own_keys(assets))
     assert result.success
+    # the build wrote into the project's target folder (no new folder a build) and kept dbt's parse state there
+    target = project.project_dir / project.target_path
+    assert not [p.name for p in target.iterdir() if p.name.startswith("warehouse_dbt_assets")]
+    assert (target / "partial_parse.msgpack").exists() and (target / "compiled").is_dir()
     evaluations = result.get_asset_check_evaluations()
     assert evaluations and all(e.passed for e in evaluations if e.severity == dg.AssetCheckSeverity.ERROR)
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
