@@ -15,7 +15,7 @@ from ..contract import TABLES
 from ..settings import DataPaths
 from . import data
 from .rules import MARTS
-from .validate import Result, Validation, validate
+from .validate import Result, validate
 
 CHECK_NAME = "great_expectations"
 # What a cross-source comparison also reads, so its check runs after it.
@@ -56,11 +56,8 @@ def validate_raw(paths: DataPaths, table: str, la_codes: Iterable[str] | None = 
     at most ``data.CHUNK_ROWS`` rows at a time, with one Data Docs page per suite for the run."""
     la_codes = None if la_codes is None else list(la_codes)
     label = f"raw_{table}_" + ("all" if la_codes is None else "_".join(la_codes[:5]))
-    validation = Validation(data.raw_suites(table), paths=paths, run_name=run_name, label=label)
-    for frames in data.raw_chunks(paths, table, data.current_files(paths, table, la_codes)):
-        validation.add(frames)
-        del frames  # free this chunk before the next is read
-    return validation.result()
+    return data.validate_versions(paths, table, data.current_files(paths, table, la_codes),
+                                  data_docs=True, run_name=run_name, label=label)
 
 
 def raw_check(table: str) -> dg.AssetChecksDefinition:

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from ..ingest.raw_store import ACCEPTED, RawStore
 from ..settings import DataPaths
 from . import derive
-from .validate import TEXT
+from .validate import TEXT, Result, Validation
 
 # Rows validated at once; a version (one file) is never split, as every raw rule holds within a version.
 CHUNK_ROWS = 500_000
@@ -50,14 +50,13 @@ def current_files(paths: DataPaths, table: str, la_codes: Iterable[str] | None =
     return [store.version_path(table, e.la_code, e.return_period, e.source_sha256) for e in current.itertuples()]
 
 
-def chunks(files: list[Path], rows: int | None = None) -> Iterator[list[Path]]:
-    """The files in consecutive groups of at most ``rows`` rows (default ``CHUNK_ROWS``; a larger
-    file alone); one empty group if there are no files."""
-    rows = rows or CHUNK_ROWS
+def chunks(files: list[Path]) -> Iterator[list[Path]]:
+    """The files in consecutive groups of at most ``CHUNK_ROWS`` rows (a larger file alone); one
+    empty group if there are no files."""
     group, size = [], 0
     for path in files:
         n = pq.read_metadata(path).num_rows
-        if group and size + n > rows:
+        if group and size + n > CHUNK_ROWS:
             yield group
             group, size = [], 0
         group.append(path)
@@ -136,6 +135,18 @@ def raw_chunks(paths: DataPaths, table: str, files: list[Path]) -> Iterator[dict
     """``raw_frames`` of the given versions of ``table``, one group of ``chunks`` at a time."""
     for group in chunks(files):
         yield raw_frames(table, read_raw(paths, table, group))
+
+
+def validate_versions(paths: DataPaths, table: str, files: list[Path], suites: list[str] | None = None, *,
+                      data_docs: bool = False, **options) -> Result:
+    """Run ``table``'s suites (or only ``suites``) over the given versions, a chunk at a time, as
+    one result, with Data Docs under ``paths`` if asked; ``options`` go to ``Validation``."""
+    suites = suites or raw_suites(table)
+    validation = Validation(suites, paths=paths if data_docs else None, **options)
+    for frames in raw_chunks(paths, table, files):
+        validation.add({name: frames[name] for name in suites})
+        del frames  # free this chunk before the next is read
+    return validation.result()
 
 
 def mart_frames(paths: DataPaths, mart: str, la_codes: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:

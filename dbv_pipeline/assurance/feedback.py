@@ -23,11 +23,12 @@ import pandas as pd
 import xlsxwriter
 
 from ..contract import TABLES
+from ..ingest.process import sha256_of
 from ..ingest.raw_store import RawStore
 from ..settings import EXPECTATIONS_DIR, SEEDS_DIR, DataPaths
 from . import data
 from .rules import RULES
-from .validate import Outcome, Validation, validate
+from .validate import Outcome, validate
 
 SYNTHETIC_MARKER = "README_SYNTHETIC.txt"  # written into landing by the sample generator
 SEVERITY_WORDS = {"file_rejected": "File rejected", "row_rejected": "Row rejected", "warning": "Warning"}
@@ -152,8 +153,6 @@ def _receipts(paths: DataPaths, sources: Mapping[str, Iterable[str | Path]]) -> 
     for la_code, files in sources.items():
         for source in files:
             if isinstance(source, Path):
-                from ..ingest.process import sha256_of
-
                 source = sha256_of(source)
             events = by_file.get((la_code, source))
             if events is None:
@@ -202,18 +201,14 @@ def _loaded_warnings(paths: DataPaths, loaded: list[dict]) -> tuple[dict[tuple[s
     """GX warnings on the loaded versions of the given ledger events, as report rows per (SHA-256,
     table), and post-load errors per SHA-256. Each table's suites with warnings run once over all
     the versions, a chunk at a time; an error not tied to rows counts for every file."""
-    rows, errors = {}, Counter()
+    rows, errors, store = {}, Counter(), RawStore(paths)
     for table in TABLES:
         suites = [s for s in data.raw_suites(table) if s in _warning_suites()]
         versions = {(e["la_code"], e["return_period"], e["source_sha256"]) for e in loaded if e["table_name"] == table}
-        files = [f for f in sorted(RawStore(paths).version_path(table, *v) for v in versions) if f.exists()]
+        files = [f for f in sorted(store.version_path(table, *v) for v in versions) if f.exists()]
         if not suites or not files:
             continue
-        validation = Validation(suites, max_examples=None)
-        for frames in data.raw_chunks(paths, table, files):
-            validation.add({name: frames[name] for name in suites})
-            del frames
-        result = validation.result()
+        result = data.validate_versions(paths, table, files, suites, max_examples=None)
         for outcome in result.warnings:
             for sha, part in _by(outcome, "source_sha256").items():
                 rows.setdefault((sha, table), []).extend(_gx_rows([part], table))
@@ -223,14 +218,16 @@ def _loaded_warnings(paths: DataPaths, loaded: list[dict]) -> tuple[dict[tuple[s
     return rows, errors
 
 
-def _cross_source(paths: DataPaths, la_codes: set[str]) -> tuple[dict[str, dict[str, list[Outcome]]], dict[str, str]] | None:
+def _cross_source(paths: DataPaths, la_codes: set[str], tables: set[str]) -> tuple[dict[str, dict[str, list[Outcome]]], dict[str, str]] | None:
     """The cross-source warnings from the warehouse as last built, per suite and LA, and a note for
-    each comparison it cannot make yet; None if it has not been built. Each suite runs once for all
-    the LAs."""
+    each comparison it cannot make yet, for the comparisons that concern ``tables``; None if it has
+    not been built. Each suite runs once for all the LAs."""
     if not paths.warehouse.exists():
         return None
     frames, missing = {}, {}
-    for suite, (mart, _) in CROSS_SOURCE.items():
+    for suite, (mart, concerns) in CROSS_SOURCE.items():
+        if not concerns & tables:
+            continue
         try:
             frames[suite] = data.mart_frames(paths, mart, la_codes=la_codes)[suite]
         except duckdb.CatalogException:
@@ -270,7 +267,8 @@ def build_reports(paths: DataPaths, sources: Mapping[str, Iterable[str | Path]],
         synthetic = (paths.landing / SYNTHETIC_MARKER).exists()
     loaded = [[e for e in events if e["outcome"] != "rejected" and e["table_name"] in TABLES] for events in receipts]
     gx_rows, gx_errors = _loaded_warnings(paths, [e for events in loaded for e in events])
-    cross = _cross_source(paths, {events[0]["la_code"] for events in loaded if events}) if any(loaded) else None
+    cross = _cross_source(paths, {events[0]["la_code"] for events in loaded if events},
+                          {e["table_name"] for events in loaded for e in events}) if any(loaded) else None
     with duckdb.connect() as con:
         for events, loaded_events in zip(receipts, loaded):
             first = events[0]

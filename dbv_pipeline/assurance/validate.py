@@ -314,7 +314,7 @@ class Validation:
                 part = _outcome(name, df, results[e.id], self._max_examples)
                 outcomes[e.id] = _merge_outcome(outcomes.get(e.id), part, self._max_examples)
             if self._reports is not None:
-                first, merged = self._docs.setdefault(name, (run, {}))
+                _, merged = self._docs.setdefault(name, (run, {}))
                 for e in suite.expectations:
                     merged[e.id] = _merge_docs(merged.get(e.id), results[e.id], self._max_examples or MAX_EXAMPLES)
 

@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from ..contract import CONTRACT, Column, Table
+from . import raw_store
 from .errors import FileRejected
 from .readers import LINE, N_FIELDS, RawTable
 
@@ -57,7 +58,7 @@ class Normalised:
     rows_rejected: int
 
 
-FINDINGS_SCHEMA = pa.schema([(name, pa.int64() if name == "line" else pa.string())
+FINDINGS_SCHEMA = pa.schema([raw_store.FINDINGS_SCHEMA.field(name)
                              for name in ("line", "column_name", "value", "rule_code", "message", "severity")])
 
 

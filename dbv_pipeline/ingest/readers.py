@@ -60,16 +60,17 @@ def _read_csv_arrow(path: Path) -> RawTable | None:
         return None
     header = _header(first)
     names = [f"c{i}" for i in range(len(header))]
+    content = path.read_bytes()  # parsed and its lines counted from one read
     try:
         table = pacsv.read_csv(
-            path,
+            pa.BufferReader(content),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False),
         )
     except pa.ArrowInvalid:
         return None
-    if table.num_rows + 1 != _line_count(path):
+    if table.num_rows + 1 != _line_count(content):
         return None  # a value spans lines: line numbers need the csv module
     columns = [table.column(n).combine_chunks() for n in names]
     lines = pa.array(range(2, table.num_rows + 2), pa.int64())
@@ -81,13 +82,9 @@ def _read_csv_arrow(path: Path) -> RawTable | None:
     return RawTable(header, data)
 
 
-def _line_count(path: Path) -> int:
-    """Lines in a file: its line feeds, plus one for a last line without one."""
-    count, last = 0, b"\n"
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            count, last = count + chunk.count(b"\n"), chunk[-1:]
-    return count + (last != b"\n")
+def _line_count(content: bytes) -> int:
+    """Lines in a file's content: its line feeds, plus one for a last line without one."""
+    return content.count(b"\n") + (content[-1:] not in (b"", b"\n"))
 
 
 def _read_csv_text(path: Path, encoding: str) -> RawTable:

@@ -343,6 +343,13 @@ class _Years(MaxNLocator):
         return ticks[ticks == np.round(ticks)]
 
 
+def _over_years(ax: _Axes, title: str, unit: str, zero_line: bool) -> str:
+    """The SVG of a chart over years in ``unit``, with a zero line if asked."""
+    if zero_line:
+        ax.hline(0, GREY, 0.8)
+    return ax.svg(title, (_Years(), year), (MaxNLocator(nbins=5), FORMATTERS[unit]))
+
+
 class Charts:
     """Chart builders returning ``Chart`` (SVG markup and legend items)."""
 
@@ -357,9 +364,7 @@ class Charts:
                 legend.append(LegendItem(line.band_label or f"{line.label}: range", line.colour, "band"))
             ax.line(line.x, line.y, line.colour, line.width, line.style, 3 if len(line.x) < 3 else None)
             legend.append(LegendItem(line.label, line.colour, line.style))
-        if zero_line:
-            ax.hline(0, GREY, 0.8)
-        return Chart(ax.svg(title, (_Years(), year), (MaxNLocator(nbins=5), FORMATTERS[unit])), legend)
+        return Chart(_over_years(ax, title, unit, zero_line), legend)
 
     @staticmethod
     def fan(title: str, actual: Line, fans: Sequence[Fan], unit: str = "plans", *,
@@ -380,9 +385,7 @@ class Charts:
             legend.append(LegendItem(line.label, line.colour, line.style))
         if fans:
             legend.append(LegendItem("80% and 95% bands", GREY, "band"))
-        if zero_line:
-            ax.hline(0, GREY, 0.8)
-        return Chart(ax.svg(title, (_Years(), year), (MaxNLocator(nbins=5), FORMATTERS[unit])), legend)
+        return Chart(_over_years(ax, title, unit, zero_line), legend)
 
     @staticmethod
     def stacked_shares(title: str, x: Sequence, shares: dict[str, Sequence]) -> Chart:

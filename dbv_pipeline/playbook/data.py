@@ -113,5 +113,10 @@ def read_manifest(folder: Path) -> dict[str, str]:
         return {}
 
 
+def is_stale(previous: dict[str, str], key: str, digest: str, *files: Path) -> bool:
+    """Whether an output must be written: its content hash differs from the manifest's, or a file is missing."""
+    return previous.get(key) != digest or not all(f.exists() for f in files)
+
+
 def write_manifest(folder: Path, hashes: dict[str, str]) -> None:
     (folder / MANIFEST).write_text(json.dumps(hashes, indent=1, sort_keys=True) + "\n", encoding="utf-8")

@@ -16,7 +16,7 @@ import pandas as pd
 import xlsxwriter
 
 from ..settings import DataPaths
-from .data import PlaybookPaths, Warehouse, read_manifest, read_output, write_manifest, write_table
+from .data import PlaybookPaths, Warehouse, is_stale, read_manifest, read_output, write_manifest, write_table
 
 WAREHOUSE_TABLES = ["pb_metric_catalogue", "pb_la_year_metrics", "pb_la_year_metrics_wide", "pb_group_stats",
                     "pb_benchmarks", "pb_benchmark_labels", "pb_outcome_indicators"]
@@ -89,10 +89,10 @@ def write_exports(tables: dict[str, pd.DataFrame], folder: Path, *, synthetic: b
     summary = ExportSummary(rows={name: len(frame) for name, frame in tables.items()})
     for name, frame in tables.items():
         files = [folder / f"{name}.{ext}" for ext in ("csv", "parquet")]
-        if previous.get(name) != hashes[name] or not all(f.exists() for f in files):
+        if is_stale(previous, name, hashes[name], *files):
             write_table(frame, folder, name)
             summary.written.append(name)
-    if previous.get(WORKBOOK) != hashes[WORKBOOK] or not (folder / WORKBOOK).exists():
+    if is_stale(previous, WORKBOOK, hashes[WORKBOOK], folder / WORKBOOK):
         write_workbook(folder / WORKBOOK, {"README": pd.DataFrame({README_TITLE: notes}),
                                            **{sheet_name(n): tables[n] for n in in_book}})
         summary.workbook_written = True

@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..ingest.filenames import period_end_year
 from ..settings import DataPaths
 from .charts import BLUE, GREEN, GREY, NEIGHBOUR_GREY, ORANGE, PINK, PURPLE, RED, TURQUOISE, Chart, Charts, Fan, \
     LegendItem, Line, count
-from .data import PlaybookPaths, Warehouse, is_synthetic, read_manifest, read_output, write_manifest
+from .data import PlaybookPaths, Warehouse, is_stale, is_synthetic, read_manifest, read_output, write_manifest
 from .forecast import TOTAL
 
 MIX = {"pct_mainstream": "Mainstream incl. RP/SEN units", "pct_mss": "MSS", "pct_inmss": "INMSS", "pct_ap": "AP",
@@ -79,6 +80,7 @@ class ReportData:
     return_metrics: list = field(init=False, repr=False)  # those from the LA returns
     wide_rows: dict = field(init=False, repr=False)  # (la_code, year) → row of ``wide``
     wide_values: dict = field(init=False, repr=False)  # column of ``wide`` → numpy array
+    latest_wide: pd.DataFrame = field(init=False, repr=False)  # each LA's latest year of ``wide``, by la_code
     england_outcomes: dict = field(init=False, repr=False)  # year → indicator → DfE's England value
 
     @classmethod
@@ -126,6 +128,7 @@ class ReportData:
         self.return_metrics = list(ordered[ordered.source == "returns"].index)
         self.wide_rows = {key: i for i, key in enumerate(zip(self.wide.la_code, self.wide.year))}
         self.wide_values = {c: self.wide[c].to_numpy() for c in self.wide.columns}
+        self.latest_wide = self.wide.sort_values("year").groupby("la_code").tail(1).set_index("la_code")
         self.england_outcomes = {}
         if len(self.outcomes):
             england = self.outcomes[self.outcomes.geographic_level.eq("National")]
@@ -337,7 +340,7 @@ def index_page(charts: Charts, data: ReportData) -> str:
     trends = "".join(figure(f"{data.label(m)}: median by group", group_trend_chart(charts, data, m, trend_groups, "DBV"))
                      for m in GROUP_TRENDS)
     la_rows = []
-    latest = data.wide.sort_values("year").groupby("la_code").tail(1).set_index("la_code")
+    latest = data.latest_wide
     for code, la in data.las.iterrows():
         w = latest.loc[code] if code in latest.index else None
         la_rows.append([f'<a href="{la_page(code)}">{esc(la.la_name)}</a>', esc(code), programme_text(la),
@@ -372,7 +375,7 @@ def tranche_page_html(charts: Charts, data: ReportData, tranche: int, forecast_t
     groups = [(code, f"Tranche {tranche}"), ("DBV", "DBV cohort"), ("NONE", "Neither programme"), ("ENGLAND", "England")]
     trends = "".join(figure(f"{data.label(m)}: median by group", group_trend_chart(charts, data, m, groups, code))
                      for m in GROUP_TRENDS)
-    latest = data.wide.sort_values("year").groupby("la_code").tail(1).set_index("la_code")
+    latest = data.latest_wide
     rows = []
     for la_code, la in members.iterrows():
         w = latest.loc[la_code] if la_code in latest.index else None
@@ -425,7 +428,7 @@ def tranche_total_figures(charts: Charts, data: ReportData, members: set[str]) -
     for scenario, colour in (("UNMITIGATED", RED), ("MITIGATED", GREEN)):
         rows = projected[projected.scenario.eq(scenario)] if len(projected) else projected
         total, n_projected = complete_sum(rows, members, "financial_year", "cumulative_balance_gbp")
-        years = np.array([int(fy[:4]) + 1 for fy in total.index])
+        years = _fy_end(total.index)
         lines.append(Line(f"projected, {scenario.lower()}", *_from_last(balance_actual, years, total.to_numpy()),
                           colour=colour, style="dashed"))
     balance = charts.trend("DSG cumulative balance of the tranche", lines, "gbp", zero_line=True)
@@ -642,7 +645,7 @@ def unit_cost_figure(charts: Charts, data: ReportData, la: LaData, cohort: str) 
 
 def _fy_end(financial_years: np.ndarray) -> np.ndarray:
     """The calendar year each financial year ("2024-25") ends."""
-    return np.array([int(fy[:4]) + 1 for fy in financial_years], int)
+    return np.array([period_end_year(fy) for fy in financial_years], int)
 
 
 def balance_figure(charts: Charts, la: LaData) -> str:
@@ -771,7 +774,7 @@ def write_report(data: ReportData, out_dir: Path) -> ReportSummary:
     summary = ReportSummary(index=out_dir / "index.html", pages=[out_dir / p for p in pages])
     (out_dir / LA_DIR).mkdir(parents=True, exist_ok=True)
     for path, html_text in pages.items():
-        if previous.get(path) == hashes[path] and (out_dir / path).exists():
+        if not is_stale(previous, path, hashes[path], out_dir / path):
             continue
         (out_dir / path).write_text(html_text.replace(GENERATED_AT, esc(data.generated_at)), encoding="utf-8")
         summary.written.append(out_dir / path)
