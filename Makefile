@@ -4,6 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.dagster
 export DBV_DATA_DIR ?= $(CURDIR)/data
+# DfE's EHCP release: in a development checkout beside ../shared, its copy; else DfE's download address
+# (the code's default). Set DBV_DFE_EHCP_SOURCE=none to run without public data.
+SHARED_RELEASE := $(wildcard $(CURDIR)/../shared/data/dfe_ehcp/education-health-and-care-plans_2025.zip)
+ifneq ($(SHARED_RELEASE),)
+export DBV_DFE_EHCP_SOURCE ?= $(abspath $(SHARED_RELEASE))
+endif
 export GX_ANALYTICS_ENABLED := False
 export DAGSTER_DISABLE_TELEMETRY := 1
 # one planned event per asset for a many-LA run (see dbv_pipeline/definitions.py)
@@ -30,14 +36,15 @@ test: setup  ## run the test suite (without the slow benchmark smoke test)
 test-all: setup  ## the test suite and the slow tests (the benchmark harness at tiny scale)
 	$(BIN)/python -m pytest -m ""
 
-validate: setup  ## load the Dagster definitions
+validate: setup  ## load the Dagster definitions (dagster definitions validate, dg check defs)
 	$(BIN)/dagster definitions validate -w workspace.yaml
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg check defs
 
 dev: setup  ## the Dagster UI and daemon (sensors, schedules) on http://127.0.0.1:3000
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 docs: setup  ## dbt docs for analysts, into dbt_project/target
-	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir .
+	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir . --vars '{"data_dir": "$(DBV_DATA_DIR)"}'
 
 bench: setup  ## national-scale benchmark (writes bench/results)
 	$(BIN)/python -m bench.run

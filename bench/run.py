@@ -306,12 +306,13 @@ def bench_size(label: str, multiplier: float, workdir: Path, la_count: int | Non
     shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
     env = {**os.environ, "DAGSTER_HOME": str(home), "DBV_DATA_DIR": str(data), "GX_ANALYTICS_ENABLED": "False",
            "DAGSTER_DISABLE_TELEMETRY": "1"}
-    for name in ("DBV_WAREHOUSE", "DBT_INDIRECT_SELECTION"):  # as deployed
-        env.pop(name, None)
+    env.pop("DBT_INDIRECT_SELECTION", None)  # as deployed
     # As `make setup` does for a deployment's data folder: dbt's parse state made for this one (else
     # the first build re-parses the project, about 8 s). Not timed.
-    subprocess.run([sys.executable, "-c", "from dbv_pipeline.warehouse.prepare import parse, prepare_dbt_project; "
-                    "parse(prepare_dbt_project())"], cwd=REPO, env=env, check=True)
+    subprocess.run([sys.executable, "-c", "from dbv_pipeline.settings import PipelineSettings; "
+                    "from dbv_pipeline.warehouse.assets import dbt_vars; "
+                    "from dbv_pipeline.warehouse.prepare import parse, prepare_dbt_project; "
+                    "parse(prepare_dbt_project(), dbt_vars(PipelineSettings.from_env()))"], cwd=REPO, env=env, check=True)
     scenarios = {"full": run_scenario("full", env, logs)}
     change = resubmit(data / "landing", sample)
     scenarios["resubmission"] = run_scenario("resubmission", env, logs, change["la_code"])

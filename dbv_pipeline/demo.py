@@ -9,7 +9,7 @@ import dagster as dg
 
 from .ingest import files_by_la
 from .ingest.assets import la_partitions
-from .settings import DataPaths
+from .settings import DataPaths, PipelineSettings
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -17,21 +17,22 @@ def dagster_instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
-def run_all(paths: DataPaths, instance: dg.DagsterInstance) -> None:
+def run_all(settings: PipelineSettings, instance: dg.DagsterInstance) -> None:
     """Ingest every LA in the landing folder as one run, then build the warehouse and playbook."""
-    from .definitions import defs
+    from .definitions import build_defs
 
+    defs, paths = build_defs(settings), settings.paths
     la_codes = sorted(files_by_la(paths.landing))
     known = set(instance.get_dynamic_partitions(la_partitions.name))
     instance.add_dynamic_partitions(la_partitions.name, [la for la in la_codes if la not in known])
     partitions = instance.get_dynamic_partitions(la_partitions.name)
-    ingest = defs.get_job_def("ingest_job").execute_in_process(
+    ingest = defs.resolve_job_def("ingest_job").execute_in_process(
         instance=instance,
         tags={"dagster/asset_partition_range_start": partitions[0], "dagster/asset_partition_range_end": partitions[-1]},
     )
     if not ingest.success:
         raise RuntimeError("The ingest run failed; see the Dagster logs above")
-    warehouse = defs.get_job_def("warehouse_job").execute_in_process(instance=instance, raise_on_error=False)
+    warehouse = defs.resolve_job_def("warehouse_job").execute_in_process(instance=instance, raise_on_error=False)
     if not warehouse.success:
         raise RuntimeError("The warehouse run failed; see the Dagster logs above")
 
@@ -46,7 +47,7 @@ def run_demo(paths: DataPaths, *, multiplier: float, la_count: int | None) -> in
         codes = [la.old_la_code for la in load_las()][:la_count] if la_count else None
         print(f"Generating the synthetic sample into {paths.landing} …")
         print(generate_sample(paths.landing, la_codes=codes, multiplier=multiplier))
-    run_all(paths, dagster_instance())
+    run_all(PipelineSettings.from_env(), dagster_instance())
     print(f"\nDone in {time.perf_counter() - started:.0f} s. Everything here is SYNTHETIC sample data.")
     print(f"  warehouse (DuckDB): {paths.warehouse}")
     print(f"  raw layer (Parquet): {paths.raw}")

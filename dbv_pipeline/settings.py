@@ -1,4 +1,9 @@
-"""Where the pipeline keeps its files. One root folder (``DBV_DATA_DIR``, default ``./data``)."""
+"""Where the pipeline keeps its files, and the settings a deployment chooses.
+
+Every setting has an environment variable and a default (``SETTINGS_ENV``). Dagster assets, checks and
+sensors get them from the ``settings`` resource (``PipelineSettings``), bound to those variables with
+``dg.EnvVar`` so that a run reads them when it starts; tests pass the resource directly.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,19 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
+from pydantic import Field
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 SAMPLE_COHORTS_CSV = SEEDS_DIR / "programme_cohorts.csv"
+
+# DfE's "Education, health and care plans" release, "Download all data" (zip) on
+# explore-education-statistics (release version of June 2025; a later release has a new address).
+DFE_EHCP_RELEASE_URL = "https://content.explore-education-statistics.service.gov.uk/api/releases/2e60aacd-d46c-416a-af4d-9d2269506ff6/files"
+NO_RELEASE = "none"  # DBV_DFE_EHCP_SOURCE=none: run without DfE's public data
 
 
 @dataclass(frozen=True)
@@ -21,6 +34,7 @@ class DataPaths:
 
     @classmethod
     def from_env(cls) -> "DataPaths":
+        """The data folder of ``DBV_DATA_DIR`` (default ``./data``): for the command line, not for assets."""
         return cls(Path(os.environ.get("DBV_DATA_DIR", "data")).resolve())
 
     @property
@@ -52,3 +66,46 @@ class DataPaths:
     def reports(self) -> Path:
         """Feedback reports for LAs, the playbook, exports."""
         return self.root / "reports"
+
+
+class PipelineSettings(dg.ConfigurableResource):
+    """The deployment's settings: data folder, DfE release, DuckDB limits for the warehouse build."""
+
+    data_dir: str = Field(default="data", description="The data folder: landing, raw, quarantine, warehouse, reports.")
+    dfe_ehcp_source: str = Field(default=DFE_EHCP_RELEASE_URL, description=(
+        "DfE's EHCP release: an http(s) address, a zip or a folder; 'none' for no public data."))
+    duckdb_memory_limit: str = Field(default="768MB", description="DuckDB's memory cap for dbt builds (spills beyond).")
+    duckdb_threads: int = Field(default=1, description="DuckDB threads per query in dbt builds (dbt runs two models at once).")
+
+    @classmethod
+    def from_env(cls) -> "PipelineSettings":
+        """The settings with the values of their environment variables now: for command-line tools."""
+        return cls(**{name: os.environ[variable] for name, variable in SETTINGS_ENV.items() if variable in os.environ})
+
+    @property
+    def paths(self) -> DataPaths:
+        return DataPaths(Path(self.data_dir).resolve())
+
+    @property
+    def release_source(self) -> str | None:
+        """The configured DfE release, or None for none."""
+        source = self.dfe_ehcp_source.strip()
+        return None if source.lower() in ("", NO_RELEASE) else source
+
+
+SETTINGS_ENV = {
+    "data_dir": "DBV_DATA_DIR",
+    "dfe_ehcp_source": "DBV_DFE_EHCP_SOURCE",
+    "duckdb_memory_limit": "DBV_DUCKDB_MEMORY_LIMIT",
+    "duckdb_threads": "DBV_DUCKDB_THREADS",
+}
+
+
+def settings_from_environment() -> PipelineSettings:
+    """The settings resource with each setting bound to its environment variable where that is set
+    (Dagster reads it when a run or sensor tick starts), else left at its default."""
+    bound = {}
+    for name, variable in SETTINGS_ENV.items():
+        if variable in os.environ:
+            bound[name] = dg.EnvVar.int(variable) if name == "duckdb_threads" else dg.EnvVar(variable)
+    return PipelineSettings(**bound)

@@ -11,7 +11,7 @@ import pytest
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
-from dbv_pipeline.settings import DataPaths  # noqa: E402
+from dbv_pipeline.settings import DataPaths, PipelineSettings  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 RECEIVED = dt.datetime(2025, 5, 1, 9, 0)
@@ -51,6 +51,26 @@ def data_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DataPaths:
     paths = DataPaths.from_env()
     paths.landing.mkdir(parents=True)
     return paths
+
+
+@pytest.fixture
+def settings(data_paths: DataPaths) -> PipelineSettings:
+    """The pipeline's settings resource for the test's data folder, without DfE's public data."""
+    return PipelineSettings(data_dir=str(data_paths.root), dfe_ehcp_source="none")
+
+
+@pytest.fixture
+def resources(settings: PipelineSettings) -> dict:
+    """Resources for ``dg.materialize`` of the pipeline's assets."""
+    return {"settings": settings}
+
+
+@pytest.fixture
+def pipeline_defs(settings: PipelineSettings):
+    """The pipeline's Dagster definitions with the test's settings."""
+    from dbv_pipeline.definitions import build_defs
+
+    return build_defs(settings)
 
 
 @pytest.fixture

@@ -16,9 +16,8 @@ PLAYBOOK_REPORT = dg.AssetKey(["playbook", "report"])
 
 
 @pytest.fixture
-def pipeline(data_paths):
-    from dbv_pipeline.definitions import defs
-
+def pipeline(data_paths, pipeline_defs):
+    defs = pipeline_defs
     generate_sample(data_paths.landing, la_codes=LAS, multiplier=0.02, variations=False, xlsx_share=0)
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(la_partitions.name, LAS)
@@ -31,38 +30,40 @@ def ingest(defs, instance, **kwargs) -> dg.ExecuteInProcessResult:
     return result
 
 
-def test_the_public_release_reloads_only_when_it_changes(tmp_path, monkeypatch):
+def test_the_public_release_reloads_only_when_it_changes(tmp_path):
     """Nothing new, nothing runs: the release sensor asks for a reload once per new release file."""
     import os
 
     from dbv_pipeline.public.definitions import public_release_sensor
+    from dbv_pipeline.settings import PipelineSettings
 
     release = tmp_path / "release.zip"
     release.write_bytes(b"first release")
-    monkeypatch.setenv("DBV_DFE_EHCP_SOURCE", str(release))
+    resources = {"settings": PipelineSettings(data_dir=str(tmp_path / "data"), dfe_ehcp_source=str(release))}
     with dg.instance_for_test() as instance:
-        first = public_release_sensor(dg.build_sensor_context(instance=instance))
+        first = public_release_sensor(dg.build_sensor_context(instance=instance, resources=resources))
         assert len(first.run_requests) == 1
-        again = public_release_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
-        assert isinstance(again, dg.SkipReason)
+        again = public_release_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=first.cursor))
+        assert not again.run_requests
         release.write_bytes(b"the next release")
         os.utime(release, ns=(release.stat().st_atime_ns, release.stat().st_mtime_ns + 10**9))
-        assert len(public_release_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor)).run_requests) == 1
+        changed = public_release_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=first.cursor))
+        assert len(changed.run_requests) == 1
 
 
-def test_a_resubmission_reruns_only_its_la_and_no_change_reruns_nothing(pipeline, data_paths):
+def test_a_resubmission_reruns_only_its_la_and_no_change_reruns_nothing(pipeline, data_paths, resources):
     defs, instance = pipeline
     ingest(defs, instance, tags=ALL_LAS)
     store = RawStore(data_paths)
     ledger_files = {la: data_paths.raw / "submissions" / f"{la}.parquet" for la in LAS}
     events = {la: len(store.ledger(la).events) for la in LAS}
     written = {la: path.stat().st_mtime_ns for la, path in ledger_files.items()}
-    sensor_cursor = landing_sensor(dg.build_sensor_context(instance=instance)).cursor
+    sensor_cursor = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources)).cursor
     automation = dg.evaluate_automation_conditions(defs=defs, instance=instance)
 
     # No change: the sensor skips; ingesting every LA again reprocesses no file and materialises
     # nothing, so the warehouse is not requested.
-    assert isinstance(landing_sensor(dg.build_sensor_context(instance=instance, cursor=sensor_cursor)), dg.SkipReason)
+    assert not landing_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=sensor_cursor)).run_requests
     rerun = ingest(defs, instance, tags=ALL_LAS)
     assert rerun.asset_materializations_for_node("raw_returns") == []
     assert {la: path.stat().st_mtime_ns for la, path in ledger_files.items()} == written
@@ -72,7 +73,7 @@ def test_a_resubmission_reruns_only_its_la_and_no_change_reruns_nothing(pipeline
     # One LA resubmits: the sensor asks for its partition only, and only its ledger changes.
     placements = next(data_paths.landing.glob("870_placements_*.csv"))
     placements.write_text(placements.read_text().rstrip("\n").rsplit("\n", 1)[0] + "\n")  # the last row dropped
-    requests = landing_sensor(dg.build_sensor_context(instance=instance, cursor=sensor_cursor)).run_requests
+    requests = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=sensor_cursor)).run_requests
     assert [r.partition_key for r in requests] == ["870"]
     resubmission = ingest(defs, instance, partition_key="870")
     assert {m.partition for m in resubmission.asset_materializations_for_node("raw_returns")} == {"870"}

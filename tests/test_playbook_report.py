@@ -24,7 +24,7 @@ from dbv_pipeline.playbook.data import PlaybookPaths
 from dbv_pipeline.playbook.exports import WORKBOOK
 from dbv_pipeline.playbook.report import ReportData, index_page
 from dbv_pipeline.playbook.testing import SAMPLE_LAS, playbook_sample
-from dbv_pipeline.settings import DataPaths
+from dbv_pipeline.settings import DataPaths, PipelineSettings
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -64,8 +64,8 @@ def test_definitions_load_with_the_warehouse_in_one_lineage(sample):
     from dbv_pipeline.warehouse.prepare import prepare_dbt_project
 
     project = prepare_dbt_project(sample.project_dir)
-    defs = dg.Definitions.merge(dg.Definitions(assets=[warehouse_assets(project)],
-                                               resources={"dbt": dbt_resource(project)}), playbook_defs)
+    defs = dg.Definitions.merge(dg.Definitions(assets=[warehouse_assets(project)], resources={
+        "dbt": dbt_resource(project), "settings": PipelineSettings()}), playbook_defs)
     dg.Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     metrics = dg.AssetKey(["warehouse", "pb_la_year_metrics"])
@@ -150,19 +150,19 @@ def test_no_watermark_for_real_data(sample):
     assert "SYNTHETIC" not in html and "synthetic-banner" not in html
 
 
-def test_a_rerun_rewrites_only_what_changed(sample, tmp_path, monkeypatch):
+def test_a_rerun_rewrites_only_what_changed(sample, tmp_path):
     """Pages and exports are content-addressed: unchanged data rewrites nothing; one LA's new EHCP counts
     rewrite its page, the index and its tranche page (which show them), one export table and the workbook."""
     paths = DataPaths(tmp_path / "data")
     shutil.copytree(sample.paths.reports, paths.reports)  # with the manifests of the sample's run
     shutil.copytree(sample.paths.landing, paths.landing)  # the synthetic marker, as in the sample's run
     shutil.copy(sample.paths.warehouse, paths.warehouse)
-    monkeypatch.setenv("DBV_DATA_DIR", str(paths.root))
+    resources = {"settings": PipelineSettings(data_dir=str(paths.root))}
     out = PlaybookPaths.of(paths)
     stamps = {p: p.stat().st_mtime_ns for p in out.report.rglob("*.html")}
 
     def run() -> dict[str, dict]:
-        result = dg.materialize([report, exports])
+        result = dg.materialize([report, exports], resources=resources)
         assert result.success
         return {e.asset_key.path[-1]: {k: getattr(v, "value", v) for k, v in e.materialization.metadata.items()}
                 for e in result.get_asset_materialization_events()}
@@ -203,15 +203,15 @@ def test_exports_are_readable(out):
     book.close()
 
 
-def test_without_public_data_outcomes_and_evaluation_are_empty_with_a_note(sample, tmp_path, monkeypatch):
+def test_without_public_data_outcomes_and_evaluation_are_empty_with_a_note(sample, tmp_path):
     paths = DataPaths(tmp_path / "data")
     shutil.copytree(sample.paths.reports, paths.reports)
     paths.landing.mkdir(parents=True)
     shutil.copy(sample.paths.warehouse, paths.warehouse)
     with duckdb.connect(str(paths.warehouse)) as con:  # this copy only: a warehouse built without a release
         con.execute("delete from playbook.pb_outcome_indicators")
-    monkeypatch.setenv("DBV_DATA_DIR", str(paths.root))
-    result = dg.materialize([outcome_indicators, evaluation, report])
+    result = dg.materialize([outcome_indicators, evaluation, report],
+                            resources={"settings": PipelineSettings(data_dir=str(paths.root))})
     assert result.success
     out = PlaybookPaths.of(paths)
     assert pd.read_parquet(out.outcome_indicators / "outcome_indicators.parquet").empty

@@ -19,7 +19,7 @@ import yaml
 from dbv_pipeline.contract import CONTRACT
 from dbv_pipeline.public import assets, dfe_ehcp
 from dbv_pipeline.public.dfe_ehcp import ReleaseLayoutError, load_release
-from dbv_pipeline.settings import DBT_PROJECT_DIR
+from dbv_pipeline.settings import DBT_PROJECT_DIR, PipelineSettings
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dfe_ehcp"
 RELEASE = DATA / "education-health-and-care-plans_2025.zip"
@@ -286,11 +286,72 @@ def test_dbt_code_lists_match_the_contract():
     assert checked >= 4
 
 
-def test_assets_write_empty_tables_without_a_release(tmp_path, monkeypatch):
-    monkeypatch.setenv("DBV_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv(assets.SOURCE_ENV, raising=False)
-    monkeypatch.setattr(assets, "DEFAULT_SOURCE", tmp_path / "absent.zip")
-    result = dg.materialize([assets.dfe_ehcp_release])
+def test_assets_write_empty_tables_without_a_release(tmp_path):
+    settings = PipelineSettings(data_dir=str(tmp_path), dfe_ehcp_source="none")
+    result = dg.materialize([assets.dfe_ehcp_release], resources={"settings": settings})
     keys = {m.asset_key.path[1] for m in result.asset_materializations_for_node("dfe_ehcp_release")}
     assert result.success and keys == set(dfe_ehcp.TABLES)
     assert all(pq.read_metadata(tmp_path / "public" / f"{t}.parquet").num_rows == 0 for t in keys)
+
+
+def test_the_default_release_is_dfes_download_address():
+    assert PipelineSettings().dfe_ehcp_source.startswith("https://content.explore-education-statistics.service.gov.uk/")
+
+
+@pytest.fixture
+def served_release(tmp_path):
+    """A copy of DfE's release served over HTTP on loopback, as DfE's download address serves it."""
+    import functools
+    import http.server
+    import threading
+
+    if not RELEASE.exists():
+        pytest.skip("../shared/data/dfe_ehcp is not present")
+    folder = tmp_path / "served"
+    folder.mkdir()
+    shutil.copy(RELEASE, folder / "files")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/files", folder / "files"
+    server.shutdown()
+
+
+def test_the_release_loads_from_a_web_address_and_the_sensor_reloads_only_a_changed_one(tmp_path, served_release):
+    from dbv_pipeline.public.definitions import public_release_sensor
+
+    url, served = served_release
+    resources = {"settings": PipelineSettings(data_dir=str(tmp_path / "data"), dfe_ehcp_source=url)}
+    with dg.instance_for_test() as instance:
+        first = public_release_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+        assert len(first.run_requests) == 1
+        result = dg.materialize([assets.dfe_ehcp_release], instance=instance, resources=resources)
+        assert result.success
+        caseload = pd.read_parquet(tmp_path / "data" / "public" / "caseload.parquet")
+        assert caseload.query("geographic_level == 'National' and time_period == '202425'").shape[0] > 0
+        # A restarted daemon's sensor (no cursor) compares with the release loaded: nothing to do.
+        restarted = public_release_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+        assert not restarted.run_requests and "not changed" in restarted.skip_reason.skip_message
+        served.write_bytes(served.read_bytes())  # DfE republishes: a new Last-Modified
+        os.utime(served, (served.stat().st_atime + 5, served.stat().st_mtime + 5))
+        again = public_release_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=first.cursor))
+        assert len(again.run_requests) == 1
+
+
+def test_an_unreadable_release_keeps_the_last_good_public_data(tmp_path, served_release):
+    url, served = served_release
+    data = tmp_path / "data"
+    good = dg.materialize([assets.dfe_ehcp_release],
+                          resources={"settings": PipelineSettings(data_dir=str(data), dfe_ehcp_source=url)})
+    assert good.success
+    before = {t: pq.read_metadata(data / "public" / f"{t}.parquet").num_rows for t in dfe_ehcp.TABLES}
+    served.write_bytes(b"<html>maintenance</html>")
+    bad = dg.materialize([assets.dfe_ehcp_release],
+                         resources={"settings": PipelineSettings(data_dir=str(data), dfe_ehcp_source=url)})
+    assert bad.success and bad.asset_materializations_for_node("dfe_ehcp_release") == []  # nothing downstream reruns
+    assert {t: pq.read_metadata(data / "public" / f"{t}.parquet").num_rows for t in dfe_ehcp.TABLES} == before
+    unreachable = dg.materialize([assets.dfe_ehcp_release], resources={"settings": PipelineSettings(
+        data_dir=str(tmp_path / "fresh"), dfe_ehcp_source="http://127.0.0.1:9/files")})
+    written = unreachable.asset_materializations_for_node("dfe_ehcp_release")
+    assert unreachable.success and len(written) == len(dfe_ehcp.TABLES)  # empty tables: the warehouse still builds
+    assert all(pq.read_metadata(tmp_path / "fresh" / "public" / f"{t}.parquet").num_rows == 0 for t in dfe_ehcp.TABLES)

@@ -11,9 +11,9 @@ import pytest
 
 from dbv_pipeline.ingest import ingest_landing
 from dbv_pipeline.ingest.definitions import defs as ingest_defs
-from dbv_pipeline.settings import SAMPLE_COHORTS_CSV, DataPaths
+from dbv_pipeline.settings import SAMPLE_COHORTS_CSV, DataPaths, PipelineSettings
 from dbv_pipeline.warehouse.assets import WAREHOUSE_POOL, dbt_resource, warehouse_assets
-from dbv_pipeline.warehouse.prepare import manifest_is_stale, prepare_dbt_project
+from dbv_pipeline.warehouse.prepare import DbtProjectNotPrepared, load_dbt_project, manifest_is_stale, prepare_dbt_project
 from dbv_pipeline.warehouse.testing import copy_dbt_project
 from tests.conftest import placement, write_csv
 from tests.test_warehouse_dbt import COHORTS
@@ -40,14 +40,19 @@ def test_prepare_parses_only_when_the_project_changed(project):
     model = project.project_dir / "models" / "marts" / "dim_need.sql"
     model.touch()
     assert manifest_is_stale(project)
+    with pytest.raises(DbtProjectNotPrepared, match="make setup"):  # the definitions will not load a stale manifest
+        load_dbt_project(project.project_dir)
     prepare_dbt_project(project.project_dir)
     assert not manifest_is_stale(project)
+    assert load_dbt_project(project.project_dir).manifest_path == project.manifest_path
 
 
 def test_keys_groups_pool_and_automation(assets):
     specs = {spec.key: spec for spec in assets.specs}
     census = specs[dg.AssetKey(["warehouse", "fct_ehcp_census"])]
     assert census.group_name == "marts" and census.automation_condition is not None
+    assert census.freshness_policy is not None  # marts: warn after 35 days without a rebuild, fail after 95
+    assert specs[dg.AssetKey(["warehouse", "stg_raw__placements"])].freshness_policy is None
     assert specs[dg.AssetKey(["warehouse", "stg_raw__placements"])].group_name == "staging"
     assert specs[dg.AssetKey(["warehouse", "int_census_plans"])].group_name == "intermediate"
     assert specs[dg.AssetKey(["warehouse", "reference", "code_provision_type"])].group_name == "reference"
@@ -65,7 +70,8 @@ def test_dbt_tests_are_asset_checks(assets):
 
 
 def test_definitions_load_beside_the_partitioned_ingest(project, assets):
-    defs = dg.Definitions.merge(ingest_defs, dg.Definitions(assets=[assets], resources={"dbt": dbt_resource(project)}))
+    defs = dg.Definitions.merge(ingest_defs, dg.Definitions(assets=[assets], resources={
+        "dbt": dbt_resource(project), "settings": PipelineSettings()}))
     dg.Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     raw = dg.AssetKey(["raw", "placements"])
@@ -75,14 +81,13 @@ def test_definitions_load_beside_the_partitioned_ingest(project, assets):
 
 @pytest.mark.skipif(not SAMPLE_COHORTS_CSV.exists(), reason="seeds/programme_cohorts.csv not written yet")
 def test_repository_definitions_load():
-    from dbv_pipeline.warehouse.definitions import defs
+    from dbv_pipeline.definitions import defs
 
     dg.Definitions.validate_loadable(defs)
 
 
-def test_dagster_run_on_ingested_returns(project, assets, tmp_path, monkeypatch):
+def test_dagster_run_on_ingested_returns(project, assets, tmp_path):
     paths = DataPaths(tmp_path / "data")
-    monkeypatch.setenv("DBV_DATA_DIR", str(paths.root))
     received = dt.datetime(2025, 5, 1, 9, 0)
     first = [placement("C0001"), placement("C0002", sex="Q"), placement("C0003")]  # one row rejected
     write_csv(paths.landing / "869_placements_2024-25.csv", first)
@@ -92,7 +97,8 @@ def test_dagster_run_on_ingested_returns(project, assets, tmp_path, monkeypatch)
     write_csv(paths.landing / "869_placements_2024-25.csv", first)  # a revert to the first version
     ingest_landing(paths, received_at=received + dt.timedelta(days=2))
 
-    result = dg.materialize([assets], resources={"dbt": dbt_resource(project)}, selection=own_keys(assets))
+    settings = PipelineSettings(data_dir=str(paths.root))
+    result = dg.materialize([assets], resources={"dbt": dbt_resource(project), "settings": settings}, selection=own_keys(assets))
     assert result.success
     # the build wrote into the project's target folder (no new folder a build) and kept dbt's parse state there
     target = project.project_dir / project.target_path
@@ -102,4 +108,12 @@ def test_dagster_run_on_ingested_returns(project, assets, tmp_path, monkeypatch)
     assert evaluations and all(e.passed for e in evaluations if e.severity == dg.AssetCheckSeverity.ERROR)
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         total = con.sql("select sum(ehcp_count) from marts.fct_ehcp_census where census_year = 2025").fetchone()
+        census_rows = con.sql("select count(*) from marts.fct_ehcp_census").fetchone()[0]
     assert total == (2,)  # C0001 and C0003 of the reverted-to version
+    # Dagster's standard table metadata, read after the build: row count (tables) and column schema.
+    metadata = {e.asset_key.path[-1]: e.materialization.metadata for e in result.get_asset_materialization_events()}
+    assert metadata["fct_ehcp_census"]["dagster/row_count"].value == census_rows > 0
+    columns = {c.name: c.type for c in metadata["fct_ehcp_census"]["dagster/column_schema"].value.columns}
+    assert columns["la_code"] == "VARCHAR" and "ehcp_count" in columns
+    assert "dagster/row_count" not in metadata["stg_raw__hnb_spend"]  # a view: not run to count it
+    assert "dagster/column_schema" in metadata["stg_raw__hnb_spend"]

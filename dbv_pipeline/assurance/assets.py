@@ -4,7 +4,7 @@ import dagster as dg
 
 from ..ingest.assets import RAW_KEYS, la_partitions
 from ..ingest.raw_store import RawStore
-from ..settings import DataPaths
+from ..settings import DataPaths, PipelineSettings
 from .feedback import write_feedback_reports
 
 
@@ -27,11 +27,11 @@ def reports_to_write(paths: DataPaths, la_code: str) -> list[str]:
     group_name="assurance",
     kinds={"html", "xlsx"},
 )
-def feedback_reports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def feedback_reports(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
     """Each LA's feedback report (HTML and XLSX) for every file it sent: what loaded, every rejected
     file and row with the reason in plain words, every warning. The reports of all the run's LAs
     are built together, so the GX suites run once over them."""
-    paths = DataPaths.from_env()
+    paths = settings.paths
     written = write_feedback_reports(paths, {la: reports_to_write(paths, la) for la in context.partition_keys})
     context.log.info(f"{len(written)} feedback reports written under {paths.reports / 'feedback'}")
     return dg.MaterializeResult(metadata={"reports_written": len(written), "folder": str(paths.reports / "feedback")})

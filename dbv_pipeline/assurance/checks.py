@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import dagster as dg
 
 from ..contract import TABLES
-from ..settings import DataPaths
+from ..settings import DataPaths, PipelineSettings
 from . import data
 from .rules import MARTS
 from .validate import Result, validate
@@ -66,8 +66,8 @@ def raw_check(table: str) -> dg.AssetChecksDefinition:
         description=f"GX suite raw_{table}: the loaded {table} conforms to the contract (errors block); "
                     "in-table warnings of spec §4.",
     )
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        return check_result(validate_raw(DataPaths.from_env(), table, run_la_codes(context), run_name=context.run.run_id))
+    def _check(context: dg.AssetCheckExecutionContext, settings: PipelineSettings) -> dg.AssetCheckResult:
+        return check_result(validate_raw(settings.paths, table, run_la_codes(context), run_name=context.run.run_id))
 
     return _check
 
@@ -78,8 +78,8 @@ def mart_check(mart: str) -> dg.AssetChecksDefinition:
         additional_deps=[dg.AssetKey(k) for k in MART_INPUTS.get(mart, [])],
         description=f"GX suite {mart}: grain, codes and ranges (errors block); cross-source warnings of spec §4.",
     )
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        paths = DataPaths.from_env()
+    def _check(context: dg.AssetCheckExecutionContext, settings: PipelineSettings) -> dg.AssetCheckResult:
+        paths = settings.paths
         return check_result(validate(data.mart_frames(paths, mart), paths=paths, run_name=context.run.run_id, label=mart))
 
     return _check

@@ -1,12 +1,14 @@
 """Dagster assets, job and sensor for the ingest: one dynamic partition per LA."""
 
+import functools
 
 import dagster as dg
 
 from ..contract import TABLES
-from ..settings import DataPaths
+from ..settings import PipelineSettings
 from .filenames import la_of
-from .process import files_by_la, ingest_las, landing_files
+from .process import already_ingested, files_by_la, ingest_las, landing_files
+from .raw_store import RawStore
 
 la_partitions = dg.DynamicPartitionsDefinition(name="la_code")
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in [*TABLES, "submissions", "findings"]}
@@ -28,10 +30,10 @@ LOG_EACH_FILE_UP_TO = 20  # a bigger run logs its rejected files and totals (eac
     backfill_policy=dg.BackfillPolicy.single_run(),
     can_subset=False,
 )
-def raw_returns(context: dg.AssetExecutionContext):
+def raw_returns(context: dg.AssetExecutionContext, settings: PipelineSettings):
     """Ingest each LA's new or changed landing files into the raw layer (spec §1 version rules).
     A run that finds nothing new materialises nothing, so nothing downstream reruns."""
-    paths = DataPaths.from_env()
+    paths = settings.paths
     by_la = files_by_la(paths.landing)
     summary = ingest_las(paths, {la: by_la.get(la, []) for la in context.partition_keys})
     per_table = {name: 0 for name in TABLES}
@@ -62,19 +64,29 @@ PER_LA = dg.AssetSelection.assets(raw_returns).downstream() & dg.AssetSelection.
 ingest_job = dg.define_asset_job("ingest_job", selection=PER_LA)
 
 
-@dg.sensor(job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
-def landing_sensor(context: dg.SensorEvaluationContext):
+@dg.sensor(
+    job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Every 30 s: ingest the LAs with new or changed files in the landing folder (one run per LA, "
+                "one run over all LAs for a bulk drop). On its first tick, files the ledger already holds are not new.",
+)
+def landing_sensor(context: dg.SensorEvaluationContext, settings: PipelineSettings):
     """Notice new or changed files in the landing folder and ingest their LAs' partitions."""
-    seen = dg.deserialize_value(context.cursor, dict) if context.cursor else {}
+    paths = settings.paths
+    seen = dg.deserialize_value(context.cursor, dict) if context.cursor else None
+    ledger_of = functools.cache(RawStore(paths).ledger)
     current, changed = {}, set()
-    for path in landing_files(DataPaths.from_env().landing):
+    for path in landing_files(paths.landing):
         stat = path.stat()
         signature = f"{stat.st_mtime_ns}:{stat.st_size}"
         current[str(path)] = signature
-        if seen.get(str(path)) != signature:
+        if seen is None:  # first tick (a new deployment, or after `make demo`): the ledger is the baseline
+            is_new = not already_ingested(paths, path, ledger_of(la_of(path)))
+        else:
+            is_new = seen.get(str(path)) != signature
+        if is_new:
             changed.add(la_of(path))
     if not changed:
-        return dg.SkipReason("No new or changed files in the landing folder")
+        return dg.SensorResult(skip_reason="No new or changed files in the landing folder", cursor=dg.serialize_value(current))
     known = set(context.instance.get_dynamic_partitions(la_partitions.name))
     new = sorted(changed - known)
     partitions = context.instance.get_dynamic_partitions(la_partitions.name) + new

@@ -84,6 +84,17 @@ def landing_files(landing: Path) -> list[Path]:
     return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
+def source_name(paths: DataPaths, path: Path) -> str:
+    """How the ledger names a landing file: its path below the landing folder."""
+    return path.relative_to(paths.landing).as_posix() if path.is_relative_to(paths.landing) else path.name
+
+
+def already_ingested(paths: DataPaths, path: Path, ledger: Ledger) -> bool:
+    """Whether the ledger's last version of this file name has this content (ingest would skip it)."""
+    last = ledger.last_sha_of_file(source_name(paths, path))
+    return last is not None and last == sha256_of(path)
+
+
 def files_by_la(landing: Path) -> dict[str, list[Path]]:
     grouped: dict[str, list[Path]] = defaultdict(list)
     for path in landing_files(landing):
@@ -192,7 +203,7 @@ def ingest_la(paths: DataPaths, la_code: str, files: Iterable[Path], *, received
     clock = received_at or _utcnow()
     with duckdb.connect(config={"threads": duckdb_threads} if duckdb_threads else {}) as con:
         for path in files:
-            source_file = path.relative_to(paths.landing).as_posix() if path.is_relative_to(paths.landing) else path.name
+            source_file = source_name(paths, path)
             sha = sha256_of(path)
             if ledger.last_sha_of_file(source_file) == sha:
                 summary.skipped += 1

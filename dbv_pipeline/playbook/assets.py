@@ -10,8 +10,8 @@ evaluation assets write empty tables and a NOTE.txt instead of failing.
 import dagster as dg
 import pandas as pd
 
-from ..settings import DataPaths
-from ..warehouse.assets import REFRESH_ON_UPSTREAM_UPDATE
+from ..settings import DataPaths, PipelineSettings
+from ..automation import REFRESH_ON_UPSTREAM_UPDATE
 from .data import PlaybookPaths, Warehouse, is_synthetic, read_output, write_note, write_table
 from .exports import collect, write_exports
 
@@ -34,8 +34,8 @@ def playbook_key(name: str) -> dg.AssetKey:
     return dg.AssetKey(["playbook", name])
 
 
-def _context() -> tuple[DataPaths, PlaybookPaths, Warehouse]:
-    paths = DataPaths.from_env()
+def _context(settings: PipelineSettings) -> tuple[DataPaths, PlaybookPaths, Warehouse]:
+    paths = settings.paths
     return paths, PlaybookPaths.of(paths), Warehouse(paths.warehouse)
 
 
@@ -44,12 +44,12 @@ def _context() -> tuple[DataPaths, PlaybookPaths, Warehouse]:
     deps=[warehouse_key(m) for m in ("fct_ehcp_census", "fct_hnb_spend", "fct_dsg_balance", "fct_mitigations")],
     automation_condition=REFRESH_ON_UPSTREAM_UPDATE,
 )
-def forecasts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def forecasts(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
     """Caseload by provision to January 2029, unit costs, HNB spend and the DSG balance (unmitigated and
     mitigated) to 2028-29 per LA, with 80% and 95% bands (docs/forecast_method.md)."""
     from .projections import CASELOAD_SQL, TO_CENSUS, project
 
-    paths, out, warehouse = _context()
+    paths, out, warehouse = _context(settings)
     caseload = warehouse.query(CASELOAD_SQL)
     if caseload.census_year.nunique() < 4:
         note = "Fewer than four January censuses in the warehouse: no forecast (forecast_caseload needs four)."
@@ -75,11 +75,11 @@ def forecasts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     key=playbook_key("outcome_indicators"), group_name=GROUP, kinds={"python", "parquet"},
     deps=[warehouse_key("pb_outcome_indicators")], automation_condition=REFRESH_ON_UPSTREAM_UPDATE,
 )
-def outcome_indicators(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def outcome_indicators(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
     """DfE's outcome indicators per LA and England by calendar year (pb_outcome_indicators): 20-week
     timeliness incl./excl. exceptions, % in mainstream and INMSS, EHCP growth, % requests refused,
     tribunal appeal rate."""
-    _, out, warehouse = _context()
+    _, out, warehouse = _context(settings)
     frame = warehouse.table("playbook", "pb_outcome_indicators", OUTCOME_COLUMNS)
     if frame is None or frame.empty:
         context.log.warning(NO_PUBLIC_DATA)
@@ -97,12 +97,12 @@ def outcome_indicators(context: dg.AssetExecutionContext) -> dg.MaterializeResul
     key=playbook_key("evaluation"), group_name=GROUP, kinds={"python", "parquet"},
     deps=[playbook_key("outcome_indicators"), warehouse_key("dim_la")], automation_condition=REFRESH_ON_UPSTREAM_UPDATE,
 )
-def evaluation(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def evaluation(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
     """Stacked difference-in-differences and event study of DBV LAs against comparison LAs, per outcome
     indicator (``evaluation.event_study``): observational evidence, not causal."""
     from .evaluation import EVENT_COLUMNS, LABEL, SUMMARY_COLUMNS, event_study
 
-    _, out, warehouse = _context()
+    _, out, warehouse = _context(settings)
     indicators = read_output(out.outcome_indicators, "outcome_indicators")
     cohorts = warehouse.table("marts", "dim_la", ["old_la_code", "programme", "tranche", "diagnostic_start_date"])
     note = None
@@ -137,12 +137,12 @@ def evaluation(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
           *(warehouse_key(m) for m in (*PLAYBOOK_MARTS, "dim_la", "dim_statistical_neighbours", "fct_dsg_balance"))],
     automation_condition=REFRESH_ON_UPSTREAM_UPDATE,
 )
-def report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def report(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
     """The evaluator's playbook as static HTML (opens from file://): national summary, one page per DBV
     tranche, one page per LA, with charts; a SYNTHETIC DATA banner when the data is synthetic."""
     from .report import ReportData, write_report
 
-    paths, out, _ = _context()
+    paths, out, _ = _context(settings)
     data = ReportData.load(paths)
     summary = write_report(data, out.report)
     context.log.info(f"{len(summary.pages)} pages in {summary.seconds:.1f}s: {len(summary.written)} written, "
@@ -160,10 +160,10 @@ def report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
           *(warehouse_key(m) for m in (*PLAYBOOK_MARTS, "pb_outcome_indicators"))],
     automation_condition=REFRESH_ON_UPSTREAM_UPDATE,
 )
-def exports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def exports(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
     """Every playbook metric and output as CSV and Parquet, and the workbook dbv_playbook.xlsx; only what
     changed since the last run is rewritten."""
-    paths, out, warehouse = _context()
+    paths, out, warehouse = _context(settings)
     tables = collect(paths)
     summary = write_exports(tables, out.exports, synthetic=is_synthetic(paths, warehouse))
     return dg.MaterializeResult(metadata={

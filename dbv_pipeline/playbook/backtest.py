@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +22,8 @@ import pandas as pd
 from dbv_pipeline.playbook.forecast import (BOUNDARY_CHANGES, DAMPING_GRID, KEYS, TOTAL, forecast_caseload,
                                             harmonise_boundaries, point_forecast)
 from dbv_pipeline.public.dfe_ehcp import load_release
-from dbv_pipeline.settings import PROJECT_ROOT, DataPaths
+from dbv_pipeline.settings import SETTINGS_ENV, DataPaths, PipelineSettings
 
-DEFAULT_SOURCE = PROJECT_ROOT.parent / "shared" / "data" / "dfe_ehcp" / "education-health-and-care-plans_2025.zip"
 ORIGIN = 2022
 HORIZONS = (1, 2, 3)
 MIN_PLANS_FOR_APE = 20  # provision-level MAPE only where the actual has this many plans (WAPE uses all)
@@ -241,7 +241,9 @@ def _markdown(frame: pd.DataFrame, decimals: dict[str, int]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--source", default=str(DEFAULT_SOURCE), help="the DfE EHCP release (zip or folder)")
+    parser.add_argument("--source", default=os.environ.get(SETTINGS_ENV["dfe_ehcp_source"], PipelineSettings().dfe_ehcp_source),
+                        help="the DfE EHCP release: zip, folder or http(s) address (default: $DBV_DFE_EHCP_SOURCE, "
+                             "else DfE's download address)")
     parser.add_argument("--out", type=Path, default=None, help="report folder (default: <data>/reports/backtest)")
     parser.add_argument("--origin", type=int, default=ORIGIN, help="last January census used to fit")
     args = parser.parse_args(argv)

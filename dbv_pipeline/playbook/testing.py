@@ -7,20 +7,19 @@ neighbours of Barnet, 302) → ingest → DfE release (if ../shared has it, else
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 
 from ..public import dfe_ehcp
-from ..public.assets import DEFAULT_SOURCE
-from ..settings import DataPaths
+from ..settings import PROJECT_ROOT, DataPaths, PipelineSettings
 from ..warehouse.testing import copy_dbt_project, run_dbt
 
 # Barnet (DBV tranche 1) and six of its statistical neighbours, plus two more LAs.
 SAMPLE_LAS = ["302", "320", "870", "310", "317", "315", "306", "212", "205"]
 SAMPLE_MULTIPLIER = 0.05
+SHARED_RELEASE = PROJECT_ROOT.parent / "shared" / "data" / "dfe_ehcp" / "education-health-and-care-plans_2025.zip"
 
 
 @dataclass(frozen=True)
@@ -50,22 +49,14 @@ def _build(root: Path) -> PlaybookSample:
     paths = DataPaths(root / "data")
     generate_sample(paths.landing, la_codes=SAMPLE_LAS, multiplier=SAMPLE_MULTIPLIER)
     ingest_landing(paths)
-    has_public = DEFAULT_SOURCE.exists()
+    has_public = SHARED_RELEASE.exists()
     if has_public:
-        dfe_ehcp.load_release(DEFAULT_SOURCE, paths.public)
+        dfe_ehcp.load_release(SHARED_RELEASE, paths.public)
     else:
         dfe_ehcp.write_empty(paths.public)
     project = copy_dbt_project(root / "dbt_project", cohort_csv(build_cohort()))
     built = run_dbt(project, paths, "build")
     if built.returncode != 0:
         raise RuntimeError(f"dbt build failed:\n{built.stdout[-5000:]}")
-    previous = os.environ.get("DBV_DATA_DIR")
-    os.environ["DBV_DATA_DIR"] = str(paths.root)
-    try:
-        result = dg.materialize(PLAYBOOK_ASSETS)
-    finally:
-        if previous is None:
-            os.environ.pop("DBV_DATA_DIR")
-        else:
-            os.environ["DBV_DATA_DIR"] = previous
+    result = dg.materialize(PLAYBOOK_ASSETS, resources={"settings": PipelineSettings(data_dir=str(paths.root))})
     return PlaybookSample(paths, project, has_public, result)

@@ -1,45 +1,58 @@
 """Dagster assets ``["public", <table>]``: the DfE EHCP release as Parquet under ``DataPaths.public``.
 
-The release comes from ``DBV_DFE_EHCP_SOURCE`` (a zip, a folder or an http(s) URL); unset, from
-``<repo>/../shared/data/dfe_ehcp/education-health-and-care-plans_2025.zip`` if it exists. Without a
-release the tables are written empty (with their schema), so a fresh machine still runs the pipeline.
+The release comes from the ``settings`` resource (``DBV_DFE_EHCP_SOURCE``: DfE's download address by
+default, or a zip or folder; ``none`` for no public data). Without a release the tables are written
+empty (with their schema), so a machine without one still runs the pipeline. A release that cannot
+be read leaves the last good public data in place (or empty tables if there is none).
 """
 
-import os
+import zipfile
 
 import dagster as dg
 import pyarrow.parquet as pq
 
 from dbv_pipeline.public import dfe_ehcp
-from dbv_pipeline.settings import PROJECT_ROOT, DataPaths
+from dbv_pipeline.settings import PipelineSettings
 
-SOURCE_ENV = "DBV_DFE_EHCP_SOURCE"
-DEFAULT_SOURCE = PROJECT_ROOT.parent / "shared/data/dfe_ehcp/education-health-and-care-plans_2025.zip"
-
-
-def release_source() -> str | None:
-    """The configured release (path or URL), the default release if present, else None."""
-    return os.environ.get(SOURCE_ENV) or (str(DEFAULT_SOURCE) if DEFAULT_SOURCE.exists() else None)
+RELEASE_KEY = dg.AssetKey(["public", "caseload"])  # carries the loaded release's signature
+UNREADABLE = (OSError, zipfile.BadZipFile, dfe_ehcp.ReleaseLayoutError)
 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["public", table], group_name="public", kinds={"parquet"},
+        dg.AssetSpec(["public", table], group_name="public", kinds={"parquet"}, skippable=True,
                      description=f"DfE EHCP release: {table} (docs/public_data.md)")
         for table in dfe_ehcp.TABLES
     ],
 )
-def dfe_ehcp_release(context: dg.AssetExecutionContext):
+def dfe_ehcp_release(context: dg.AssetExecutionContext, settings: PipelineSettings):
     """Load the DfE "Education, health and care plans" release into one Parquet file per table."""
-    out_dir = DataPaths.from_env().public
-    source = release_source()
+    out_dir = settings.paths.public
+    source = settings.release_source
+    signature = "none"
     if source is None:
-        context.log.warning(f"No DfE EHCP release: set {SOURCE_ENV}; writing empty public tables")
+        context.log.warning("No DfE EHCP release (DBV_DFE_EHCP_SOURCE=none): writing empty public tables")
         written = dfe_ehcp.write_empty(out_dir)
     else:
-        written = dfe_ehcp.load_release(source, out_dir)
+        try:
+            signature = dfe_ehcp.release_signature(source)
+            written = dfe_ehcp.load_release(source, out_dir)
+        except UNREADABLE as error:
+            if all((out_dir / f"{table}.parquet").exists() for table in dfe_ehcp.TABLES):
+                context.log.error(f"The DfE release at {source} cannot be read ({error}); the last good public data stays")
+                return  # nothing materialised: nothing downstream reruns
+            context.log.error(f"The DfE release at {source} cannot be read ({error}); writing empty public tables")
+            signature, written = f"unreadable:{source}", dfe_ehcp.write_empty(out_dir)
     for table, path in written.items():
         yield dg.MaterializeResult(
             asset_key=["public", table],
-            metadata={"path": str(path), "source": source or "none", "rows": pq.read_metadata(path).num_rows},
+            metadata={"path": str(path), "source": source or "none", "release_signature": signature,
+                      "dagster/row_count": pq.read_metadata(path).num_rows},
         )
+
+
+def loaded_release_signature(instance: dg.DagsterInstance) -> str | None:
+    """The signature of the release the public tables were last loaded from, if any."""
+    event = instance.get_latest_materialization_event(RELEASE_KEY)
+    value = event.asset_materialization.metadata.get("release_signature") if event and event.asset_materialization else None
+    return value.value if value is not None else None

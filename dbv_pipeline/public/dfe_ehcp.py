@@ -32,6 +32,7 @@ from dbv_pipeline.contract import CONTRACT
 log = getLogger(__name__)
 
 DOWNLOAD_TIMEOUT_S = 300
+HEAD_TIMEOUT_S = 30
 MISSING = {"", "x", "z", "c", "u", "low", ":", "~"}  # EES symbols; data-guidance.txt uses x and z
 LEVELS = ("National", "Regional", "Local authority")
 GEO = ["time_period", "geographic_level", "country_code", "country_name", "region_code", "region_name",
@@ -226,6 +227,20 @@ def load_release(source: str | Path, out_dir: Path) -> dict[str, Path]:
         schema = SCHEMAS[name]
         tables[name] = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
     return {name: _write(table, out_dir, name) for name, table in tables.items()}
+
+
+def release_signature(source: str | Path) -> str:
+    """What identifies a release without reading it: a file's path, size and modification time (a
+    folder's newest file); at an http(s) address, the server's ETag, Last-Modified and size from a
+    HEAD request (``OSError`` if unreachable)."""
+    if re.match(r"https?://", str(source)):
+        request = urllib.request.Request(str(source), method="HEAD")
+        with urllib.request.urlopen(request, timeout=HEAD_TIMEOUT_S) as response:
+            headers = [response.headers.get(h, "") for h in ("ETag", "Last-Modified", "Content-Length")]
+        return f"{source}:" + ":".join(headers)
+    path = Path(source)
+    stats = [p.stat() for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path.stat()]
+    return f"{path.resolve()}:{sum(s.st_size for s in stats)}:{max((s.st_mtime_ns for s in stats), default=0)}"
 
 
 def write_empty(out_dir: Path) -> dict[str, Path]:

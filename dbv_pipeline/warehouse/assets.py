@@ -1,28 +1,31 @@
 """The dbt project as Dagster assets: seeds, staging, intermediate and marts, with dbt tests as
 asset checks. One ``dbt build`` at a time writes the warehouse (pool ``warehouse_writer``)."""
 
-import os
+import datetime as dt
+import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from pydantic import Field
 
+from ..automation import REFRESH_ON_UPSTREAM_UPDATE
 from ..ingest.raw_store import RawStore
-from ..settings import DataPaths
+from ..settings import PipelineSettings
 
 WAREHOUSE_POOL = "warehouse_writer"
 # dbt's run artefacts that Dagster does not read: manifest.json and run_results.json written again
 # after every build, and a debug log file of every event (the step's own log keeps dbt's events and
 # errors). Skipping them saves about 2 s a build; dbt's partial-parse state is still written.
 QUIET_BUILD = ["--no-write-json", "--log-level-file", "none"]
-
-# Rebuild after any upstream update (an LA's ingest partition, public data, a seed). Unlike plain
-# eager(), do not wait for missing upstream partitions: LAs that have not submitted stay missing.
-REFRESH_ON_UPSTREAM_UPDATE = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+# DBV returns come in through the year, at least quarterly across the 55 LAs: marts not rebuilt in
+# 35 days warn, in 95 days fail (no LA sent anything for a quarter, or automation is broken).
+MARTS_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(days=95), warn_window=dt.timedelta(days=35))
+COUNTED = {"table", "incremental", "seed"}  # relations whose rows are counted after a build (views are not run)
 
 
 class DbvTranslator(DagsterDbtTranslator):
@@ -47,6 +50,12 @@ class DbvTranslator(DagsterDbtTranslator):
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
         return REFRESH_ON_UPSTREAM_UPDATE
 
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if spec.group_name == "marts":
+            return spec.replace_attributes(freshness_policy=MARTS_FRESHNESS)
+        return spec
+
 
 class WarehouseBuildConfig(dg.Config):
     """Run config of the warehouse's dbt build."""
@@ -66,20 +75,50 @@ def warehouse_assets(project: DbtProject) -> dg.AssetsDefinition:
         dagster_dbt_translator=DbvTranslator(),
         pool=WAREHOUSE_POOL,
     )
-    def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: WarehouseBuildConfig):
-        """``dbt build`` against the data folder of DBV_DATA_DIR (made absolute for dbt's sources and
-        profile). The raw layer's empty schema files are ensured first, so a build before any ingest
-        works. The placements chain is incremental per LA (dbt_project/macros/incremental_by_la.sql)."""
-        # A subset run (one model clicked in the UI) runs only the tests whose parents all run,
-        # not a relationships test of an unselected model pointing at a selected one.
-        os.environ.setdefault("DBT_INDIRECT_SELECTION", "cautious")
-        paths = DataPaths.from_env()
-        RawStore(paths).ensure_schemas()
-        os.environ["DBV_DATA_DIR"] = str(paths.root)
+    def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: PipelineSettings,
+                             config: WarehouseBuildConfig):
+        """``dbt build`` against the data folder of the settings (dbt vars, see ``dbt_vars``). The raw
+        layer's empty schema files are ensured first, so a build before any ingest works. The
+        placements chain is incremental per LA (dbt_project/macros/incremental_by_la.sql)."""
+        RawStore(settings.paths).ensure_schemas()
         refresh = ["--full-refresh"] if config.full_refresh else []
-        yield from dbt.cli(["build", *refresh, *QUIET_BUILD], context=context, target_path=build_target(project)).stream()
+        build = dbt.cli(["build", *refresh, *QUIET_BUILD, *dbt_vars(settings)], context=context,
+                        target_path=build_target(project))
+        events = list(build.stream())  # the build ends (and lets go of the warehouse) before it is read
+        yield from with_table_metadata(events, build.manifest, settings.paths.warehouse)
 
     return warehouse_dbt_assets
+
+
+def with_table_metadata(events: Iterable[Any], manifest: Mapping[str, Any], warehouse: Path) -> Iterator[Any]:
+    """The build's events, each model's and seed's output with Dagster's standard metadata read from the
+    warehouse after the build: its column schema, and its row count if it is a table."""
+    nodes = manifest["nodes"]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        columns: dict[tuple[str, str], list[dg.TableColumn]] = {}
+        for schema, table, column, data_type in con.execute(
+                "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
+                "ORDER BY table_schema, table_name, ordinal_position").fetchall():
+            columns.setdefault((schema, table), []).append(dg.TableColumn(column, data_type))
+        for event in events:
+            node = nodes.get(event.metadata.get("unique_id", dg.TextMetadataValue("")).value) if isinstance(event, dg.Output) else None
+            relation = (node["schema"], node["alias"]) if node else None
+            if relation not in columns:
+                yield event
+                continue
+            standard = {"dagster/column_schema": dg.TableSchema(columns=columns[relation])}
+            if node["config"]["materialized"] in COUNTED:
+                sql = f'SELECT count(*) FROM "{relation[0]}"."{relation[1]}"'
+                standard["dagster/row_count"] = con.execute(sql).fetchone()[0]
+            yield event.with_metadata({**event.metadata, **standard})
+
+
+def dbt_vars(settings: PipelineSettings) -> list[str]:
+    """The settings as dbt vars (data folder, DuckDB limits), the same at every build so that dbt's
+    parse state is reused (``make setup`` parses with them too)."""
+    values = {"data_dir": str(settings.paths.root), "duckdb_memory_limit": settings.duckdb_memory_limit,
+              "duckdb_threads": settings.duckdb_threads}
+    return ["--vars", json.dumps(values, sort_keys=True)]
 
 
 def build_target(project: DbtProject) -> Path:

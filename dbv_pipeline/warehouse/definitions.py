@@ -3,9 +3,9 @@
 import dagster as dg
 
 from .assets import dbt_resource, warehouse_assets
-from .prepare import prepare_dbt_project
+from .prepare import load_dbt_project
 
-DBT_PROJECT = prepare_dbt_project()
+DBT_PROJECT = load_dbt_project()
 
 defs = dg.Definitions(
     assets=[warehouse_assets(DBT_PROJECT)],
