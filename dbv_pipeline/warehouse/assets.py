@@ -3,6 +3,7 @@ asset checks. One ``dbt build`` at a time writes the warehouse (pool ``warehouse
 
 import datetime as dt
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -50,11 +51,38 @@ class DbvTranslator(DagsterDbtTranslator):
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
         return REFRESH_ON_UPSTREAM_UPDATE
 
+    def get_asset_check_spec(self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str,
+                             project: DbtProject | None) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=describe_test(manifest["nodes"][unique_id]))
+
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         if spec.group_name == "marts":
             return spec.replace_attributes(freshness_policy=MARTS_FRESHNESS)
         return spec
+
+
+def describe_test(test: Mapping[str, Any]) -> str:
+    """A dbt test in plain words, for the UI: what it asserts and whether it only warns."""
+    meta = test.get("test_metadata") or {}
+    kwargs, column = meta.get("kwargs", {}), test.get("column_name")
+    parent = re.sub(r"""^ref\(['"](.+)['"]\)$""", r"\1", str(kwargs.get("to", "")).strip())
+    said = {
+        "not_null": f"{column} is never null",
+        "not_null_columns": "No nulls in " + ", ".join(kwargs.get("columns", [])),
+        "unique": f"{column} is unique",
+        "unique_combination_of_columns": "One row per " + ", ".join(kwargs.get("combination_of_columns", [])),
+        "relationships": f"Every {column} is in {parent}.{kwargs.get('field')}",
+        "accepted_values": f"{column} is one of: " + ", ".join(map(str, kwargs.get("values", []))),
+        "expression_is_true": f"Every row: {kwargs.get('expression')}",
+    }.get(meta.get("name"))
+    dagster_meta = (test.get("config", {}).get("meta") or test.get("meta") or {}).get("dagster", {})
+    said = said or dagster_meta.get("description") or test.get("description") or f"dbt test {test['name']}"
+    severity = str(test.get("config", {}).get("severity", "error")).lower()
+    return f"{said} ({'warns' if severity == 'warn' else 'fails the build'})"
 
 
 class WarehouseBuildConfig(dg.Config):
