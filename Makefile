@@ -15,20 +15,21 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 # one planned event per asset for a many-LA run (see dbv_pipeline/definitions.py)
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS := true
 
-.PHONY: setup demo test test-all dev validate docs bench backtest clean
+.PHONY: setup demo test test-all dev validate docs bench backtest clean clean-demo
 
 $(BIN)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $@
+	@echo "Setting up $(VENV) (Python packages; a minute or two the first time) …"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -qq --upgrade pip
+	@$(BIN)/pip install -qq -e '.[test]'
+	@touch $@
 
 setup: $(BIN)/.installed  ## virtualenv, packages, Dagster home, dbt manifest
-	mkdir -p $(DAGSTER_HOME) && cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m dbv_pipeline.warehouse.prepare
+	@mkdir -p $(DAGSTER_HOME) && cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	@$(BIN)/python -m dbv_pipeline.warehouse.prepare
 
 demo: setup  ## generate the synthetic sample and materialise every asset
-	$(BIN)/dbv demo
+	@$(BIN)/dbv demo
 
 test: setup  ## run the test suite (without the slow benchmark smoke test)
 	$(BIN)/python -m pytest
@@ -52,5 +53,10 @@ bench: setup  ## national-scale benchmark (writes bench/results)
 backtest: setup  ## forecast backtest on DfE's public caseload
 	$(BIN)/python -m dbv_pipeline.playbook.backtest
 
-clean:
-	rm -rf data .dagster dbt_project/target dbt_project/logs
+clean:  ## build output only (dbt's target and logs); never the data folder
+	rm -rf dbt_project/target dbt_project/logs .pytest_cache
+
+clean-demo:  ## the demo's data folder and Dagster history, only if its returns are the synthetic sample
+	@if [ -d "$(DBV_DATA_DIR)" ] && [ ! -f "$(DBV_DATA_DIR)/landing/README_SYNTHETIC.txt" ]; then \
+		echo "clean-demo: $(DBV_DATA_DIR) does not hold the synthetic sample: not deleting it"; exit 2; fi
+	rm -rf "$(DBV_DATA_DIR)" $(DAGSTER_HOME)

@@ -207,7 +207,7 @@ def _negative_spend(d, r):
 
 @_row_fault("dsg_in_year_mismatch", "dsg_plan", ROW_REJECTED, "DS01", "in_year_balance_gbp")
 def _dsg_in_year_mismatch(d, r):
-    k = d.pick(r)
+    k = d.pick(r, d.typed["scenario"] == ACTUAL)  # not the forecast row actual_future_year copies
     return d.set(k, "hnb_expenditure_gbp", str(int(d.typed["hnb_expenditure_gbp"][k]) + 5000))
 
 
