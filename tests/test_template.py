@@ -26,21 +26,31 @@ def test_one_sheet_per_table_with_the_contract_header(template):
         assert [c.value for c in wb[name][1]] == table.column_names
 
 
-def test_every_code_column_has_a_drop_down_of_its_codes(template):
+def test_every_column_is_validated_by_its_type_on_every_row_the_sheet_holds(template):
     wb = load_workbook(template)
     lists = wb[LISTS]
     for name, table in TABLES.items():
         ws = wb[name]
         validations = {str(dv.sqref).split(":")[0].rstrip("0123456789"): dv for dv in ws.data_validations.dataValidation}
+        assert all(str(dv.sqref).endswith(":" + str(dv.sqref).split(":")[0].rstrip("0123456789") + "1048576")
+                   for dv in validations.values())  # to the sheet's last row, not row 5001
         for i, col in enumerate(table.columns, 1):
             letter = ws.cell(1, i).column_letter
-            if not col.code_list:
-                assert letter not in validations
-                continue
-            dv = validations[letter]
-            assert dv.type == "list" and dv.showErrorMessage and dv.allow_blank == (not col.required)
-            ref = dv.formula1.split("!")[1].replace("$", "")
-            assert [c.value for row in lists[ref] for c in row] == CONTRACT.codes(col.code_list)
+            dv = validations.get(letter)
+            if col.code_list:
+                assert dv.type == "list" and dv.showErrorMessage and dv.allow_blank == (not col.required)
+                ref = dv.formula1.split("!")[1].replace("$", "")
+                assert [c.value for row in lists[ref] for c in row] == CONTRACT.codes(col.code_list)
+            elif col.type == "date":
+                assert dv.type == "date" and dv.showErrorMessage
+            elif col.type == "money":
+                assert dv.type == "decimal" and (col.min is None or float(dv.formula1) == col.min)
+            elif col.type in ("la_code", "urn", "financial_year"):
+                assert dv.type == "textLength" and dv.operator == "equal"
+            elif col.max_length:
+                assert dv.type == "textLength" and int(dv.formula1) == col.max_length
+            else:
+                assert dv is None, (name, col.name)
 
 
 def test_number_formats_follow_the_column_types(template):

@@ -1,8 +1,10 @@
 """The Excel return template, derived from the contract (``dbv template``).
 
-A Guidance sheet, one sheet per table (named as the table, header row from the contract) with
-drop-downs for code-list columns and date, money and text formats, and a hidden Lists sheet that
-the drop-downs reference. The ingest reads the table sheets and ignores Guidance and Lists.
+A Guidance sheet, one sheet per table (named as the table, header row from the contract) with a
+validation on every column for every row the sheet can hold: drop-downs for code-list columns, dates,
+amounts (with the contract's minimum), lengths of codes and text; date, money and text formats; and a
+hidden Lists sheet that the drop-downs reference. The ingest reads the table sheets and ignores
+Guidance and Lists. Excel enforces these on typing; a pasted value bypasses them, so ingest still checks.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..contract import CONTRACT, TABLES, Column
 
-ROWS = 5000  # rows prepared with drop-downs below each header
+LAST_ROW = 1_048_576  # every row a sheet can hold is validated (a large LA sends ~14k placement rows)
 LISTS = "Lists"
 NUMBER_FORMATS = {"date": "yyyy-mm-dd", "money": "#,##0.00;-#,##0.00"}
 TEXT = "@"  # codes, LA codes, URNs and years stay text (869, not 869.0)
@@ -91,6 +93,35 @@ def _lists(ws) -> dict[str, str]:
     return ranges
 
 
+FIXED_LENGTHS = {"la_code": 3, "urn": 6, "financial_year": 7}  # 869, 123456, 2024-25
+
+
+def _validation(col: Column, ranges: dict[str, str]) -> DataValidation | None:
+    """Excel's check for a column, from its contract type and rules (None for free text)."""
+    common = {"allow_blank": not col.required, "showErrorMessage": True, "promptTitle": col.name[:32],
+              "prompt": col.description[:255], "showInputMessage": True}
+    if col.code_list:
+        return DataValidation(type="list", formula1=f"={ranges[col.code_list]}", errorTitle="Not in the code list",
+                              error=f"{col.name} must be one of: {', '.join(CONTRACT.codes(col.code_list))}"[:255], **common)
+    if col.type == "date":
+        return DataValidation(type="date", operator="between", formula1="DATE(1900,1,1)", formula2="DATE(2100,12,31)",
+                              errorTitle="Not a date", error=f"{col.name} must be a date (YYYY-MM-DD)", **common)
+    if col.type == "money":
+        minimum = f"{col.min:g}" if col.min is not None else "-1000000000000"
+        return DataValidation(type="decimal", operator="between", formula1=minimum, formula2="1000000000000",
+                              errorTitle="Not an amount", error=f"{col.name} must be an amount in pounds"
+                              + (f", at least {col.min:g}" if col.min is not None else ""), **common)
+    if col.type in FIXED_LENGTHS:
+        n = FIXED_LENGTHS[col.type]
+        return DataValidation(type="textLength", operator="equal", formula1=str(n), errorTitle="Wrong length",
+                              error=f"{col.name} must be {n} characters ({TYPE_WORDS[col.type]})", **common)
+    if col.max_length:
+        return DataValidation(type="textLength", operator="lessThanOrEqual", formula1=str(col.max_length),
+                              errorTitle="Too long", error=f"{col.name} must be at most {col.max_length} characters",
+                              **common)
+    return None
+
+
 def _table_sheet(ws, columns: tuple[Column, ...], ranges: dict[str, str]) -> None:
     ws.append([c.name for c in columns])
     for i, col in enumerate(columns, 1):
@@ -100,16 +131,12 @@ def _table_sheet(ws, columns: tuple[Column, ...], ranges: dict[str, str]) -> Non
         dim = ws.column_dimensions[letter]
         dim.width = max(14, len(col.name) + 4)
         dim.number_format = NUMBER_FORMATS.get(col.type, TEXT)
-        if col.code_list:
-            dv = DataValidation(
-                type="list", formula1=f"={ranges[col.code_list]}", allow_blank=not col.required,
-                showErrorMessage=True, errorTitle="Not in the code list",
-                error=f"{col.name} must be one of: {', '.join(CONTRACT.codes(col.code_list))}",
-                promptTitle=col.name, prompt=col.description[:255], showInputMessage=True,
-            )
-            dv.add(f"{letter}2:{letter}{ROWS + 1}")
-            ws.add_data_validation(dv)
+        validation = _validation(col, ranges)
+        if validation is not None:
+            validation.add(f"{letter}2:{letter}{LAST_ROW}")
+            ws.add_data_validation(validation)
     ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}1"
 
 
 def write_template(path: Path) -> Path:
