@@ -34,12 +34,13 @@ class UpstreamNewer(dg.AutomationCondition):
 
 # Rebuild after any upstream update (an LA's ingest partition, public data, a seed). Unlike plain
 # eager(), do not wait for missing upstream partitions: LAs that have not submitted stay missing.
-# On the sensor's first evaluation, also rebuild what is older than its upstream.
+# On the sensor's first evaluation, also rebuild what is older than its upstream, with everything
+# downstream of it in the same run (eager itself does nothing on a first evaluation).
 REFRESH_ON_UPSTREAM_UPDATE = (
     dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
     | (
         dg.AutomationCondition.initial_evaluation()
-        & UpstreamNewer()
+        & (UpstreamNewer() | dg.AutomationCondition.any_deps_match(dg.AutomationCondition.will_be_requested()))
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
     ).with_label("catch up on first evaluation")
