@@ -48,6 +48,10 @@ def test_row_rejects_and_warnings_with_line_column_and_reason(data_paths):
     assert [w[:6] for w in warnings[1:]] == [["Warning", "hnb_spend", 3, "spend_gbp", -5000, "W_NEGATIVE_SPEND"]]
     summary = dict((r[0], r[1]) for r in xlsx_rows(xlsx_path, "Summary") if r[0])
     assert (summary["Rows in"], summary["Rows loaded"], summary["Rows rejected"], summary["Warnings"]) == (4, 2, 2, 1)
+    book = load_workbook(xlsx_path)  # readable as opened: dates not shown as ###, filters on the findings
+    assert book["Summary"].column_dimensions["B"].width >= 64  # the SHA-256 and the received time fit
+    assert book["Rejected"].auto_filter.ref == "A1:G3" and book["Warnings"].auto_filter.ref == "A1:G2"
+    assert book["Rejected"].freeze_panes == "A2"
 
 
 def test_a_rejected_file_says_nothing_loaded_and_never_echoes_personal_data(data_paths):

@@ -385,14 +385,16 @@ def render_html(report: Report) -> str:
 # XLSX
 
 STAMP = "SYNTHETIC DATA · NOT A REAL LA RETURN"
-WIDTHS = [16, 14, 8, 24, 24, 18, 90]
+WIDTHS = [16, 14, 8, 24, 24, 18, 90]  # the Rejected and Warnings sheets
+SUMMARY_WIDTHS = [22, 70]  # wide enough for the received time and the SHA-256
 WRAP = {"text_wrap": True, "valign": "top"}
 
 
-def _sheet(wb: xlsxwriter.Workbook, styles: dict, title: str, report: Report, header: list[str], rows: list[list]) -> None:
-    """One sheet: the stamp, a bold frozen header, then the rows; every row after the first wraps its text."""
+def _sheet(wb: xlsxwriter.Workbook, styles: dict, title: str, report: Report, header: list[str], rows: list[list],
+           widths: list[int] = WIDTHS, filters: bool = True) -> None:
+    """One sheet: the stamp, a bold frozen header (with filters), then the rows; their text wraps."""
     ws = wb.add_worksheet(title)
-    for i, width in enumerate(WIDTHS[: len(header)]):
+    for i, width in enumerate(widths[: len(header)]):
         ws.set_column(i, i, width)
     line = 0
     if report.synthetic:
@@ -401,6 +403,8 @@ def _sheet(wb: xlsxwriter.Workbook, styles: dict, title: str, report: Report, he
         line = 1
     ws.write_row(line, 0, header, styles["header"])
     ws.freeze_panes(line + 1, 0)
+    if filters:
+        ws.autofilter(line, 0, line + len(rows), len(header) - 1)
     for values in rows:
         line += 1
         for col, value in enumerate(values):
@@ -436,7 +440,7 @@ def write_xlsx(report: Report, path: Path) -> Path:
         "cell": wb.add_format(WRAP),
         "date": wb.add_format({**WRAP, "num_format": "yyyy-mm-dd h:mm:ss"}),
     }
-    _sheet(wb, styles, "Summary", report, ["Item", "Value"], summary)
+    _sheet(wb, styles, "Summary", report, ["Item", "Value"], summary, widths=SUMMARY_WIDTHS, filters=False)
     _sheet(wb, styles, "Rejected", report, [c.capitalize() for c in COLUMNS], [[r[c] for c in COLUMNS] for r in report.rejected])
     _sheet(wb, styles, "Warnings", report, [c.capitalize() for c in COLUMNS], [[r[c] for c in COLUMNS] for r in report.warnings])
     wb.close()
