@@ -15,7 +15,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 # one planned event per asset for a many-LA run (see dbv_pipeline/definitions.py)
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS := true
 
-.PHONY: setup demo test test-all dev validate docs bench backtest clean clean-demo
+.PHONY: setup demo test test-all dev validate docs docs-serve bench backtest clean clean-demo
 
 $(BIN)/.installed: pyproject.toml
 	@echo "Setting up $(VENV) (Python packages; a minute or two the first time) …"
@@ -44,8 +44,12 @@ validate: setup  ## load the Dagster definitions (dagster definitions validate, 
 dev: setup  ## the Dagster UI and daemon (sensors, schedules) on http://127.0.0.1:3000
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-docs: setup  ## dbt docs for analysts, into dbt_project/target
-	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir . --vars '{"data_dir": "$(DBV_DATA_DIR)"}'
+docs: setup  ## dbt docs for analysts: dbt_project/target/static_index.html opens from a file, offline
+	@cd dbt_project && ../$(BIN)/dbt --quiet docs generate --static --profiles-dir . --vars "$$(../$(BIN)/python -m dbv_pipeline.warehouse.prepare --print-vars)"
+	@echo "dbt docs: dbt_project/target/static_index.html (or make docs-serve)"
+
+docs-serve: docs  ## serve dbt docs and GX Data Docs on http://127.0.0.1:8080 and :8081
+	@$(BIN)/python -m dbv_pipeline.docs_server
 
 bench: setup  ## national-scale benchmark (writes bench/results)
 	$(BIN)/python -m bench.run

@@ -82,4 +82,11 @@ def prepare_dbt_project(project_dir: Path = DBT_PROJECT_DIR, settings: PipelineS
 
 
 if __name__ == "__main__":
-    prepare_dbt_project()
+    import sys
+
+    if sys.argv[1:] == ["--print-vars"]:  # the dbt vars of the environment's settings, for dbt run by hand
+        from .assets import dbt_vars
+
+        print(dbt_vars(PipelineSettings.from_env())[1])
+    else:
+        prepare_dbt_project()
