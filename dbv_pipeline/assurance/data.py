@@ -38,7 +38,7 @@ def ledger(paths: DataPaths, la_codes: Iterable[str] | None = None) -> pd.DataFr
     if not files:
         return pd.DataFrame(columns=["la_code", "table_name", "return_period", "source_sha256", "received_at", "outcome"])
     with duckdb.connect() as con:
-        return con.sql(f"SELECT * FROM read_parquet([{_sql_list(map(str, files))}]) ORDER BY received_at").df()
+        return con.sql(f"SELECT * FROM read_parquet([{_sql_list(map(str, files))}]) ORDER BY received_at, la_code").df()
 
 
 def current_files(paths: DataPaths, table: str, la_codes: Iterable[str] | None = None) -> list[Path]:
