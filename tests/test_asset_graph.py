@@ -39,7 +39,7 @@ def graph_snapshot(defs: dg.Definitions) -> dict:
             "deps": sorted(parent.to_user_string() for parent in node.parent_keys),
             "partitions": type(node.partitions_def).__name__ if node.partitions_def else None,
             "automation": (condition.get_label() or condition.name) if condition else None,
-            "freshness": freshness.__class__.__name__ + str(sorted(vars(freshness).items())) if freshness else None,
+            "freshness": repr(freshness) if freshness else None,
             "checks": sorted(f"{check.name}{' (blocking)' if graph.get(check).blocking else ''}"
                              for check in node.check_keys),
             "pool": next(iter(node.pools), None) if getattr(node, "pools", None) else None,
