@@ -99,6 +99,13 @@ def warehouse_counts(warehouse: Path) -> str:
     return f"{las} LAs, {int(plans or 0):,} EHCPs at the January {year} census"
 
 
+def public_rows(folder: Path) -> int:
+    import pyarrow.parquet as pq
+
+    caseload = folder / "caseload.parquet"
+    return pq.read_metadata(caseload).num_rows if caseload.exists() else 0
+
+
 def run_demo(settings: PipelineSettings, *, multiplier: float, la_count: int | None) -> int:
     from .sample import generate_sample
 
@@ -119,6 +126,9 @@ def run_demo(settings: PipelineSettings, *, multiplier: float, la_count: int | N
     report = paths.reports / "playbook" / "report" / "index.html"
     say(f"\nDone in {time.perf_counter() - started:.0f} s: {warehouse_counts(paths.warehouse)}. "
         "Everything here is SYNTHETIC sample data.")
+    if public_rows(paths.public) == 0:
+        say(f"No DfE public data was loaded ({settings.release_source or 'DBV_DFE_EHCP_SOURCE=none'}; see the log): "
+            "outcome indicators and the evaluation are empty. Set DBV_DFE_EHCP_SOURCE to the release zip to add them.")
     if not_passed:
         say(f"{len(not_passed)} checks did not pass (warnings do not block; see the UI or the log):")
         for line in not_passed[:8]:
