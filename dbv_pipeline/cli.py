@@ -130,6 +130,19 @@ def _files_to_validate(names: list[str]) -> list[Path]:
     return files
 
 
+def findings_of(outcome) -> list[tuple]:
+    """What the feedback report will list for a file: the ingest's findings, then the GX warnings on
+    the rows it would load, as (severity, rule, line, column, reason)."""
+    from .assurance.data import validate_rows
+    from .assurance.feedback import gx_rows
+
+    found = [(f["severity"], f["rule_code"], f["line"], f["column_name"], f["message"]) for f in outcome.findings.to_pylist()]
+    for table, rows in outcome.loaded.items():
+        for row in gx_rows(validate_rows(table, rows).warnings, table):
+            found.append(("warning", row["rule"], row["line"], row["column"], row["reason"]))
+    return found
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from .ingest import validate_file
 
@@ -138,12 +151,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         outcome = validate_file(path)
         print(f"{path}: {outcome.outcome.upper()} — rows in {outcome.rows_in} = "
               f"loaded {outcome.rows_loaded} + rejected {outcome.rows_rejected}")
-        for finding in outcome.findings.to_pylist()[: args.limit]:
-            where = f"line {finding['line']}" if finding["line"] else "file"
-            column = f", {finding['column_name']}" if finding["column_name"] else ""
-            print(f"  {finding['severity']:<13} {finding['rule_code']:<16} {where}{column}: {finding['message']}")
-        if outcome.findings.num_rows > args.limit:
-            print(f"  … and {outcome.findings.num_rows - args.limit} more")
+        found = findings_of(outcome)
+        for severity, rule, line, column, reason in found[: args.limit]:
+            where = f"line {line}" if line else "file"
+            print(f"  {severity:<13} {rule:<16} {where}{f', {column}' if column else ''}: {reason}")
+        if len(found) > args.limit:
+            print(f"  … and {len(found) - args.limit} more")
         if outcome.outcome == "rejected" or outcome.rows_rejected:
             worst = REJECTIONS
     return worst

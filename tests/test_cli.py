@@ -73,3 +73,19 @@ def test_help_describes_every_option_and_the_exit_codes(command):
     assert sub.description and "exit codes: 0 clean, 1" in sub.format_help()
     for action in sub._actions:
         assert action.help, f"{command} {action.option_strings or action.dest} has no help"
+
+
+def test_validate_shows_every_warning_the_feedback_report_will(data_paths, capsys):
+    """In-table GX warnings (negative spend) come with the ingest's findings, as in the LA's report."""
+    from dbv_pipeline.assurance.feedback import build_report
+    from dbv_pipeline.ingest import ingest_landing
+    from tests.test_assurance_gx_rules import HNB
+
+    path = write_csv(data_paths.landing / "869_hnb_spend_2024-25.csv",
+                     [HNB, {**HNB, "provision_type": "CENTRAL", "spend_gbp": "-5000"}, {**HNB, "provision_type": "MSX"}])
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 1 and "W_NEGATIVE_SPEND line 3, spend_gbp" in out and "R_CODE" in out
+    [outcome] = ingest_landing(data_paths).files
+    report = build_report(data_paths, "869", outcome.sha256)
+    for row in report.warnings + report.rejected:
+        assert f"{row['rule']:<16} line {row['line']}" in out

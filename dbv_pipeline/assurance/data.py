@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from ..ingest.raw_store import ACCEPTED, RawStore
 from ..settings import DataPaths
 from . import derive
-from .validate import TEXT, Result, Validation
+from .validate import TEXT, Result, Validation, validate
 
 # Rows validated at once; a version (one file) is never split, as every raw rule holds within a version.
 CHUNK_ROWS = 500_000
@@ -147,6 +147,13 @@ def validate_versions(paths: DataPaths, table: str, files: list[Path], suites: l
         validation.add({name: frames[name] for name in suites})
         del frames  # free this chunk before the next is read
     return validation.result()
+
+
+def validate_rows(table: str, rows: pa.Table) -> Result:
+    """``table``'s suites over rows not stored yet (``dbv validate``): the warnings the feedback
+    report will show for them, cross-source comparisons apart."""
+    frame = pd.DataFrame({name: _column(rows.column(name)) for name in rows.column_names}, copy=False)
+    return validate(raw_frames(table, frame), max_examples=None)
 
 
 def mart_frames(paths: DataPaths, mart: str, la_codes: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:

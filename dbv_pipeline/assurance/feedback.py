@@ -87,7 +87,8 @@ SHOWN = {
 }
 
 
-def _gx_rows(outcomes: list[Outcome], table: str | None) -> list[dict]:
+def gx_rows(outcomes: list[Outcome], table: str | None) -> list[dict]:
+    """GX outcomes as report rows: severity, table, line, column, value, rule and a plain reason per example."""
     rows = []
     for o in outcomes:
         shown_table, column, value_column = SHOWN.get(o.rule_code, (table, o.column, o.column))
@@ -211,7 +212,7 @@ def _loaded_warnings(paths: DataPaths, loaded: list[dict]) -> tuple[dict[tuple[s
         result = data.validate_versions(paths, table, files, suites, max_examples=None)
         for outcome in result.warnings:
             for sha, part in _by(outcome, "source_sha256").items():
-                rows.setdefault((sha, table), []).extend(_gx_rows([part], table))
+                rows.setdefault((sha, table), []).extend(gx_rows([part], table))
         shas = {v[2] for v in versions}
         for outcome in result.errors:
             errors.update(shas & {e.get("source_sha256") for e in outcome.examples} or shas)
@@ -252,7 +253,7 @@ def _cross_source_rows(cross, la_code: str, tables: set[str]) -> tuple[list[dict
     made = [s for s in suites if s not in missing]
     notes = ["Cross-source checks use the warehouse as last built, which may predate this file."] if made else []
     notes += [missing[s] for s in suites if s in missing]
-    return _gx_rows([o for s in made for o in by_la[s].get(la_code, [])], None), notes
+    return gx_rows([o for s in made for o in by_la[s].get(la_code, [])], None), notes
 
 
 def build_reports(paths: DataPaths, sources: Mapping[str, Iterable[str | Path]], *,
@@ -266,7 +267,7 @@ def build_reports(paths: DataPaths, sources: Mapping[str, Iterable[str | Path]],
     if synthetic is None:
         synthetic = (paths.landing / SYNTHETIC_MARKER).exists()
     loaded = [[e for e in events if e["outcome"] != "rejected" and e["table_name"] in TABLES] for events in receipts]
-    gx_rows, gx_errors = _loaded_warnings(paths, [e for events in loaded for e in events])
+    warning_rows, gx_errors = _loaded_warnings(paths, [e for events in loaded for e in events])
     cross = _cross_source(paths, {events[0]["la_code"] for events in loaded if events},
                           {e["table_name"] for events in loaded for e in events}) if any(loaded) else None
     with duckdb.connect() as con:
@@ -282,7 +283,7 @@ def build_reports(paths: DataPaths, sources: Mapping[str, Iterable[str | Path]],
             report.rejected = _finding_rows(findings, {"file_rejected", "row_rejected"})
             report.warnings = _finding_rows(findings, {"warning"})
             for event in loaded_events:
-                report.warnings += gx_rows.get((sha, event["table_name"]), [])
+                report.warnings += warning_rows.get((sha, event["table_name"]), [])
             report.pipeline_errors = gx_errors[sha] if loaded_events else 0
             if loaded_events:
                 rows, notes = _cross_source_rows(cross, la_code, {e["table_name"] for e in loaded_events})

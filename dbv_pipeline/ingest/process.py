@@ -177,9 +177,13 @@ def process_file(path: Path, *, source_file: str, received_at: dt.datetime, ledg
 
 
 def validate_file(path: Path, received_at: dt.datetime | None = None) -> FileOutcome:
-    """Check a file as ingest would, without writing anything."""
+    """Check a file as ingest would, without writing anything; ``loaded`` holds the rows as they
+    would be stored (with their lineage)."""
     with duckdb.connect() as con:
-        return process_file(path, source_file=path.name, received_at=received_at or _utcnow(), ledger=None, con=con)
+        outcome = process_file(path, source_file=path.name, received_at=received_at or _utcnow(), ledger=None, con=con)
+    periods = {e["table_name"]: e["return_period"] for e in outcome.events}
+    outcome.loaded = {table: _with_lineage(rows, outcome, periods[table]) for table, rows in outcome.loaded.items()}
+    return outcome
 
 
 def _utcnow() -> dt.datetime:
