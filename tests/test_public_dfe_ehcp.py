@@ -23,6 +23,7 @@ from dbv_pipeline.settings import DBT_PROJECT_DIR, PipelineSettings
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dfe_ehcp"
 RELEASE = DATA / "education-health-and-care-plans_2025.zip"
+RELEASE_2022 = DATA / "education-health-and-care-plans_2022.zip"
 PUBLIC_MODELS = ("models/staging/public", "models/marts/public")
 CODE_LISTS = ("provision_type", "primary_need", "cease_reason")  # column name = contract code list
 
@@ -170,7 +171,7 @@ def test_percentages_match_dfe(warehouse):
 ])
 def test_renamed_column_fails_naming_it(tmp_path, extracted, name, column):
     folder = release_copy(tmp_path, extracted, {name: lambda df: df.rename(columns={column: column + "_v2"})})
-    with pytest.raises(ReleaseLayoutError, match=rf"{name}: missing columns: {column}$"):
+    with pytest.raises(ReleaseLayoutError, match=rf"(?m)^{name}: missing columns: {column}$"):
         load_release(folder, tmp_path / "public")
     assert not (tmp_path / "public").exists()  # nothing written
 
@@ -355,3 +356,92 @@ def test_an_unreadable_release_keeps_the_last_good_public_data(tmp_path, served_
     written = unreachable.asset_materializations_for_node("dfe_ehcp_release")
     assert unreachable.success and len(written) == len(dfe_ehcp.TABLES)  # empty tables: the warehouse still builds
     assert all(pq.read_metadata(tmp_path / "fresh" / "public" / f"{t}.parquet").num_rows == 0 for t in dfe_ehcp.TABLES)
+
+
+# --- the 2022 (sen2_*) layout, several releases, the harmonised history --------------------------
+
+@pytest.fixture(scope="session")
+def both(tmp_path_factory) -> Path:
+    """Both releases loaded together from the folder that holds them."""
+    out = tmp_path_factory.mktemp("both") / "public"
+    load_release(DATA, out)
+    return out
+
+
+def test_a_folder_of_zips_or_a_list_is_several_releases():
+    assert dfe_ehcp.release_sources(DATA) == [str(RELEASE_2022), str(RELEASE)]
+    assert dfe_ehcp.release_sources(f"{RELEASE_2022}, {RELEASE}") == [str(RELEASE_2022), str(RELEASE)]
+    assert dfe_ehcp.release_sources(f"{RELEASE_2022} {RELEASE}") == [str(RELEASE_2022), str(RELEASE)]
+    assert dfe_ehcp.release_sources(RELEASE) == [str(RELEASE)]
+    assert dfe_ehcp.release_sources("https://example.org/files") == ["https://example.org/files"]
+
+
+def test_the_2022_layout_loads_with_statements_apart(both):
+    caseload = pd.read_parquet(both / "caseload.parquet")
+    national = caseload[caseload.geographic_level.eq("National")].drop_duplicates("census_year").set_index("census_year")
+    assert national.index.min() == 2010 and national.index.max() == 2025
+    assert national.loc[2010, "total_statements"] == 228221 and pd.isna(national.loc[2010, "ehcplans"])
+    assert (national.loc[2017, "ehcplans"], national.loc[2017, "total_statements"]) == (175233, 112057)
+    assert national.loc[2022, "ehcplans"] == 473255 and national.loc[2025, "ehcplans"] == 638745
+    la = caseload[caseload.geographic_level.eq("Local authority")]
+    by = la.groupby(["old_la_code", "census_year"])
+    sums = pd.DataFrame({"plans": by.plans.sum(), "ehcplans": by.ehcplans.first(),
+                         "statements": by.statements.sum(), "total_statements": by.total_statements.first()})
+    early = sums[sums.index.get_level_values("census_year") <= 2018]
+    assert (early.statements == early.total_statements.fillna(0)).all()  # breakdowns add up
+    assert (early.plans == early.ehcplans.fillna(0)).all()
+    provenance = dfe_ehcp.read_provenance(both)
+    assert [r["name"] for r in provenance["releases"]] == [RELEASE.name, RELEASE_2022.name]
+    assert [r["released"] for r in provenance["releases"]] == ["2025-07-01", "2023-03-27"]
+    assert "published 2023-03-27, censuses 2010–2022" in dfe_ehcp.provenance_text(provenance)
+
+
+def test_the_releases_agree_exactly_where_they_overlap():
+    releases = [dfe_ehcp.read_release(str(p)) for p in (RELEASE, RELEASE_2022)]
+    diff = dfe_ehcp.reconcile(*releases)
+    assert sorted(diff.census_year.unique()) == [2019, 2020, 2021, 2022]
+    assert diff.geographic_level.eq("Local authority").sum() >= 4 * 150
+    assert diff.agree.all(), diff[~diff.agree]
+
+
+def test_the_harmonised_history_adds_up_to_england_every_year(both):
+    from dbv_pipeline.public.history import la_history
+
+    caseload = pd.read_parquet(both / "caseload.parquet")
+    history = la_history(caseload)
+    national = caseload[caseload.geographic_level.eq("National")].drop_duplicates("census_year").set_index("census_year")
+    england = national.ehcplans.fillna(0) + national.total_statements.fillna(0)
+    by_year = history.groupby("census_year").agg(areas=("la_code", "size"), plans=("all_plans", "sum"))
+    assert (by_year.areas == 150).all()  # 153 LAs today, three pairs harmonised
+    assert (by_year.plans == england.loc[by_year.index]).all()
+    assert {"838+839", "940+941", "942+943"} <= set(history.la_code)
+    assert not {"835", "836", "837", "838", "839", "928", "909"} & set(history.la_code)
+
+
+def test_an_unreadable_release_names_every_missing_file_and_column_and_its_layout(tmp_path, extracted):
+    folder = release_copy(tmp_path, extracted, {
+        "caseload.csv": lambda df: df.drop(columns=["ehcplans", "special_la_maintained"]),
+        "requests.csv": lambda df: df.drop(columns=["requests_withdrawn"]),
+    })
+    (folder / "data" / "newplans.csv").unlink()
+    with pytest.raises(ReleaseLayoutError) as error:
+        load_release(folder, tmp_path / "public")
+    message = str(error.value)
+    assert "layout current" in message
+    for problem in ("caseload.csv: missing columns: ehcplans", "special_la_maintained",
+                    "newplans.csv: not in the release", "requests.csv: missing columns: requests_withdrawn"):
+        assert problem in message
+    sen2 = tmp_path / "sen2"
+    (sen2 / "data").mkdir(parents=True)
+    with zipfile.ZipFile(RELEASE_2022) as z:
+        text = z.read("data/sen2_mi.csv").decode("utf-8-sig")
+    (sen2 / "data" / "sen2_mi.csv").write_text(text.replace("InreqEHC", "Inreq"), encoding="utf-8")
+    with pytest.raises(ReleaseLayoutError) as error:
+        load_release(sen2, tmp_path / "public")
+    message = str(error.value)
+    assert "layout sen2" in message and "sen2_estab_caseload.csv: not in the release" in message
+    assert "sen2_estab_new_plans.csv: not in the release" in message
+    assert "sen2_mi.csv: missing columns: inreqehc" in message
+    with pytest.raises(ReleaseLayoutError, match="layout not recognised"):
+        load_release(tmp_path / "empty", tmp_path / "public") if (tmp_path / "empty").mkdir() is None else None
+    assert not (tmp_path / "public").exists()
