@@ -181,3 +181,10 @@ def test_size_weights_recover_a_common_effect():
 
 def test_holm_adjustment():
     assert holm([0.01, 0.04, 0.03, 0.5]).tolist() == pytest.approx([0.04, 0.09, 0.09, 0.5])
+
+
+def test_a_series_without_a_year_before_the_start_is_not_estimated():
+    panel = simulate(constant(0.0), seed=18)
+    late = panel[panel.year >= 2023].assign(indicator="after_break")  # starts after every tranche began
+    summary, events = event_study(pd.concat([panel, late]), cohorts(), permutations=9)
+    assert set(summary.indicator) == {"sim000"} and set(events.indicator) == {"sim000"}

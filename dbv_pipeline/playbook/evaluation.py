@@ -30,7 +30,6 @@ from ..public.history import predecessor_codes
 LABEL = "observational evidence, not causal"
 LEADS, LAGS = 4, 3
 ALPHA = 0.05
-PERMUTATIONS = 199  # randomisation draws in the playbook (p-values in steps of 0.005)
 SUMMARY_COLUMNS = ["indicator", "estimate", "std_error", "ci_low", "ci_high", "p_cluster", "p_randomisation",
                    "p_adjusted", "significant", "pretrend_f", "pretrend_p", "pretrend_flag", "n_permutations",
                    "weighted", "n_las_treated", "n_las_control", "label"]
@@ -60,9 +59,13 @@ def stack(panel: pd.DataFrame, cohorts: pd.DataFrame, *, leads: int = LEADS, lag
     for tranche, g in starts.dropna(subset=["start_year"]).groupby("tranche").start_year.first().items():
         window = panel[panel.year.between(g - leads, g + lags)]
         treated = window.tranche.eq(tranche).fillna(False).astype(bool)  # nullable tranche (NONE LAs) is untreated
+        if not window[treated].year.lt(g).any():
+            continue  # no year before the start in this series (e.g. after a collection break): not identified
         clean = window.programme.eq("NONE") | (window.start_year > g + lags)
         frames.append(window[treated | clean].assign(cohort=tranche, treated=treated[treated | clean],
                                                      event_time=lambda d: d.year - int(g)))
+    if not frames:
+        return panel.iloc[:0].assign(cohort=None, treated=pd.Series(dtype=bool), event_time=pd.Series(dtype=int))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -111,7 +114,8 @@ def event_study(indicators: pd.DataFrame, cohorts: pd.DataFrame, *, leads: int =
         observed = (summary.estimate / summary.std_error).to_numpy()
         if permutations:
             draws = _permuted_t(panels, list(summary.indicator), cohorts, permutations, seed, leads, lags, weights)
-            summary["p_randomisation"] = (1 + (np.abs(draws) >= np.abs(observed) - 1e-12).sum(axis=0)) / (1 + permutations)
+            extreme = (np.abs(draws) >= np.abs(observed) - 1e-12).sum(axis=0)
+            summary["p_randomisation"] = np.where(np.isfinite(observed), (1 + extreme) / (1 + permutations), np.nan)
         summary["n_permutations"] = permutations
         summary["p_adjusted"] = holm(summary.p_randomisation if permutations else summary.p_cluster)
         summary["significant"] = summary.p_adjusted < ALPHA
