@@ -445,3 +445,24 @@ def test_an_unreadable_release_names_every_missing_file_and_column_and_its_layou
     with pytest.raises(ReleaseLayoutError, match="layout not recognised"):
         load_release(tmp_path / "empty", tmp_path / "public") if (tmp_path / "empty").mkdir() is None else None
     assert not (tmp_path / "public").exists()
+
+
+def test_an_unreadable_release_does_not_stop_a_run_that_builds_on_the_public_data(tmp_path, served_release):
+    """In a run with what reads the public data (the warehouse job), a bad release keeps the last good
+    tables and records them, so the step downstream runs instead of being skipped."""
+    url, served = served_release
+    data = tmp_path / "data"
+    resources = {"settings": PipelineSettings(data_dir=str(data), dfe_ehcp_source=url)}
+    built = []
+
+    @dg.asset(key=["warehouse", "reads_public"], deps=[dg.AssetKey(["public", "caseload"])])
+    def reads_public():
+        built.append(len(pd.read_parquet(data / "public" / "caseload.parquet")))
+
+    assert dg.materialize([assets.dfe_ehcp_release, reads_public], resources=resources).success
+    served.write_bytes(b"<html>maintenance</html>")
+    bad = dg.materialize([assets.dfe_ehcp_release, reads_public], resources=resources)
+    assert bad.success and len(built) == 2 and built[0] == built[1] > 0  # ran again, on the kept data
+    kept = bad.asset_materializations_for_node("dfe_ehcp_release")
+    assert len(kept) == len(dfe_ehcp.TABLES)
+    assert all("kept the last good public data" in m.metadata["problem"].value for m in kept)
