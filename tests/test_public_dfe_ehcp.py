@@ -51,19 +51,21 @@ def extracted(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def loaded(tmp_path_factory) -> dict[str, Path]:
-    return load_release(RELEASE, tmp_path_factory.mktemp("data") / "public")
+    return load_release(DATA, tmp_path_factory.mktemp("data") / "public")  # both releases, as make sets it
 
 
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory, loaded) -> duckdb.DuckDBPyConnection:
-    """``dbt build`` of the public models over the loaded release, in a copy of the project that
-    holds only them and the macros (independent of the LA-return models and their generated seeds)."""
+    """``dbt build`` of the public models over the loaded releases, in a copy of the project that
+    holds only them, the macros and the seeds (independent of the LA-return models)."""
     data_dir = loaded["caseload"].parent.parent
     project = tmp_path_factory.mktemp("dbt_project")
     for name in ("dbt_project.yml", "profiles.yml"):
         shutil.copy(DBT_PROJECT_DIR / name, project / name)
-    for folder in ("macros", *PUBLIC_MODELS):
+    for folder in ("macros", "seeds", *PUBLIC_MODELS):
         shutil.copytree(DBT_PROJECT_DIR / folder, project / folder)
+    (project / "tests").mkdir()
+    shutil.copy(DBT_PROJECT_DIR / "tests" / "assert_public_history_adds_up_to_england.sql", project / "tests")
     dbt = shutil.which("dbt", path=str(Path(sys.executable).parent)) or "dbt"
     run = subprocess.run(
         [dbt, "build", "--profiles-dir", ".", "--vars", f"{{data_dir: '{data_dir}'}}"],
@@ -124,7 +126,7 @@ def test_la_totals_match_the_release(warehouse):
     expected = {(r["old_la_code"], int(r["time_period"][:4]) + 1): int(r["ehcplans"])
                 for r in headline(release_rows("caseload.csv")) if r["geographic_level"] == "Local authority"}
     got = mart(warehouse, "fct_public_ehcp_indicators",
-               "geographic_level = 'Local authority' and ehcplans is not null")
+               "geographic_level = 'Local authority' and ehcplans is not null and census_year >= 2019")
     assert dict(zip(zip(got.area_code, got.census_year), got.ehcplans)) == expected
     assert {("909", 2023), ("942", 2024), ("928", 2021), ("940", 2022), ("837", 2019)} <= set(expected)
 
@@ -208,7 +210,8 @@ def test_2026_layout(tmp_path, extracted, loaded):
     folder = release_copy(tmp_path, extracted, changes, rename={"sen_needs_all_plans.csv": "sen_needs_caseload.csv"})
     new = load_release(folder, tmp_path / "public")
     provisions = [plans_by_code(r["caseload"], "provision_type") for r in (new, loaded)]
-    assert provisions[0].equals(provisions[1])  # special_academy + special_free_school = MSS as before
+    current = provisions[1][provisions[1].index.get_level_values("census_year") >= 2019]  # the 2025 release's years
+    assert provisions[0].equals(current)  # special_academy + special_free_school = MSS as before
     needs, old_needs = (plans_by_code(r["sen_needs_all_plans"], "primary_need").unstack() for r in (new, loaded))
     assert needs.DS.sum() > 0
     assert (needs.OTH + needs.DS).equals(old_needs.OTH)
@@ -466,3 +469,12 @@ def test_an_unreadable_release_does_not_stop_a_run_that_builds_on_the_public_dat
     kept = bad.asset_materializations_for_node("dfe_ehcp_release")
     assert len(kept) == len(dfe_ehcp.TABLES)
     assert all("kept the last good public data" in m.metadata["problem"].value for m in kept)
+
+
+def test_the_history_mart_is_on_current_boundaries_from_2010(warehouse):
+    history = mart(warehouse, "fct_public_ehcp_history")
+    assert history.census_year.min() == 2010 and history.census_year.max() == 2025
+    assert history.groupby("census_year").la_code.nunique().eq(150).all()
+    bcp = history[history.la_code.eq("838+839")].set_index("census_year")
+    assert bcp.loc[2019, "old_la_codes"] == "835+836+837" and bcp.loc[2020, "old_la_codes"] == "838+839"
+    assert bcp.loc[2012, "statements"] > 0 and pd.isna(bcp.loc[2022, "statements"])
