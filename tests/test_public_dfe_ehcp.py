@@ -397,6 +397,9 @@ def test_the_2022_layout_loads_with_statements_apart(both):
     assert [r["name"] for r in provenance["releases"]] == [RELEASE.name, RELEASE_2022.name]
     assert [r["released"] for r in provenance["releases"]] == ["2025-07-01", "2023-03-27"]
     assert "published 2023-03-27, censuses 2010–2022" in dfe_ehcp.provenance_text(provenance)
+    assert provenance["reconciliation"] == [{"newer": RELEASE.name, "older": RELEASE_2022.name,
+                                             "census_years": [2019, 2020, 2021, 2022], "area_years": 646,
+                                             "disagree": 0}]
 
 
 def test_the_releases_agree_exactly_where_they_overlap():

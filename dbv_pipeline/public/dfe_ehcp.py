@@ -290,14 +290,15 @@ class Release:
 def load_release(source: str | Path | list, out_dir: Path) -> dict[str, Path]:
     """Read the release(s) at ``source`` (see ``release_sources``), merge them (the newest release wins
     the years both cover) and write one Parquet file per table and ``provenance.json``."""
-    releases = [read_release(s) for s in release_sources(source)]
+    releases = _newest_first([read_release(s) for s in release_sources(source)])
+    checks = reconciliation(releases)
     frames = merge_releases(releases)
     tables = {}  # all converted before any is written
     for name, frame in frames.items():
         schema = SCHEMAS[name]
         tables[name] = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
     written = {name: _write(table, out_dir, name) for name, table in tables.items()}
-    _write_provenance(out_dir, releases)
+    _write_provenance(out_dir, releases, checks)
     return written
 
 
@@ -336,13 +337,8 @@ def read_release(source: str) -> Release:
 
 def merge_releases(releases: list[Release]) -> dict[str, pd.DataFrame]:
     """One frame per table: the newest release's rows, then each older release's rows for the census
-    years the newer ones do not cover (per table). Logs where releases disagree on a shared year."""
-    ordered = sorted(releases, key=lambda r: r.census_years[-1] if r.census_years else 0, reverse=True)
-    for older in ordered[1:]:
-        diff = reconcile(ordered[0], older)
-        if (~diff.agree).any():
-            log.warning("DfE releases %s and %s disagree on total EHC plans for %d area-years",
-                        _source_name(ordered[0].source), _source_name(older.source), int((~diff.agree).sum()))
+    years the newer ones do not cover (per table)."""
+    ordered = _newest_first(releases)
     merged = {}
     for table, schema in SCHEMAS.items():
         parts, covered = [], set()
@@ -352,6 +348,23 @@ def merge_releases(releases: list[Release]) -> dict[str, pd.DataFrame]:
             covered |= set(frame.census_year)
         merged[table] = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
     return merged
+
+
+def reconciliation(releases: list[Release]) -> list[dict]:
+    """The newest release against each older one on the census years both cover (``reconcile``): years,
+    area-years compared and how many disagree (logged as a warning)."""
+    ordered = _newest_first(releases)
+    checks = []
+    for older in ordered[1:]:
+        diff = reconcile(ordered[0], older)
+        check = {"newer": _source_name(ordered[0].source), "older": _source_name(older.source),
+                 "census_years": sorted(int(y) for y in diff.census_year.unique()),
+                 "area_years": len(diff), "disagree": int((~diff.agree).sum())}
+        if check["disagree"]:
+            log.warning("DfE releases %s and %s disagree on total EHC plans for %d area-years",
+                        check["newer"], check["older"], check["disagree"])
+        checks.append(check)
+    return checks
 
 
 def reconcile(newer: Release, older: Release) -> pd.DataFrame:
@@ -384,15 +397,12 @@ def provenance_text(provenance: dict) -> str:
     return f"DfE EHC plans release{'s' if len(parts) > 1 else ''}: {'; '.join(parts)}; loaded {provenance['loaded_at']}."
 
 
-def _write_provenance(out_dir: Path, releases: list[Release]) -> None:
-    ordered = sorted(releases, key=lambda r: r.census_years[-1] if r.census_years else 0, reverse=True)
-    checks = []
-    for older in ordered[1:]:
-        diff = reconcile(ordered[0], older)
-        checks.append({"newer": _source_name(ordered[0].source), "older": _source_name(older.source),
-                       "census_years": sorted(int(y) for y in diff.census_year.unique()),
-                       "area_years": len(diff), "disagree": int((~diff.agree).sum())})
-    text = json.dumps({"releases": [r.describe() for r in ordered], "reconciliation": checks,
+def _newest_first(releases: list[Release]) -> list[Release]:
+    return sorted(releases, key=lambda r: r.census_years[-1] if r.census_years else 0, reverse=True)
+
+
+def _write_provenance(out_dir: Path, releases: list[Release], checks: list[dict]) -> None:
+    text = json.dumps({"releases": [r.describe() for r in releases], "reconciliation": checks,
                        "loaded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}, indent=1)
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / f".{PROVENANCE}.tmp"
@@ -425,7 +435,7 @@ def release_signature(source: str | Path) -> str:
 def write_empty(out_dir: Path) -> dict[str, Path]:
     """Write every table with its schema and no rows (a machine without the release still runs)."""
     written = {name: _write(schema.empty_table(), out_dir, name) for name, schema in SCHEMAS.items()}
-    _write_provenance(out_dir, [])
+    _write_provenance(out_dir, [], [])
     return written
 
 
