@@ -4,11 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.dagster
 export DBV_DATA_DIR ?= $(CURDIR)/data
-# DfE's EHCP release: in a development checkout beside ../shared, its copy; else DfE's download address
-# (the code's default). Set DBV_DFE_EHCP_SOURCE=none to run without public data.
+# DfE's EHCP releases: in a development checkout beside ../shared, its folder (the 2022 and 2025
+# release zips, read together); else DfE's download address (the code's default). Set
+# DBV_DFE_EHCP_SOURCE=none to run without public data.
 SHARED_RELEASE := $(wildcard $(CURDIR)/../shared/data/dfe_ehcp/education-health-and-care-plans_2025.zip)
 ifneq ($(SHARED_RELEASE),)
-export DBV_DFE_EHCP_SOURCE ?= $(abspath $(SHARED_RELEASE))
+export DBV_DFE_EHCP_SOURCE ?= $(abspath $(dir $(SHARED_RELEASE)))
 endif
 export GX_ANALYTICS_ENABLED := False
 export DAGSTER_DISABLE_TELEMETRY := 1
@@ -54,7 +55,7 @@ docs-serve: docs  ## serve dbt docs and GX Data Docs on http://127.0.0.1:8080 an
 bench: setup  ## national-scale benchmark (writes bench/results)
 	$(BIN)/python -m bench.run
 
-backtest: setup  ## forecast backtest on DfE's public caseload
+backtest: setup  ## rolling-origin forecast backtest on DfE's public history (writes $(DBV_DATA_DIR)/backtest)
 	$(BIN)/python -m dbv_pipeline.playbook.backtest
 
 clean:  ## build output only (dbt's target and logs); never the data folder

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dbv_pipeline.playbook.evaluation import EVENT_COLUMNS, LABEL, SUMMARY_COLUMNS, _fit, event_study, stack
+from dbv_pipeline.playbook.evaluation import (EVENT_COLUMNS, LABEL, SUMMARY_COLUMNS, _fit, eligible_las, event_study,
+                                              holm, permuted_cohorts, stack)
 
 YEARS = np.arange(2015, 2025)
 N_DBV, N_NONE, N_SV = 55, 70, 15
@@ -110,10 +111,80 @@ def test_within_transformation_matches_dummy_regression():
     s = stack(simulate(constant(2.0), seed=5)[["old_la_code", "year", "value"]], cohorts())
     s = s.sample(frac=0.8, random_state=1).reset_index(drop=True)
     post = (s.treated & s.event_time.ge(0)).astype(float).to_frame("post")
-    beta, se, _ = _fit(s, post, 0.95)
+    beta, cov, _, _ = _fit(s, post, 0.95)
     unit = pd.get_dummies(s.cohort.astype(str) + s.old_la_code, dtype=float)
     period = pd.get_dummies(s.cohort.astype(str) + s.year.astype(str), dtype=float).iloc[:, 1:]
     x = np.column_stack([post.to_numpy(), unit.to_numpy(), period.to_numpy()])
     exact = np.linalg.lstsq(x, s.value.to_numpy(), rcond=None)[0][0]
     assert beta[0] == pytest.approx(exact, abs=1e-6)
-    assert se[0] > 0
+    assert cov[0, 0] > 0
+    weighted = _fit(s, post, 0.95, np.ones(len(s)))  # unit weights: the same fit
+    assert weighted[0][0] == pytest.approx(beta[0]) and weighted[1][0, 0] == pytest.approx(cov[0, 0])
+
+
+# --- inference a statistician would sign: randomisation, multiplicity, pre-trends, comparisons ---
+
+PERMUTATIONS = 99  # p-values in steps of 0.01: Holm over four indicators can still reach 0.04
+
+
+def test_zero_effect_gives_no_finding_after_adjustment():
+    summary, _ = event_study(simulate(constant(0.0), reps=7, seed=11), cohorts(), permutations=PERMUTATIONS, seed=1)
+    assert len(summary) == 7 and summary.n_permutations.eq(PERMUTATIONS).all()
+    assert not summary.significant.any()
+    assert (summary.p_adjusted >= summary.p_randomisation).all()
+
+
+def test_injected_effect_is_recovered_and_significant():
+    panel = pd.concat([simulate(constant(0.0), reps=3, seed=12),
+                       simulate(constant(3.0), seed=13).assign(indicator="injected")])
+    summary, _ = event_study(panel, cohorts(), permutations=PERMUTATIONS, seed=2)
+    row = summary.set_index("indicator").loc["injected"]
+    assert row.ci_low < 3.0 < row.ci_high and abs(row.estimate - 3.0) < 1.0
+    assert row.p_randomisation == pytest.approx(1 / (PERMUTATIONS + 1)) and bool(row.significant)
+    assert not summary[summary.indicator.ne("injected")].significant.any()
+
+
+def test_a_differential_pre_trend_is_flagged():
+    panel = simulate(constant(0.0), seed=14)
+    dbv = panel.old_la_code.isin(cohorts().old_la_code[cohorts().programme.eq("DBV")])
+    panel.loc[dbv, "value"] += 1.5 * (panel.year[dbv] - 2015)  # DBV LAs drift up from the start
+    summary, _ = event_study(panel, cohorts())
+    assert summary.pretrend_p.iloc[0] < 0.05 and "parallel trends doubtful" in summary.pretrend_flag.iloc[0]
+    clean, _ = event_study(simulate(constant(0.0), seed=15), cohorts())
+    assert clean.pretrend_flag.iloc[0] == ""
+
+
+def test_permutation_keeps_the_tranche_sizes_among_eligible_las():
+    c = cohorts()
+    las = eligible_las(c, c.old_la_code)
+    assert len(las) == N_DBV + N_NONE  # Safety Valve LAs are never relabelled
+    fake = permuted_cohorts(c, las, np.random.default_rng(0))
+    assert fake.groupby("programme").size().to_dict() == c.groupby("programme").size().to_dict()
+    assert fake.dropna(subset=["tranche"]).tranche.value_counts().to_dict() == c.tranche.value_counts().to_dict()
+    assert set(fake.old_la_code[fake.programme.eq("SAFETY_VALVE")]) == set(c.old_la_code[c.programme.eq("SAFETY_VALVE")])
+
+
+def test_abolished_codes_are_never_comparisons():
+    panel = simulate(constant(0.0), seed=16)
+    old = panel[panel.old_la_code.eq("400")].assign(old_la_code="928")  # Northamptonshire, not in cohorts
+    s = stack(pd.concat([panel, old])[["old_la_code", "year", "value"]], cohorts())
+    assert "928" not in set(s.old_la_code) and "400" in set(s.old_la_code)
+    assert "928" not in eligible_las(cohorts(), ["928", "400"])
+
+
+def test_size_weights_recover_a_common_effect():
+    c = cohorts()
+    weights = pd.DataFrame({"old_la_code": c.old_la_code, "weight": np.linspace(100, 5000, len(c))})
+    summary, _ = event_study(simulate(constant(3.0), seed=17), c, weights=weights)
+    assert summary.weighted.iloc[0] and summary.ci_low.iloc[0] < 3.0 < summary.ci_high.iloc[0]
+
+
+def test_holm_adjustment():
+    assert holm([0.01, 0.04, 0.03, 0.5]).tolist() == pytest.approx([0.04, 0.09, 0.09, 0.5])
+
+
+def test_a_series_without_a_year_before_the_start_is_not_estimated():
+    panel = simulate(constant(0.0), seed=18)
+    late = panel[panel.year >= 2023].assign(indicator="after_break")  # starts after every tranche began
+    summary, events = event_study(pd.concat([panel, late]), cohorts(), permutations=9)
+    assert set(summary.indicator) == {"sim000"} and set(events.indicator) == {"sim000"}

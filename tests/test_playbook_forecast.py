@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,12 +11,11 @@ import pytest
 
 from dbv_pipeline.contract import CONTRACT
 from dbv_pipeline.playbook import backtest as bt
-from dbv_pipeline.playbook.forecast import (FORECAST_COLUMNS, TOTAL, financial_year, forecast_caseload,
+from dbv_pipeline.playbook.forecast import (FORECAST_COLUMNS, TOTAL, financial_year, forecast_caseload, forecast_totals,
                                             harmonise_boundaries, point_forecast, project_dsg_balance,
                                             project_spend, project_unit_costs, unit_cost_history)
 
 DFE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dfe_ehcp"
-RELEASE = DFE / "education-health-and-care-plans_2025.zip"
 PROVISIONS = CONTRACT.codes("provision_type")
 
 
@@ -155,26 +155,56 @@ def test_financial_year_of_a_census():
 
 @pytest.fixture(scope="module")
 def backtest_result():
-    if not RELEASE.exists():
+    if not (DFE / "education-health-and-care-plans_2022.zip").exists():
         pytest.skip("../shared/data/dfe_ehcp is not present")
-    public = bt.read_public_caseload(RELEASE)
-    return public, bt.run_backtest(public)
+    history, source = bt.read_history(str(DFE))
+    return history, source, bt.run_backtest(history)
 
 
-def test_backtest_beats_the_naive_trend(backtest_result):
-    _, result = backtest_result
-    overall = bt.summary(result).iloc[-1]
-    assert overall.las >= 150
-    assert overall.mape_model < overall.mape_baseline
+def test_backtest_covers_every_origin_with_four_censuses(backtest_result):
+    history, _, scored = backtest_result
+    assert history.census_year.min() == 2010 and history.census_year.max() == 2025
+    assert sorted(scored.origin.unique()) == list(range(2013, 2025))
+    assert set(scored.horizon) == {1, 2, 3} and scored.census_year.max() == 2025
+    assert scored.groupby(["origin", "horizon", "method"]).la_code.nunique().min() == 150
+    assert len(scored.method.unique()) >= 7  # the model and six baselines at least
 
 
-def test_backtest_boundary_changes(backtest_result, tmp_path):
-    public, result = backtest_result
-    scored = set(result.per_la.la_code)
-    assert {"940", "941", "838", "839", "909"} <= scored  # Northants/BCP via backcast, Cumbria on its area
-    assert not {"928", "835", "836", "837", "942", "943"} & scored
-    cumbria = result.totals[result.totals.la_code.eq("909")].set_index("census_year").actual
-    successors = public.totals[public.totals.la_code.isin(["942", "943"])].groupby("census_year").plans.sum()
-    assert cumbria[2025] == successors[2025]
-    md, csv = bt.write_report(result, tmp_path, RELEASE)
-    assert "Overall MAPE of LA totals" in md.read_text() and len(pd.read_csv(csv)) == len(result.per_la)
+def test_backtest_bands_use_only_past_errors(backtest_result):
+    _, _, scored = backtest_result
+    model = scored[scored.method.eq(bt.MODEL)]
+    assert model[model.origin.eq(2013)].lower_80.isna().all()  # nothing to calibrate from yet
+    banded = model.dropna(subset=["lower_80"])
+    assert ((banded.lower_95 <= banded.lower_80) & (banded.lower_80 <= banded.forecast)
+            & (banded.forecast <= banded.upper_80) & (banded.upper_80 <= banded.upper_95)).all()
+    # changing an actual at the last census changes no band of an origin before it
+    later = scored.assign(actual=scored.actual.where(scored.census_year.lt(2025), scored.actual * 2))
+    again = bt.add_bands(later.drop(columns=list(bt.BAND_COLUMNS)))
+    before = model[model.origin.lt(2024)].set_index(["origin", "horizon", "la_code"]).upper_80
+    after = again[again.method.eq(bt.MODEL) & again.origin.lt(2024)].set_index(["origin", "horizon", "la_code"]).upper_80
+    pd.testing.assert_series_equal(before.sort_index(), after.sort_index())
+
+
+def test_backtest_summary_and_report(backtest_result, tmp_path):
+    _, source, scored = backtest_result
+    summary = bt.write_report(scored, tmp_path, source)
+    written = json.loads((tmp_path / "summary.json").read_text())
+    for key in ("model_mape", "best_baseline", "best_baseline_mape", "coverage_80", "coverage_95", "by_origin_horizon"):
+        assert key in written
+    assert written["best_baseline_mape"] == min(written["baselines_mape"].values())
+    assert len(written["by_origin_horizon"]) == 12 * 3 - 3  # origin 2023: h 1-2, 2024: h 1
+    assert "education-health-and-care-plans_2022.zip" in written["source"]
+    # the figures the docs report (docs/forecast_method.md §3): a change to the model shows here
+    assert summary["model_mape"] < summary["best_baseline_mape"]
+    assert 65 <= summary["coverage_80"] <= 85 and 85 <= summary["coverage_95"] <= 97
+    assert 75 <= summary["held_back"]["coverage_80"] <= 85 and 92 <= summary["held_back"]["coverage_95"] <= 97
+    assert "| origin | horizon |" in (tmp_path / "backtest.md").read_text()
+
+
+def test_forecast_totals_recovers_a_common_growth_rate():
+    years = range(2015, 2022)
+    history = pd.DataFrame([(la, y, base * 1.08 ** (y - 2015)) for la, base in (("801", 100.0), ("802", 5000.0))
+                            for y in years], columns=["la_code", "census_year", "plans"])
+    out = forecast_totals(history, (1, 3)).set_index(["la_code", "horizon"]).forecast
+    assert out[("801", 1)] == pytest.approx(100 * 1.08 ** 7)
+    assert out[("802", 3)] == pytest.approx(5000 * 1.08 ** 9)

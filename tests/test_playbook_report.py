@@ -20,7 +20,7 @@ import pytest
 
 from dbv_pipeline.playbook.assets import PLAYBOOK_ASSETS, evaluation, exports, outcome_indicators, report
 from dbv_pipeline.playbook.charts import Charts
-from dbv_pipeline.playbook.data import PlaybookPaths
+from dbv_pipeline.playbook.data import PlaybookPaths, Provenance
 from dbv_pipeline.playbook.exports import WORKBOOK
 from dbv_pipeline.playbook.report import ReportData, index_page
 from dbv_pipeline.playbook.testing import SAMPLE_LAS, playbook_sample
@@ -97,11 +97,17 @@ def test_outcomes_and_evaluation(sample, out):
         assert indicators.empty and summary.empty and (out.evaluation / "NOTE.txt").exists()
         return
     assert indicators.la_code.nunique() > 100  # DfE publishes every LA, not only the sample's
-    assert len(summary) == 7 and summary.label.eq("observational evidence, not causal").all()
+    # six indicators: requests refused starts in 2023 (collection break), after every tranche began
+    assert len(summary) == 6 and summary.label.eq("observational evidence, not causal").all()
+    assert "requests_refused_pct" not in set(summary.indicator)
     assert (summary.ci_low <= summary.estimate).all() and (summary.estimate <= summary.ci_high).all()
+    # the shipped cohort is synthetic, random with respect to DfE's data: nothing survives the adjustment
+    assert not summary.significant.any(), summary[["indicator", "estimate", "p_randomisation", "p_adjusted"]]
+    assert summary.n_permutations.eq(199).all() and (summary.p_adjusted >= summary.p_randomisation).all()
+    assert "requests_refused_pct" not in set(indicators[indicators.year < 2023].indicator)  # collection break
     events = pd.read_parquet(out.evaluation / "evaluation_event_study.parquet")
     reference = events[events.event_time == -1]
-    assert len(reference) == 7 and np.allclose(reference.estimate, 0)
+    assert len(reference) == 6 and np.allclose(reference.estimate, 0)
     assert not (out.evaluation / "NOTE.txt").exists()
 
 
@@ -136,6 +142,7 @@ def test_every_page_is_watermarked_and_shows_its_charts(out):
     for page in out.report.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         assert 'class="synthetic-banner">SYNTHETIC DATA' in text and "<title>SYNTHETIC DATA" in text, page
+        assert "LA returns: SYNTHETIC" in text and "Programme cohort: SYNTHETIC" in text and "Public data:" in text, page
         assert "<script" not in text, page
     barnet = (out.report / "la" / "302.html").read_text(encoding="utf-8")
     assert barnet.count('<svg role="img"') == 5
@@ -145,7 +152,8 @@ def test_every_page_is_watermarked_and_shows_its_charts(out):
 
 
 def test_no_watermark_for_real_data(sample):
-    data = dataclasses.replace(ReportData.load(sample.paths), synthetic=False)
+    real = Provenance(returns_synthetic=False, cohort_synthetic=False, public_data="DfE EHC plans release: …")
+    data = dataclasses.replace(ReportData.load(sample.paths), synthetic=False, provenance=real.sentences())
     html = index_page(Charts(), data)
     assert "SYNTHETIC" not in html and "synthetic-banner" not in html
 
@@ -156,6 +164,7 @@ def test_a_rerun_rewrites_only_what_changed(sample, tmp_path):
     paths = DataPaths(tmp_path / "data")
     shutil.copytree(sample.paths.reports, paths.reports)  # with the manifests of the sample's run
     shutil.copytree(sample.paths.landing, paths.landing)  # the synthetic marker, as in the sample's run
+    shutil.copytree(sample.paths.public, paths.public)  # the same public data (and its provenance)
     shutil.copy(sample.paths.warehouse, paths.warehouse)
     resources = {"settings": PipelineSettings(data_dir=str(paths.root))}
     out = PlaybookPaths.of(paths)
@@ -194,11 +203,18 @@ def test_exports_are_readable(out):
         parquet = pd.read_parquet(out.exports / f"{name}.parquet")
         csv = pd.read_csv(out.exports / f"{name}.csv")
         assert len(parquet) == len(csv), name
+        for frame in (parquet, csv):  # every export says what is synthetic and where public data came from
+            assert frame.returns_synthetic.all() and frame.cohort_synthetic.all(), name
+            assert frame.public_data_source.str.contains("education-health-and-care-plans|No DfE public data").all()
+    for table in ("evaluation_summary", "evaluation_event_study"):  # the evaluation asset's own files too
+        assert pd.read_csv(out.evaluation / f"{table}.csv").cohort_synthetic.all()
     metrics = pd.read_parquet(out.exports / "pb_la_year_metrics.parquet")
     assert set(metrics.la_code) == set(SAMPLE_LAS)
     book = openpyxl.load_workbook(out.exports / WORKBOOK, read_only=True)
     assert book.sheetnames[:4] == ["README", "metric_catalogue", "metrics_long", "metrics_wide"]
     assert "SYNTHETIC" in book["README"]["A2"].value
+    readme = " ".join(str(row[0].value) for row in book["README"].iter_rows())
+    assert "LA returns: SYNTHETIC" in readme and "Programme cohort: SYNTHETIC" in readme and "Public data:" in readme
     assert book["metrics_long"].max_row == len(metrics) + 1
     book.close()
 

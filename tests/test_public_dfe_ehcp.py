@@ -23,6 +23,7 @@ from dbv_pipeline.settings import DBT_PROJECT_DIR, PipelineSettings
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dfe_ehcp"
 RELEASE = DATA / "education-health-and-care-plans_2025.zip"
+RELEASE_2022 = DATA / "education-health-and-care-plans_2022.zip"
 PUBLIC_MODELS = ("models/staging/public", "models/marts/public")
 CODE_LISTS = ("provision_type", "primary_need", "cease_reason")  # column name = contract code list
 
@@ -50,19 +51,21 @@ def extracted(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def loaded(tmp_path_factory) -> dict[str, Path]:
-    return load_release(RELEASE, tmp_path_factory.mktemp("data") / "public")
+    return load_release(DATA, tmp_path_factory.mktemp("data") / "public")  # both releases, as make sets it
 
 
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory, loaded) -> duckdb.DuckDBPyConnection:
-    """``dbt build`` of the public models over the loaded release, in a copy of the project that
-    holds only them and the macros (independent of the LA-return models and their generated seeds)."""
+    """``dbt build`` of the public models over the loaded releases, in a copy of the project that
+    holds only them, the macros and the seeds (independent of the LA-return models)."""
     data_dir = loaded["caseload"].parent.parent
     project = tmp_path_factory.mktemp("dbt_project")
     for name in ("dbt_project.yml", "profiles.yml"):
         shutil.copy(DBT_PROJECT_DIR / name, project / name)
-    for folder in ("macros", *PUBLIC_MODELS):
+    for folder in ("macros", "seeds", *PUBLIC_MODELS):
         shutil.copytree(DBT_PROJECT_DIR / folder, project / folder)
+    (project / "tests").mkdir()
+    shutil.copy(DBT_PROJECT_DIR / "tests" / "assert_public_history_adds_up_to_england.sql", project / "tests")
     dbt = shutil.which("dbt", path=str(Path(sys.executable).parent)) or "dbt"
     run = subprocess.run(
         [dbt, "build", "--profiles-dir", ".", "--vars", f"{{data_dir: '{data_dir}'}}"],
@@ -123,7 +126,7 @@ def test_la_totals_match_the_release(warehouse):
     expected = {(r["old_la_code"], int(r["time_period"][:4]) + 1): int(r["ehcplans"])
                 for r in headline(release_rows("caseload.csv")) if r["geographic_level"] == "Local authority"}
     got = mart(warehouse, "fct_public_ehcp_indicators",
-               "geographic_level = 'Local authority' and ehcplans is not null")
+               "geographic_level = 'Local authority' and ehcplans is not null and census_year >= 2019")
     assert dict(zip(zip(got.area_code, got.census_year), got.ehcplans)) == expected
     assert {("909", 2023), ("942", 2024), ("928", 2021), ("940", 2022), ("837", 2019)} <= set(expected)
 
@@ -170,7 +173,7 @@ def test_percentages_match_dfe(warehouse):
 ])
 def test_renamed_column_fails_naming_it(tmp_path, extracted, name, column):
     folder = release_copy(tmp_path, extracted, {name: lambda df: df.rename(columns={column: column + "_v2"})})
-    with pytest.raises(ReleaseLayoutError, match=rf"{name}: missing columns: {column}$"):
+    with pytest.raises(ReleaseLayoutError, match=rf"(?m)^{name}: missing columns: {column}$"):
         load_release(folder, tmp_path / "public")
     assert not (tmp_path / "public").exists()  # nothing written
 
@@ -207,7 +210,8 @@ def test_2026_layout(tmp_path, extracted, loaded):
     folder = release_copy(tmp_path, extracted, changes, rename={"sen_needs_all_plans.csv": "sen_needs_caseload.csv"})
     new = load_release(folder, tmp_path / "public")
     provisions = [plans_by_code(r["caseload"], "provision_type") for r in (new, loaded)]
-    assert provisions[0].equals(provisions[1])  # special_academy + special_free_school = MSS as before
+    current = provisions[1][provisions[1].index.get_level_values("census_year") >= 2019]  # the 2025 release's years
+    assert provisions[0].equals(current)  # special_academy + special_free_school = MSS as before
     needs, old_needs = (plans_by_code(r["sen_needs_all_plans"], "primary_need").unstack() for r in (new, loaded))
     assert needs.DS.sum() > 0
     assert (needs.OTH + needs.DS).equals(old_needs.OTH)
@@ -355,3 +359,125 @@ def test_an_unreadable_release_keeps_the_last_good_public_data(tmp_path, served_
     written = unreachable.asset_materializations_for_node("dfe_ehcp_release")
     assert unreachable.success and len(written) == len(dfe_ehcp.TABLES)  # empty tables: the warehouse still builds
     assert all(pq.read_metadata(tmp_path / "fresh" / "public" / f"{t}.parquet").num_rows == 0 for t in dfe_ehcp.TABLES)
+
+
+# --- the 2022 (sen2_*) layout, several releases, the harmonised history --------------------------
+
+@pytest.fixture(scope="session")
+def both(tmp_path_factory) -> Path:
+    """Both releases loaded together from the folder that holds them."""
+    out = tmp_path_factory.mktemp("both") / "public"
+    load_release(DATA, out)
+    return out
+
+
+def test_a_folder_of_zips_or_a_list_is_several_releases():
+    assert dfe_ehcp.release_sources(DATA) == [str(RELEASE_2022), str(RELEASE)]
+    assert dfe_ehcp.release_sources(f"{RELEASE_2022}, {RELEASE}") == [str(RELEASE_2022), str(RELEASE)]
+    assert dfe_ehcp.release_sources(f"{RELEASE_2022} {RELEASE}") == [str(RELEASE_2022), str(RELEASE)]
+    assert dfe_ehcp.release_sources(RELEASE) == [str(RELEASE)]
+    assert dfe_ehcp.release_sources("https://example.org/files") == ["https://example.org/files"]
+
+
+def test_the_2022_layout_loads_with_statements_apart(both):
+    caseload = pd.read_parquet(both / "caseload.parquet")
+    national = caseload[caseload.geographic_level.eq("National")].drop_duplicates("census_year").set_index("census_year")
+    assert national.index.min() == 2010 and national.index.max() == 2025
+    assert national.loc[2010, "total_statements"] == 228221 and pd.isna(national.loc[2010, "ehcplans"])
+    assert (national.loc[2017, "ehcplans"], national.loc[2017, "total_statements"]) == (175233, 112057)
+    assert national.loc[2022, "ehcplans"] == 473255 and national.loc[2025, "ehcplans"] == 638745
+    la = caseload[caseload.geographic_level.eq("Local authority")]
+    by = la.groupby(["old_la_code", "census_year"])
+    sums = pd.DataFrame({"plans": by.plans.sum(), "ehcplans": by.ehcplans.first(),
+                         "statements": by.statements.sum(), "total_statements": by.total_statements.first()})
+    early = sums[sums.index.get_level_values("census_year") <= 2018]
+    assert (early.statements == early.total_statements.fillna(0)).all()  # breakdowns add up
+    assert (early.plans == early.ehcplans.fillna(0)).all()
+    provenance = dfe_ehcp.read_provenance(both)
+    assert [r["name"] for r in provenance["releases"]] == [RELEASE.name, RELEASE_2022.name]
+    assert [r["released"] for r in provenance["releases"]] == ["2025-07-01", "2023-03-27"]
+    assert "published 2023-03-27, censuses 2010–2022" in dfe_ehcp.provenance_text(provenance)
+    assert provenance["reconciliation"] == [{"newer": RELEASE.name, "older": RELEASE_2022.name,
+                                             "census_years": [2019, 2020, 2021, 2022], "area_years": 646,
+                                             "disagree": 0}]
+
+
+def test_the_releases_agree_exactly_where_they_overlap():
+    releases = [dfe_ehcp.read_release(str(p)) for p in (RELEASE, RELEASE_2022)]
+    diff = dfe_ehcp.reconcile(*releases)
+    assert sorted(diff.census_year.unique()) == [2019, 2020, 2021, 2022]
+    assert diff.geographic_level.eq("Local authority").sum() >= 4 * 150
+    assert diff.agree.all(), diff[~diff.agree]
+
+
+def test_the_harmonised_history_adds_up_to_england_every_year(both):
+    from dbv_pipeline.public.history import la_history
+
+    caseload = pd.read_parquet(both / "caseload.parquet")
+    history = la_history(caseload)
+    national = caseload[caseload.geographic_level.eq("National")].drop_duplicates("census_year").set_index("census_year")
+    england = national.ehcplans.fillna(0) + national.total_statements.fillna(0)
+    by_year = history.groupby("census_year").agg(areas=("la_code", "size"), plans=("all_plans", "sum"))
+    assert (by_year.areas == 150).all()  # 153 LAs today, three pairs harmonised
+    assert (by_year.plans == england.loc[by_year.index]).all()
+    assert {"838+839", "940+941", "942+943"} <= set(history.la_code)
+    assert not {"835", "836", "837", "838", "839", "928", "909"} & set(history.la_code)
+
+
+def test_an_unreadable_release_names_every_missing_file_and_column_and_its_layout(tmp_path, extracted):
+    folder = release_copy(tmp_path, extracted, {
+        "caseload.csv": lambda df: df.drop(columns=["ehcplans", "special_la_maintained"]),
+        "requests.csv": lambda df: df.drop(columns=["requests_withdrawn"]),
+    })
+    (folder / "data" / "newplans.csv").unlink()
+    with pytest.raises(ReleaseLayoutError) as error:
+        load_release(folder, tmp_path / "public")
+    message = str(error.value)
+    assert "layout current" in message
+    for problem in ("caseload.csv: missing columns: ehcplans", "special_la_maintained",
+                    "newplans.csv: not in the release", "requests.csv: missing columns: requests_withdrawn"):
+        assert problem in message
+    sen2 = tmp_path / "sen2"
+    (sen2 / "data").mkdir(parents=True)
+    with zipfile.ZipFile(RELEASE_2022) as z:
+        text = z.read("data/sen2_mi.csv").decode("utf-8-sig")
+    (sen2 / "data" / "sen2_mi.csv").write_text(text.replace("InreqEHC", "Inreq"), encoding="utf-8")
+    with pytest.raises(ReleaseLayoutError) as error:
+        load_release(sen2, tmp_path / "public")
+    message = str(error.value)
+    assert "layout sen2" in message and "sen2_estab_caseload.csv: not in the release" in message
+    assert "sen2_estab_new_plans.csv: not in the release" in message
+    assert "sen2_mi.csv: missing columns: inreqehc" in message
+    with pytest.raises(ReleaseLayoutError, match="layout not recognised"):
+        load_release(tmp_path / "empty", tmp_path / "public") if (tmp_path / "empty").mkdir() is None else None
+    assert not (tmp_path / "public").exists()
+
+
+def test_an_unreadable_release_does_not_stop_a_run_that_builds_on_the_public_data(tmp_path, served_release):
+    """In a run with what reads the public data (the warehouse job), a bad release keeps the last good
+    tables and records them, so the step downstream runs instead of being skipped."""
+    url, served = served_release
+    data = tmp_path / "data"
+    resources = {"settings": PipelineSettings(data_dir=str(data), dfe_ehcp_source=url)}
+    built = []
+
+    @dg.asset(key=["warehouse", "reads_public"], deps=[dg.AssetKey(["public", "caseload"])])
+    def reads_public():
+        built.append(len(pd.read_parquet(data / "public" / "caseload.parquet")))
+
+    assert dg.materialize([assets.dfe_ehcp_release, reads_public], resources=resources).success
+    served.write_bytes(b"<html>maintenance</html>")
+    bad = dg.materialize([assets.dfe_ehcp_release, reads_public], resources=resources)
+    assert bad.success and len(built) == 2 and built[0] == built[1] > 0  # ran again, on the kept data
+    kept = bad.asset_materializations_for_node("dfe_ehcp_release")
+    assert len(kept) == len(dfe_ehcp.TABLES)
+    assert all("kept the last good public data" in m.metadata["problem"].value for m in kept)
+
+
+def test_the_history_mart_is_on_current_boundaries_from_2010(warehouse):
+    history = mart(warehouse, "fct_public_ehcp_history")
+    assert history.census_year.min() == 2010 and history.census_year.max() == 2025
+    assert history.groupby("census_year").la_code.nunique().eq(150).all()
+    bcp = history[history.la_code.eq("838+839")].set_index("census_year")
+    assert bcp.loc[2019, "old_la_codes"] == "835+836+837" and bcp.loc[2020, "old_la_codes"] == "838+839"
+    assert bcp.loc[2012, "statements"] > 0 and pd.isna(bcp.loc[2022, "statements"])

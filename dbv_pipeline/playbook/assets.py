@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..settings import DataPaths, PipelineSettings
 from ..automation import REFRESH_ON_UPSTREAM_UPDATE
-from .data import PlaybookPaths, Warehouse, is_synthetic, read_output, write_note, write_table
+from .data import PlaybookPaths, Warehouse, provenance, read_output, write_note, write_table
 from .exports import collect, write_exports
 
 # The forecasts, evaluation and report modules (scipy, matplotlib) are imported when their asset
@@ -24,6 +24,18 @@ NO_PUBLIC_DATA = ("No DfE public data in the warehouse (no release loaded: set D
 OUTCOME_COLUMNS = ["geographic_level", "area_code", "area_name", "la_code", "year", "census_year", "indicator", "value"]
 PLAYBOOK_MARTS = ["pb_metric_catalogue", "pb_la_year_metrics", "pb_la_year_metrics_wide", "pb_group_stats",
                   "pb_benchmarks", "pb_benchmark_labels"]
+
+
+SIZE_SQL = """select old_la_code, avg(ehcplans)::double as weight from marts.fct_public_ehcp_indicators
+where geographic_level = 'Local authority' and ehcplans is not null group by old_la_code"""
+
+
+class EvaluationConfig(dg.Config):
+    """How the evaluation is run (docs/forecast_method.md §5)."""
+
+    permutations: int = 199  # randomisation draws (0: cluster-robust p-values only)
+    weight_by_size: bool = False  # weight LAs by their average number of EHC plans
+    seed: int = 20250601  # of the permutations: a rerun gives the same p-values
 
 
 def warehouse_key(model: str) -> dg.AssetKey:
@@ -62,7 +74,7 @@ def forecasts(context: dg.AssetExecutionContext, settings: PipelineSettings) -> 
                      warehouse.table("marts", "fct_mitigations"), TO_CENSUS)
     write_note(out.forecasts, None)
     for name, frame in result.tables().items():
-        write_table(frame, out.forecasts, name)
+        write_table(frame, out.forecasts, name, provenance(paths, warehouse))
     rows = {name: len(frame) for name, frame in result.tables().items()}
     totals = result.caseload[result.caseload.provision_type.eq("ALL") & result.caseload.census_year.eq(TO_CENSUS)]
     return dg.MaterializeResult(metadata={
@@ -79,7 +91,7 @@ def outcome_indicators(context: dg.AssetExecutionContext, settings: PipelineSett
     """DfE's outcome indicators per LA and England by calendar year (pb_outcome_indicators): 20-week
     timeliness incl./excl. exceptions, % in mainstream and INMSS, EHCP growth, % requests refused,
     tribunal appeal rate."""
-    _, out, warehouse = _context(settings)
+    paths, out, warehouse = _context(settings)
     frame = warehouse.table("playbook", "pb_outcome_indicators", OUTCOME_COLUMNS)
     if frame is None or frame.empty:
         context.log.warning(NO_PUBLIC_DATA)
@@ -87,7 +99,7 @@ def outcome_indicators(context: dg.AssetExecutionContext, settings: PipelineSett
         frame = pd.DataFrame(columns=OUTCOME_COLUMNS)
     else:
         write_note(out.outcome_indicators, None)
-    write_table(frame, out.outcome_indicators, "outcome_indicators")
+    write_table(frame, out.outcome_indicators, "outcome_indicators", provenance(paths, warehouse))
     return dg.MaterializeResult(metadata={
         "rows": len(frame), "las": int(frame.la_code.nunique()), "indicators": sorted(frame.indicator.unique()),
         "path": str(out.outcome_indicators)})
@@ -97,12 +109,14 @@ def outcome_indicators(context: dg.AssetExecutionContext, settings: PipelineSett
     key=playbook_key("evaluation"), group_name=GROUP, kinds={"python", "parquet"},
     deps=[playbook_key("outcome_indicators"), warehouse_key("dim_la")], automation_condition=REFRESH_ON_UPSTREAM_UPDATE,
 )
-def evaluation(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
+def evaluation(context: dg.AssetExecutionContext, settings: PipelineSettings,
+               config: EvaluationConfig) -> dg.MaterializeResult:
     """Stacked difference-in-differences and event study of DBV LAs against comparison LAs, per outcome
-    indicator (``evaluation.event_study``): observational evidence, not causal."""
+    indicator (``evaluation.event_study``): randomisation p-values adjusted for the indicators tested,
+    pre-trend flags; observational evidence, not causal."""
     from .evaluation import EVENT_COLUMNS, LABEL, SUMMARY_COLUMNS, event_study
 
-    _, out, warehouse = _context(settings)
+    paths, out, warehouse = _context(settings)
     indicators = read_output(out.outcome_indicators, "outcome_indicators")
     cohorts = warehouse.table("marts", "dim_la", ["old_la_code", "programme", "tranche", "diagnostic_start_date"])
     note = None
@@ -117,17 +131,22 @@ def evaluation(context: dg.AssetExecutionContext, settings: PipelineSettings) ->
         las = indicators[indicators.la_code.notna()].rename(columns={"la_code": "old_la_code"})
         # event_study compares tranches with ==: a nullable Int32 tranche (NA for non-DBV LAs) would
         # make every comparison LA's `treated` NA, so pass plain floats.
+        weights = warehouse.query(SIZE_SQL) if config.weight_by_size else None
         summary, events = event_study(las[["old_la_code", "year", "indicator", "value"]],
-                                      cohorts.astype({"tranche": float}))
+                                      cohorts.astype({"tranche": float}), permutations=config.permutations,
+                                      weights=weights, seed=config.seed)
         if summary.empty:
             note = "No indicator has both DBV and comparison LAs in the event window."
     write_note(out.evaluation, note)
-    write_table(summary, out.evaluation, "evaluation_summary")
-    write_table(events.assign(label=LABEL), out.evaluation, "evaluation_event_study")
+    source = provenance(paths, warehouse)
+    write_table(summary, out.evaluation, "evaluation_summary", source)
+    write_table(events.assign(label=LABEL), out.evaluation, "evaluation_event_study", source)
     return dg.MaterializeResult(metadata={
         "indicators": len(summary), "label": LABEL, "note": note or "", "path": str(out.evaluation),
         "estimates": {r.indicator: [round(r.estimate, 3), round(r.ci_low, 3), round(r.ci_high, 3)]
                       for r in summary.itertuples()},
+        "significant_after_adjustment": sorted(summary.indicator[summary.significant.astype(bool)]),
+        "pretrend_flagged": sorted(summary.indicator[summary.pretrend_flag.fillna("").ne("")]),
     })
 
 
@@ -165,7 +184,7 @@ def exports(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg
     changed since the last run is rewritten."""
     paths, out, warehouse = _context(settings)
     tables = collect(paths)
-    summary = write_exports(tables, out.exports, synthetic=is_synthetic(paths, warehouse))
+    summary = write_exports(tables, out.exports, source=provenance(paths, warehouse))
     return dg.MaterializeResult(metadata={
         "rows": summary.rows, "path": str(out.exports), "tables_written": len(summary.written),
         "tables_unchanged": len(tables) - len(summary.written), "workbook_written": summary.workbook_written})

@@ -1,262 +1,229 @@
-"""Backtest of the caseload forecast on DfE's public caseload: fit on the January censuses up to 2022,
-forecast 2023–2025 for every LA, compare with what was published and with a naive trend.
+"""Rolling-origin backtest of the LA caseload forecast on DfE's public history, 2010-2025.
 
-    python -m dbv_pipeline.playbook.backtest [--source PATH] [--out DIR] [--origin 2022]
+    python -m dbv_pipeline.playbook.backtest [--source SOURCES] [--out DIR]   (make backtest)
 
-Naive baseline: the LA's last year-on-year change carried forward, last value + (last − previous) × h.
-Writes ``backtest.md`` and ``backtest_la_mape.csv`` (per LA MAPE, model vs baseline) into ``--out``.
+Every January census with at least four censuses up to it is a forecast origin; each LA (on current
+boundaries, ``dbv_pipeline.public.history``) is forecast 1-3 years ahead from the censuses up to the
+origin only, by the model and by the baselines a forecaster would try first, and scored against what
+DfE published. The model's 80% and 95% bands come from the empirical quantiles of its own log errors at
+earlier origins (only errors whose census was published by the origin). Prints the table and writes
+``backtest.md``, ``backtest_by_origin.csv`` and ``summary.json`` to ``$DBV_DATA_DIR/backtest``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from dbv_pipeline.playbook.forecast import (BOUNDARY_CHANGES, DAMPING_GRID, KEYS, TOTAL, forecast_caseload,
-                                            harmonise_boundaries, point_forecast)
-from dbv_pipeline.public.dfe_ehcp import load_release
+from dbv_pipeline.playbook.forecast import TOTALS_DESIGN, forecast_totals
+from dbv_pipeline.public.dfe_ehcp import load_release, provenance_text, read_provenance
+from dbv_pipeline.public.history import la_history
 from dbv_pipeline.settings import SETTINGS_ENV, DataPaths, PipelineSettings
 
-ORIGIN = 2022
 HORIZONS = (1, 2, 3)
-MIN_PLANS_FOR_APE = 20  # provision-level MAPE only where the actual has this many plans (WAPE uses all)
+MIN_CENSUSES = 4  # censuses up to an origin (three year-on-year changes: a 3-year CAGR)
+DESIGN_ORIGINS = range(2013, 2019)  # the design was chosen on these; 2019-2024 were held back
+LEVELS = {80: (0.10, 0.90), 95: (0.025, 0.975)}
+BAND_COLUMNS = tuple(f"{side}_{level}" for level in LEVELS for side in ("lower", "upper"))
+MODEL = "model"
 
 
-@dataclass(frozen=True)
-class PublicCaseload:
-    """DfE's LA-level caseload: by provision where the breakdown adds up to the published total."""
-
-    caseload: pd.DataFrame  # la_code (old 3-digit code), census_year, provision_type, plans
-    totals: pd.DataFrame  # la_code, census_year, plans: the published LA total
-    names: pd.Series  # la_name by la_code (latest)
-    no_breakdown: pd.DataFrame  # la_code, census_year whose breakdown is missing or does not add up
+def _wide(history: pd.DataFrame) -> pd.DataFrame:
+    """plans as an LA × census matrix (LAs with a value every year)."""
+    return history.pivot(index="la_code", columns="census_year", values="plans").dropna()
 
 
-@dataclass(frozen=True)
-class Backtest:
-    origin: int
-    totals: pd.DataFrame  # per LA × census: actual, model, baseline, bands, ape_model, ape_baseline
-    provisions: pd.DataFrame  # per LA × provision × census: actual, model, baseline
-    per_la: pd.DataFrame  # la_code, la_name, horizons, mape_model, mape_baseline, model_better
-    damping: pd.DataFrame  # phi, mape: LA-total MAPE of the point forecast for each damping factor
-    excluded: pd.DataFrame  # la_code, la_name, reason
-    no_breakdown: pd.DataFrame  # la_code, census_year: provision breakdown missing (totals still scored)
-    method: str
+def _growth(y: pd.DataFrame, origin: int, years: int) -> pd.Series:
+    return np.log(y[origin] / y[origin - years]) / years
 
 
-def read_public_caseload(source: str | Path) -> PublicCaseload:
-    """The release's caseload table (via ``load_release``) at LA level, provisions summed per code."""
+def baselines(y: pd.DataFrame, origin: int, h: int) -> dict[str, pd.Series]:
+    """The simple forecasts of every LA at ``origin + h`` from the censuses up to ``origin``."""
+    national = y.loc[:, :origin].sum()
+    last = y[origin]
+    t = np.arange(MIN_CENSUSES, dtype=float)
+    recent = y.loc[:, origin - MIN_CENSUSES + 1:origin].to_numpy()
+    slope = ((t - t.mean()) * (recent - recent.mean(axis=1, keepdims=True))).sum(axis=1) / ((t - t.mean()) ** 2).sum()
+    return {
+        "last value": last,
+        "last change": (last + (y[origin] - y[origin - 1]) * h).clip(lower=0),
+        "linear trend (4 censuses)": pd.Series(recent.mean(axis=1) + slope * (t[-1] - t.mean() + h),
+                                               index=y.index).clip(lower=0),
+        "LA 3-year CAGR": last * np.exp(_growth(y, origin, 3) * h),
+        "LA last year's growth": last * np.exp(_growth(y, origin, 1) * h),
+        "last value × national 3-year CAGR": last * np.exp(np.log(national[origin] / national[origin - 3]) / 3 * h),
+        "last value × national last year's growth": last * np.exp(np.log(national[origin] / national[origin - 1]) * h),
+    }
+
+
+def run_backtest(history: pd.DataFrame, horizons=HORIZONS, design: dict = TOTALS_DESIGN) -> pd.DataFrame:
+    """One row per origin, horizon, method and LA: forecast, actual, ape, error_pct; the model's rows
+    also lower_80 … upper_95 (none where no earlier origin has errors to calibrate from).
+
+    ``history``: la_code, census_year, plans (LA totals on current boundaries, no gaps).
+    """
+    y = _wide(history)
+    years = list(y.columns)
+    rows = []
+    for origin in years[MIN_CENSUSES - 1:-1]:
+        model = forecast_totals(history[history.census_year.le(origin)], horizons, **design)
+        for h in horizons:
+            if origin + h not in y.columns:
+                continue
+            actual = y[origin + h]
+            methods = {MODEL: model[model.horizon.eq(h)].set_index("la_code").forecast, **baselines(y, origin, h)}
+            for method, forecast in methods.items():
+                rows.append(pd.DataFrame({"origin": origin, "horizon": h, "census_year": origin + h, "method": method,
+                                          "la_code": y.index, "forecast": forecast.reindex(y.index).to_numpy(),
+                                          "actual": actual.to_numpy()}))
+    out = pd.concat(rows, ignore_index=True)
+    out["error_pct"] = (out.forecast - out.actual) / out.actual * 100
+    out["ape"] = out.error_pct.abs()
+    return add_bands(out)
+
+
+def add_bands(scored: pd.DataFrame) -> pd.DataFrame:
+    """The model's bands at each origin and horizon: its forecast × exp(empirical quantiles of its past
+    log errors log(actual / forecast)), split conformal on what was known at the origin — errors from
+    earlier origins whose target census is no later than the origin, each scaled to the horizon
+    (error × h / its horizon: drift errors grow with h), so that every horizon draws on every past
+    origin. An origin with no past errors (the first) gets no band."""
+    model = scored[scored.method.eq(MODEL)].assign(e=lambda d: np.log(d.actual / d.forecast) / d.horizon)
+    bands = []
+    for (origin, h), part in model.groupby(["origin", "horizon"]):
+        past = model[model.census_year.le(origin)]
+        if past.empty:
+            continue
+        offsets = {}
+        for level, (low, high) in LEVELS.items():
+            offsets[f"lower_{level}"] = min(past.e.quantile(low) * h, 0)
+            offsets[f"upper_{level}"] = max(past.e.quantile(high) * h, 0)
+        bands.append(part[["origin", "horizon", "la_code"]].assign(
+            **{name: part.forecast * np.exp(o) for name, o in offsets.items()}))
+    return scored.merge(pd.concat(bands), on=["origin", "horizon", "la_code"], how="left")
+
+
+def table(scored: pd.DataFrame) -> pd.DataFrame:
+    """Per origin and horizon (then over all): MAPE, median APE and bias of the model and each
+    baseline, the best baseline, and the model's band coverage."""
+    def stats(frame: pd.DataFrame) -> pd.Series:
+        by = frame.groupby("method")
+        mape = by.ape.mean()
+        base = mape.drop(MODEL)
+        model = frame[frame.method.eq(MODEL)]
+        banded = model.dropna(subset=["lower_80"])
+        cover = {f"coverage_{level}": (banded.actual.between(banded[f"lower_{level}"], banded[f"upper_{level}"]).mean()
+                                       * 100 if len(banded) else np.nan) for level in LEVELS}
+        return pd.Series({"las": model.la_code.nunique(), "model_mape": mape[MODEL],
+                          "model_median_ape": by.ape.median()[MODEL], "model_bias": by.error_pct.mean()[MODEL],
+                          "best_baseline": base.idxmin(), "best_baseline_mape": base.min(),
+                          "best_baseline_median_ape": by.ape.median()[base.idxmin()],
+                          "best_baseline_bias": by.error_pct.mean()[base.idxmin()], **cover,
+                          **{f"mape {m}": v for m, v in mape.items()}})
+    per = scored.groupby(["origin", "horizon"]).apply(stats, include_groups=False).reset_index()
+    return per
+
+
+def summarise(scored: pd.DataFrame, source: str) -> dict:
+    """The figures tracked from run to run (percentages over all origins and horizons)."""
+    def over(frame: pd.DataFrame) -> dict:
+        mape = frame.groupby("method").ape.mean()
+        base = mape.drop(MODEL)
+        model = frame[frame.method.eq(MODEL)]
+        banded = model.dropna(subset=["lower_80"])
+        return {"model_mape": round(float(mape[MODEL]), 3), "best_baseline": base.idxmin(),
+                "best_baseline_mape": round(float(base.min()), 3),
+                "model_vs_best_baseline_pct": round(float((mape[MODEL] / base.min() - 1) * 100), 2),
+                "model_median_ape": round(float(model.ape.median()), 3),
+                "model_bias": round(float(model.error_pct.mean()), 3),
+                **{f"coverage_{level}": round(float(banded.actual.between(banded[f"lower_{level}"],
+                                                                          banded[f"upper_{level}"]).mean() * 100), 2)
+                   for level in LEVELS},
+                "baselines_mape": {m: round(float(v), 3) for m, v in base.sort_values().items()}}
+    per = table(scored)
+    return {
+        **over(scored),
+        "origins": sorted(int(o) for o in scored.origin.unique()), "horizons": sorted(int(h) for h in scored.horizon.unique()),
+        "design_origins": [o for o in DESIGN_ORIGINS if o in set(scored.origin)],
+        "held_back": over(scored[~scored.origin.isin(DESIGN_ORIGINS)]),
+        "design": TOTALS_DESIGN, "source": source,
+        "targets": {"model_mape_at_most_pct_of_best_baseline": 90, "coverage_80": [75, 85], "coverage_95": [92, 97]},
+        "by_origin_horizon": json.loads(per.round(3).to_json(orient="records")),
+    }
+
+
+def write_report(scored: pd.DataFrame, out_dir: Path, source: str) -> dict:
+    """``summary.json``, ``backtest_by_origin.csv`` and ``backtest.md`` in ``out_dir``; returns the summary."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = summarise(scored, source)
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    per = table(scored)
+    per.round(3).to_csv(out_dir / "backtest_by_origin.csv", index=False)
+    (out_dir / "backtest.md").write_text(_markdown(summary, per), encoding="utf-8")
+    return summary
+
+
+def _markdown(summary: dict, per: pd.DataFrame) -> str:
+    columns = ["origin", "horizon", "las", "model_mape", "model_median_ape", "model_bias", "best_baseline",
+               "best_baseline_mape", "coverage_80", "coverage_95"]
+    lines = ["# Rolling-origin backtest of the LA caseload forecast", "", summary["source"], "",
+             f"Model {summary['model_mape']:.2f}% MAPE against the best baseline ({summary['best_baseline']}) "
+             f"{summary['best_baseline_mape']:.2f}% ({summary['model_vs_best_baseline_pct']:+.1f}%); bands: 80% cover "
+             f"{summary['coverage_80']:.1f}%, 95% cover {summary['coverage_95']:.1f}%. Held back (origins from "
+             f"{max(summary['design_origins']) + 1}): model {summary['held_back']['model_mape']:.2f}% vs "
+             f"{summary['held_back']['best_baseline_mape']:.2f}% ({summary['held_back']['best_baseline']}).", "",
+             "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in per[columns].itertuples(index=False):
+        lines.append("| " + " | ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row) + " |")
+    lines += ["", "Baselines over all origins and horizons (MAPE %):", ""]
+    lines += [f"- {m}: {v:.2f}" for m, v in summary["baselines_mape"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def read_history(source: str) -> tuple[pd.DataFrame, str]:
+    """The harmonised LA history (la_code, census_year, plans = statements + EHC plans) of the
+    release(s) at ``source``, and where it came from."""
     with tempfile.TemporaryDirectory() as tmp:
         load_release(source, Path(tmp))
-        raw = pd.read_parquet(Path(tmp) / "caseload.parquet")
-    la = raw[raw.geographic_level.eq("Local authority")].rename(columns={"old_la_code": "la_code"})
-    keys = ["la_code", "census_year"]
-    by_provision = la.groupby(keys + ["provision_type"], as_index=False).plans.sum(min_count=1)
-    totals = la.groupby(keys, as_index=False).ehcplans.first().rename(columns={"ehcplans": "plans"})
-    check = by_provision.groupby(keys, as_index=False).plans.sum().merge(totals, on=keys, suffixes=("", "_total"))
-    complete = check[check.plans.eq(check.plans_total)][keys]
-    names = la.sort_values("census_year").groupby("la_code").la_name.last()
-    return PublicCaseload(
-        caseload=by_provision.merge(complete, on=keys).dropna(subset=["plans"]).astype({"plans": float}),
-        totals=totals.dropna(subset=["plans"]).astype({"plans": float}),
-        names=names,
-        no_breakdown=check.merge(complete, on=keys, how="left", indicator=True).query("_merge == 'left_only'")[keys],
-    )
-
-
-def naive_trend(caseload: pd.DataFrame, to_year: int) -> pd.DataFrame:
-    """Last value + last year-on-year change × h (≥ 0) per series; flat where there is one census.
-
-    ``caseload``: la_code, provision_type, census_year, plans. A gap before the last census counts as
-    its average yearly change. Returns la_code, provision_type, census_year, horizon, baseline.
-    """
-    frame = caseload.sort_values(KEYS + ["census_year"])
-    by = frame.groupby(KEYS)
-    frame = frame.assign(change=by.plans.diff() / by.census_year.diff())
-    last = frame.groupby(KEYS).tail(1)
-    years = pd.DataFrame({"census_year": range(int(frame.census_year.max()) + 1, to_year + 1)})
-    out = last.rename(columns={"census_year": "year_last"}).merge(years, how="cross")
-    out["change"] = out.change.fillna(0)
-    out["horizon"] = out.census_year - out.year_last
-    out["baseline"] = (out.plans + out.change * out.horizon).clip(lower=0)
-    return out[KEYS + ["census_year", "horizon", "baseline"]]
-
-
-def _on_origin_geography(frame: pd.DataFrame, origin: int) -> pd.DataFrame:
-    """Actuals of LAs created after ``origin`` added to the one LA they replaced (Cumbria = 942 + 943)."""
-    mapping = {s: c.predecessors[0] for c in BOUNDARY_CHANGES if c.first_census > origin
-               and len(c.predecessors) == 1 for s in c.successors}
-    mapped = frame.assign(la_code=frame.la_code.replace(mapping))
-    keys = [c for c in mapped.columns if c != "plans"]
-    return mapped.groupby(keys, as_index=False).plans.sum()
-
-
-def run_backtest(public: PublicCaseload, origin: int = ORIGIN, horizons=HORIZONS) -> Backtest:
-    """Fit on censuses up to ``origin``, forecast ``origin`` + ``horizons``, score against the release."""
-    to_year = origin + max(horizons)
-    history = harmonise_boundaries(public.caseload[public.caseload.census_year.le(origin)])
-    history_totals = history.groupby(["la_code", "census_year"], as_index=False).plans.sum().assign(
-        provision_type=TOTAL)
-    fc = forecast_caseload(history, to_year)
-    targets = [origin + h for h in horizons]
-    fc = fc[fc.census_year.isin(targets)]
-    baseline = pd.concat([naive_trend(history, to_year), naive_trend(history_totals, to_year)])
-
-    actual_totals = _on_origin_geography(public.totals[public.totals.census_year.isin(targets)], origin)
-    actual_prov = _on_origin_geography(public.caseload[public.caseload.census_year.isin(targets)], origin)
-    actual = pd.concat([actual_prov, actual_totals.assign(provision_type=TOTAL)]).rename(columns={"plans": "actual"})
-    scored = (fc.merge(baseline, on=KEYS + ["census_year"], how="left")
-              .merge(actual, on=KEYS + ["census_year"]).rename(columns={"forecast": "model"}))
-    scored["horizon"] = scored.census_year - origin
-    scored["ape_model"] = (scored.model - scored.actual).abs() / scored.actual * 100
-    scored["ape_baseline"] = (scored.baseline - scored.actual).abs() / scored.actual * 100
-    totals = scored[scored.provision_type.eq(TOTAL)].drop(columns="provision_type").reset_index(drop=True)
-    totals["in_80"] = totals.actual.between(totals.lower_80, totals.upper_80)
-    totals["in_95"] = totals.actual.between(totals.lower_95, totals.upper_95)
-
-    per_la = totals.groupby("la_code", as_index=False).agg(
-        horizons=("horizon", "size"), mape_model=("ape_model", "mean"), mape_baseline=("ape_baseline", "mean"))
-    per_la.insert(1, "la_name", per_la.la_code.map(public.names))
-    per_la["model_better"] = per_la.mape_model < per_la.mape_baseline
-
-    damping = pd.DataFrame({"phi": DAMPING_GRID, "mape": [
-        _total_mape(point_forecast(history, to_year, damping=phi), actual_totals) for phi in DAMPING_GRID]})
-    return Backtest(origin, totals, scored[scored.provision_type.ne(TOTAL)].reset_index(drop=True), per_la,
-                    damping, _excluded(public, origin, set(per_la.la_code)), public.no_breakdown,
-                    fc.method.iloc[0].split("; ", 1)[1])
-
-
-def _total_mape(points: pd.DataFrame, actual_totals: pd.DataFrame) -> float:
-    summed = points.groupby(["la_code", "census_year"], as_index=False).forecast.sum()
-    joined = summed.merge(actual_totals, on=["la_code", "census_year"])
-    return float(((joined.forecast - joined.plans).abs() / joined.plans).mean() * 100)
-
-
-def _excluded(public: PublicCaseload, origin: int, scored: set[str]) -> pd.DataFrame:
-    """LAs in the release that are not scored, with the reason."""
-    reasons = {}
-    for change in BOUNDARY_CHANGES:
-        after = change.first_census > origin
-        for code in change.successors if after else change.predecessors:
-            reasons[code] = (f"created in {change.first_census}, after the origin: scored as part of "
-                             f"{'/'.join(change.predecessors)}, the area it replaced" if after else
-                             f"abolished before {change.first_census}: its history is split across "
-                             f"{'/'.join(change.successors)}")
-    codes = sorted(set(public.totals.la_code) - scored)
-    return pd.DataFrame({"la_code": codes, "la_name": [public.names.get(c) for c in codes],
-                         "reason": [reasons.get(c, "no forecast or no actual") for c in codes]})
-
-
-def summary(result: Backtest) -> pd.DataFrame:
-    """LA-total MAPE (model, baseline), share of LAs better and band coverage, by horizon and overall."""
-    t = result.totals
-    horizons = sorted(t.horizon.unique())
-    rows = [t[t.horizon.eq(h)] for h in horizons] + [t]
-    return pd.DataFrame({
-        "horizon": [str(h) for h in horizons] + ["all"],
-        "census": [f"Jan {result.origin + h}" for h in horizons]
-        + [f"Jan {result.origin + horizons[0]}–{result.origin + horizons[-1]}"],
-        "las": [r.la_code.nunique() for r in rows],
-        "mape_model": [r.ape_model.mean() for r in rows],
-        "mape_baseline": [r.ape_baseline.mean() for r in rows],
-        "coverage_80": [r.in_80.mean() * 100 for r in rows],
-        "coverage_95": [r.in_95.mean() * 100 for r in rows],
-    })
-
-
-def by_provision(result: Backtest) -> pd.DataFrame:
-    """Per provision: MAPE where the actual has MIN_PLANS_FOR_APE plans or more, and WAPE on all series."""
-    p = result.provisions
-    big = p[p.actual >= MIN_PLANS_FOR_APE].groupby("provision_type")
-    actual = p.groupby("provision_type").actual.sum()
-    out = pd.DataFrame({
-        "mape_model": big.ape_model.mean(),
-        "mape_baseline": big.ape_baseline.mean(),
-        "wape_model": (p.model - p.actual).abs().groupby(p.provision_type).sum() / actual * 100,
-        "wape_baseline": (p.baseline - p.actual).abs().groupby(p.provision_type).sum() / actual * 100,
-        "series_years": p.groupby("provision_type").size(),
-    })
-    return out.reset_index()
-
-
-def write_report(result: Backtest, out_dir: Path, source: str | Path) -> tuple[Path, Path]:
-    """``backtest.md`` and ``backtest_la_mape.csv`` in ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path, md_path = out_dir / "backtest_la_mape.csv", out_dir / "backtest.md"
-    result.per_la.round(3).to_csv(csv_path, index=False)
-    s, p = summary(result), by_provision(result)
-    overall = s.iloc[-1]
-    lines = [
-        f"# Caseload forecast backtest (origin January {result.origin})", "",
-        f"Source: `{Path(str(source)).name}`. Fit on the January censuses up to {result.origin}; forecast "
-        f"January {result.origin + 1}–{result.origin + int(result.totals.horizon.max())} for every LA; "
-        f"model: {result.method}.",
-        "Baseline: the LA's last year-on-year change carried forward (last value + (last − previous) × h).",
-        "LA totals are scored against DfE's published total EHC plans; MAPE = mean over LAs of "
-        "|forecast − actual| / actual.", "",
-        f"**Overall MAPE of LA totals: model {overall.mape_model:.2f}% vs baseline {overall.mape_baseline:.2f}%** "
-        f"({result.per_la.model_better.mean() * 100:.0f}% of {len(result.per_la)} LAs better with the model).", "",
-        "## LA totals by horizon", "", _markdown(s, {"mape_model": 2, "mape_baseline": 2, "coverage_80": 0,
-                                                       "coverage_95": 0}), "",
-        "Coverage: share of LA × census actuals inside the 80% and 95% bands (in %).", "",
-        "## By provision type", "",
-        f"MAPE only where the actual has {MIN_PLANS_FOR_APE} plans or more; WAPE = Σ|error| / Σ actual over all "
-        "series. The January 2023 collection moved to child-level data and reclassified placements "
-        "(e.g. POST16, UNKNOWN), which forecasts fitted before 2023 cannot anticipate.", "",
-        _markdown(p, {c: 2 for c in p.columns if c.startswith(("mape", "wape"))}), "",
-        "## Damping sensitivity (point forecasts, LA totals)", "",
-        f"The damping factor is chosen by rolling-origin validation on the history up to {result.origin} only; "
-        "this table uses the test years and is shown for transparency, not used for the choice.", "",
-        _markdown(result.damping, {"mape": 2}), "",
-        "## Boundary changes and exclusions", "",
-        "Histories of abolished LAs are split across their successors by the successors' shares at their "
-        "first census (per provision). LAs created after the origin are scored on the area they replaced.", "",
-        _markdown(result.excluded, {}), "",
-        "LA-years whose provision breakdown is missing or does not add up to the published total (left out "
-        "of the provision history and provision scores; LA totals use the published total): "
-        + (", ".join(f"{r.la_code} ({r.census_year})" for r in result.no_breakdown.itertuples()) or "none") + ".", "",
-        f"Per LA: `{csv_path.name}`.", "",
-    ]
-    md_path.write_text("\n".join(lines), encoding="utf-8")
-    return md_path, csv_path
-
-
-def _markdown(frame: pd.DataFrame, decimals: dict[str, int]) -> str:
-    def cell(column, value):
-        if column in decimals and isinstance(value, (int, float, np.number)) and not pd.isna(value):
-            return f"{value:.{decimals[column]}f}"
-        return "" if pd.isna(value) else str(value)
-    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns)
-    body = ["| " + " | ".join(cell(c, v) for c, v in zip(frame.columns, row)) + " |"
-            for row in frame.itertuples(index=False)]
-    return "\n".join([header, *body])
+        caseload = pd.read_parquet(Path(tmp) / "caseload.parquet")
+        origin = provenance_text(read_provenance(Path(tmp)))
+    history = la_history(caseload).rename(columns={"all_plans": "plans"})
+    return history[["la_code", "census_year", "plans"]], origin
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", default=os.environ.get(SETTINGS_ENV["dfe_ehcp_source"], PipelineSettings().dfe_ehcp_source),
-                        help="the DfE EHCP release: zip, folder or http(s) address (default: $DBV_DFE_EHCP_SOURCE, "
-                             "else DfE's download address)")
-    parser.add_argument("--out", type=Path, default=None, help="report folder (default: <data>/reports/backtest)")
-    parser.add_argument("--origin", type=int, default=ORIGIN, help="last January census used to fit")
+                        help="the DfE EHCP release(s): zip, folder, folder of zips or http(s) address, several "
+                             "separated by commas (default: $DBV_DFE_EHCP_SOURCE, else DfE's download address)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: $DBV_DATA_DIR/backtest)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)  # the release loader's warnings about other tables
-    out = args.out or DataPaths.from_env().reports / "backtest"
-    result = run_backtest(read_public_caseload(args.source), args.origin)
-    md_path, csv_path = write_report(result, out, args.source)
-    s = summary(result)
-    print(f"Backtest, origin January {result.origin}, {s.las.iloc[-1]} LAs ({result.method})")
-    for row in s.itertuples(index=False):
-        print(f"  horizon {row.horizon:>3} ({row.census}): MAPE model {row.mape_model:5.2f}%  "
-              f"baseline {row.mape_baseline:5.2f}%  coverage 80% {row.coverage_80:3.0f}  95% {row.coverage_95:3.0f}")
-    print(f"Report: {md_path}\nPer LA: {csv_path}")
+    history, source = read_history(args.source)
+    scored = run_backtest(history)
+    out = args.out or DataPaths.from_env().root / "backtest"
+    summary = write_report(scored, out, source)
+    per = table(scored)
+    print(f"Rolling-origin backtest, {history.la_code.nunique()} LAs, censuses {history.census_year.min()}–"
+          f"{history.census_year.max()}, origins {summary['origins'][0]}–{summary['origins'][-1]}, horizons 1–3")
+    print(f"{'origin':>6} {'h':>2} {'model':>6} {'medAPE':>6} {'bias':>6}  {'best baseline':<42}{'MAPE':>6} {'cov80':>6} {'cov95':>6}")
+    for r in per.itertuples(index=False):
+        print(f"{r.origin:>6} {r.horizon:>2} {r.model_mape:6.2f} {r.model_median_ape:6.2f} {r.model_bias:6.2f}  "
+              f"{r.best_baseline:<42}{r.best_baseline_mape:6.2f} {r.coverage_80:6.1f} {r.coverage_95:6.1f}")
+    print(f"All: model MAPE {summary['model_mape']:.2f}%, best baseline {summary['best_baseline']} "
+          f"{summary['best_baseline_mape']:.2f}% ({summary['model_vs_best_baseline_pct']:+.1f}%; target −10%); "
+          f"coverage 80% {summary['coverage_80']:.1f} (target 75–85), 95% {summary['coverage_95']:.1f} (92–97)")
+    print(f"Held back (origins {max(summary['design_origins']) + 1}–"
+          f"{summary['origins'][-1]}): model {summary['held_back']['model_mape']:.2f}% vs "
+          f"{summary['held_back']['best_baseline']} {summary['held_back']['best_baseline_mape']:.2f}%")
+    print(f"Written: {out / 'summary.json'}, {out / 'backtest.md'}")
     return 0
 
 

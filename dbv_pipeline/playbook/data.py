@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ..public.dfe_ehcp import provenance_text, read_provenance
 from ..settings import DataPaths
 
 SYNTHETIC_MARKER = "README_SYNTHETIC.txt"  # written into the landing folder by the sample generator
@@ -70,19 +71,46 @@ class Warehouse:
         return self.query(f"select {', '.join(columns) if columns else '*'} from {schema}.{table}")
 
 
-def is_synthetic(paths: DataPaths, warehouse: Warehouse) -> bool:
-    """Synthetic if the landing folder holds the sample's README_SYNTHETIC.txt or the programme
-    cohorts come from the synthetic sample (dim_la.cohort_source)."""
-    if (paths.landing / SYNTHETIC_MARKER).exists():
-        return True
-    if not warehouse.has_table("marts", "dim_la"):
-        return False
-    return bool(warehouse.query("select count(*) as n from marts.dim_la where cohort_source = 'synthetic'").n.iloc[0])
+@dataclass(frozen=True)
+class Provenance:
+    """Whether the LA returns and the programme cohort are synthetic, and where the public data came from."""
+
+    returns_synthetic: bool
+    cohort_synthetic: bool
+    public_data: str  # releases, their dates and when they were loaded (dfe_ehcp.provenance_text)
+
+    @property
+    def synthetic(self) -> bool:
+        return self.returns_synthetic or self.cohort_synthetic
+
+    def columns(self) -> dict[str, object]:
+        """The columns every exported table carries."""
+        return {"returns_synthetic": self.returns_synthetic, "cohort_synthetic": self.cohort_synthetic,
+                "public_data_source": self.public_data}
+
+    def sentences(self) -> list[str]:
+        return [
+            "LA returns: SYNTHETIC (generated sample, not real LA figures)." if self.returns_synthetic
+            else "LA returns: as submitted by the LAs.",
+            "Programme cohort: SYNTHETIC (not the programme's list of LAs)." if self.cohort_synthetic
+            else "Programme cohort: the programme's list (seed programme_cohorts).",
+            f"Public data: {self.public_data}",
+        ]
 
 
-def write_table(frame: pd.DataFrame, folder: Path, name: str) -> dict[str, Path]:
-    """Write ``frame`` as ``name``.parquet and ``name``.csv in ``folder``."""
+def provenance(paths: DataPaths, warehouse: Warehouse) -> Provenance:
+    """Returns are synthetic if the landing folder holds the sample's README_SYNTHETIC.txt; the cohort if
+    dim_la says it comes from the synthetic sample (cohort_source); the public data as provenance.json says."""
+    cohort = warehouse.has_table("marts", "dim_la") and bool(warehouse.query(
+        "select count(*) as n from marts.dim_la where cohort_source = 'synthetic'").n.iloc[0])
+    return Provenance((paths.landing / SYNTHETIC_MARKER).exists(), cohort,
+                      provenance_text(read_provenance(paths.public)))
+
+
+def write_table(frame: pd.DataFrame, folder: Path, name: str, source: Provenance | None = None) -> dict[str, Path]:
+    """Write ``frame`` as ``name``.parquet and ``name``.csv in ``folder`` (with ``source``'s columns)."""
     folder.mkdir(parents=True, exist_ok=True)
+    frame = frame.assign(**source.columns()) if source else frame
     parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
     frame.to_parquet(parquet, index=False)
     frame.to_csv(csv, index=False)

@@ -16,7 +16,7 @@ import pandas as pd
 import xlsxwriter
 
 from ..settings import DataPaths
-from .data import PlaybookPaths, Warehouse, is_stale, read_manifest, read_output, write_manifest, write_table
+from .data import PlaybookPaths, Provenance, Warehouse, is_stale, read_manifest, read_output, write_manifest, write_table
 
 WAREHOUSE_TABLES = ["pb_metric_catalogue", "pb_la_year_metrics", "pb_la_year_metrics_wide", "pb_group_stats",
                     "pb_benchmarks", "pb_benchmark_labels", "pb_outcome_indicators"]
@@ -64,9 +64,11 @@ def sheet_name(table: str) -> str:
     return SHEET_NAMES.get(table, table)[:31]
 
 
-def readme(synthetic: bool) -> list[str]:
+def readme(source: Provenance) -> list[str]:
     return [
-        "SYNTHETIC DATA: generated sample, not real local authority figures." if synthetic else "Pipeline data.",
+        "SYNTHETIC DATA: generated sample, not real local authority figures." if source.synthetic else "Pipeline data.",
+        *source.sentences(),
+        "Every table carries returns_synthetic, cohort_synthetic and public_data_source columns.",
         "Year alignment: year Y = January census of Y = the twelve months to it = financial year (Y-1)-(Y).",
         "Metric labels, units and year bases: sheet metric_catalogue. Method: docs/playbook.md.",
         "pb_benchmarks (rank and percentile per comparison) is too long for a sheet: see pb_benchmarks.csv "
@@ -76,14 +78,16 @@ def readme(synthetic: bool) -> list[str]:
     ]
 
 
-def write_exports(tables: dict[str, pd.DataFrame], folder: Path, *, synthetic: bool) -> ExportSummary:
+def write_exports(tables: dict[str, pd.DataFrame], folder: Path, *, source: Provenance) -> ExportSummary:
     """CSV and Parquet per table and the workbook (README sheet first), each written only if its content
-    differs from the last run's (``manifest.json``) or its file is missing."""
+    differs from the last run's (``manifest.json``) or its file is missing. Every table gets the
+    provenance columns (synthetic returns, synthetic cohort, public data source)."""
     folder.mkdir(parents=True, exist_ok=True)
+    tables = {name: frame.assign(**source.columns()) for name, frame in tables.items()}
     previous = read_manifest(folder)
     hashes = {name: table_hash(frame) for name, frame in tables.items()}
     in_book = [name for name in tables if name not in NOT_IN_WORKBOOK]
-    notes = readme(synthetic)
+    notes = readme(source)
     book = json.dumps([notes, [[sheet_name(n), hashes[n]] for n in in_book]])
     hashes[WORKBOOK] = hashlib.sha256(book.encode()).hexdigest()
     summary = ExportSummary(rows={name: len(frame) for name, frame in tables.items()})

@@ -11,11 +11,11 @@ Method, assumptions and backtest: docs/forecast_method.md. All functions are pur
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
+
+from ..public.history import boundary_changes
 
 TOTAL = "ALL"  # provision_type of the LA total rows in a caseload forecast
 CENTRAL = "CENTRAL"  # HNB spend not tied to a placement; costed per plan of the LA total
@@ -35,20 +35,7 @@ FORECAST_COLUMNS = ["la_code", "census_year", "provision_type", "forecast",
 BANDS = ["lower_80", "upper_80", "lower_95", "upper_95"]
 
 
-@dataclass(frozen=True)
-class BoundaryChange:
-    """LAs replaced by others from a January census on; together they cover the same area."""
-
-    first_census: int
-    predecessors: tuple[str, ...]
-    successors: tuple[str, ...]
-
-
-BOUNDARY_CHANGES = (
-    BoundaryChange(2020, ("835", "836", "837"), ("838", "839")),  # Dorset, Poole, Bournemouth → Dorset, BCP
-    BoundaryChange(2022, ("928",), ("940", "941")),  # Northamptonshire → North, West Northamptonshire
-    BoundaryChange(2024, ("909",), ("942", "943")),  # Cumbria → Cumberland, Westmorland and Furness
-)
+BOUNDARY_CHANGES = boundary_changes()  # the dbt seed la_boundary_changes.csv
 
 
 def financial_year(census_year) -> pd.Series | str:
@@ -81,6 +68,34 @@ def harmonise_boundaries(caseload: pd.DataFrame, changes=BOUNDARY_CHANGES) -> pd
         backcast = grid.assign(plans=grid.plans * grid.share)[out.columns]
         out = pd.concat([out[~out.la_code.isin(change.predecessors)], backcast], ignore_index=True)
     return out.sort_values(["la_code", "census_year", "provision_type"], ignore_index=True)
+
+
+# The LA-total model, chosen on the backtest's early origins (2013-2018, docs/forecast_method.md §3):
+# national momentum (last year's growth of the LAs' sum) plus a fifth of the LA's own deviation from
+# the national rate over three years.
+TOTALS_DESIGN = {"momentum": 1.0, "la_weight": 0.2, "years": 3}
+
+
+def forecast_totals(history: pd.DataFrame, horizons=(1, 2, 3), *, momentum: float = 1.0, la_weight: float = 0.2,
+                    years: int = 3) -> pd.DataFrame:
+    """Each LA's total plans ``horizons`` censuses after the last one in ``history``.
+
+    ``history``: la_code, census_year, plans (LA totals, current boundaries). Growth per year = the
+    national rate G = momentum × last year's national log growth + (1 − momentum) × its ``years``-year
+    average, plus ``la_weight`` × (the LA's own ``years``-year log growth − the national one); the
+    forecast is the last value × exp(h × growth). Returns la_code, horizon, census_year, forecast.
+    """
+    y = history.pivot(index="la_code", columns="census_year", values="plans")
+    origin = int(y.columns.max())
+    y = y.dropna(subset=[origin, origin - 1, origin - years])
+    national = y.sum()
+    recent = np.log(national[origin] / national[origin - 1])
+    trend = np.log(national[origin] / national[origin - years]) / years
+    own = np.log(y[origin] / y[origin - years]) / years
+    growth = momentum * recent + (1 - momentum) * trend + la_weight * (own - trend)
+    return pd.concat([pd.DataFrame({"la_code": y.index, "horizon": h, "census_year": origin + h,
+                                    "forecast": (y[origin] * np.exp(growth * h)).to_numpy()})
+                      for h in horizons], ignore_index=True)
 
 
 def forecast_caseload(caseload: pd.DataFrame, to_year: int = 2029, *, window: int = WINDOW,

@@ -22,7 +22,7 @@ from ..ingest.filenames import period_end_year
 from ..settings import DataPaths
 from .charts import BLUE, GREEN, GREY, NEIGHBOUR_GREY, ORANGE, PINK, PURPLE, RED, TURQUOISE, Chart, Charts, Fan, \
     LegendItem, Line, count
-from .data import PlaybookPaths, Warehouse, is_stale, is_synthetic, read_manifest, read_output, write_manifest
+from .data import PlaybookPaths, Warehouse, is_stale, provenance, read_manifest, read_output, write_manifest
 from .forecast import TOTAL
 
 MIX = {"pct_mainstream": "Mainstream incl. RP/SEN units", "pct_mss": "MSS", "pct_inmss": "INMSS", "pct_ap": "AP",
@@ -69,6 +69,7 @@ class ReportData:
     evaluation_events: pd.DataFrame
     notes: dict[str, str]
     synthetic: bool
+    provenance: list[str]  # Provenance.sentences(): returns, cohort, public data
     generated_at: str
     # lookups made once (__post_init__)
     stats: dict = field(init=False, repr=False)  # (group_code, metric) → pb_group_stats rows by year
@@ -97,6 +98,7 @@ class ReportData:
         notes = {name: (folder / "NOTE.txt").read_text(encoding="utf-8").strip()
                  for name, folder in (("outcomes", out.outcome_indicators), ("evaluation", out.evaluation))
                  if (folder / "NOTE.txt").exists()}
+        source = provenance(paths, warehouse)
         return cls(
             las=las,
             catalogue=warehouse.table("playbook", "pb_metric_catalogue").set_index("metric"),
@@ -114,7 +116,8 @@ class ReportData:
             evaluation_summary=read_output(out.evaluation, "evaluation_summary"),
             evaluation_events=read_output(out.evaluation, "evaluation_event_study"),
             notes=notes,
-            synthetic=is_synthetic(paths, warehouse),
+            synthetic=source.synthetic,
+            provenance=source.sentences(),
             generated_at=dt.datetime.now().strftime("%d %B %Y %H:%M"),
         )
 
@@ -262,6 +265,7 @@ def page(title: str, body: str, *, data: ReportData, depth: int = 0, crumbs: lis
 <code>playbook.*</code>) and DfE's published EHCP statistics. Year alignment: year Y = the January census of Y
 = the twelve months to it = financial year (Y−1)-(Y). Forecast method and limits: docs/forecast_method.md;
 metrics and benchmarks: docs/playbook.md.{' <b>All figures are SYNTHETIC.</b>' if data.synthetic else ''}
+<br>{esc(' '.join(data.provenance))}
 </footer></main></body></html>
 """
 
@@ -297,18 +301,23 @@ def latest_group_row(data: ReportData, group_code: str, metric: str):
 def evaluation_section(charts: Charts, data: ReportData) -> str:
     intro = ('<div class="callout warning"><b>Observational evidence, not causal.</b> DBV LAs were chosen for their '
              'deficits, not at random. Stacked difference-in-differences of each DBV tranche against LAs in neither '
-             'programme and not-yet-started DBV LAs (Safety Valve LAs excluded), on DfE\'s published indicators by '
-             'calendar year; event time 0 = the calendar year the tranche\'s diagnostics started. Check the leads '
-             '(event times before 0) for differing pre-trends.</div>')
+             'programme and not-yet-started DBV LAs (Safety Valve LAs and abolished LA codes excluded), on DfE\'s '
+             'published indicators by calendar year (none across a collection break); event time 0 = the calendar '
+             'year the tranche\'s diagnostics started. The headline p-value is a randomisation test (DBV labels '
+             'shuffled among eligible LAs), adjusted (Holm) for testing every indicator; an indicator whose leads '
+             'differ from zero is flagged: its DiD is not an effect.</div>')
     if data.evaluation_summary.empty:
         note = data.notes.get("evaluation") or "No evaluation results."
         return f"<h2>Outcome evaluation</h2>{intro}<p class=note>{esc(note)}</p>"
     rows = [[esc(data.label(r.indicator)), fmt(r.estimate, "percent").replace("%", " pts"),
              f"{fmt(r.ci_low, 'percent')} to {fmt(r.ci_high, 'percent')}".replace("%", ""),
+             f"{r.p_randomisation:.3f}" if pd.notna(r.p_randomisation) else "–",
+             f"{r.p_adjusted:.3f}" + (" (significant)" if r.significant else ""),
+             "FAILED" if r.pretrend_flag else f"ok (p = {r.pretrend_p:.2f})",
              str(int(r.n_las_treated)), str(int(r.n_las_control)), esc(r.label)]
             for r in data.evaluation_summary.itertuples()]
-    summary = table(["Indicator", "DiD estimate", "95% interval (pts)", "DBV LAs", "Comparison LAs", "Status"], rows,
-                    numeric=range(1, 5))
+    summary = table(["Indicator", "DiD estimate", "95% interval (pts)", "Randomisation p", "Adjusted p",
+                     "Pre-trend test", "DBV LAs", "Comparison LAs", "Status"], rows, numeric=range(1, 8))
     panels = {data.label(ind): (g.event_time, g.estimate, g.ci_low, g.ci_high)
               for ind, g in data.evaluation_events.groupby("indicator")}
     chart = charts.event_study("Event study: DBV LAs against comparison LAs, by years since diagnostic", panels)

@@ -1,6 +1,7 @@
 -- DfE's published outcome indicators per LA (and England) and year, in tidy form for the DBV
 -- evaluation. `year` is the calendar year: activity measures are for that year, caseload measures
 -- are at the January census that closes it (census_year = year + 1), as DfE's release aligns them.
+-- Years before an indicator's collection break (seed outcome_indicator_breaks) are left out.
 
 with indicators as (
     select * from {{ ref('fct_public_ehcp_indicators') }}
@@ -12,7 +13,7 @@ growth as (
         now.geographic_level,
         now.area_code,
         now.census_year,
-        100.0 * (now.ehcplans / nullif(prev.ehcplans, 0) - 1) as ehcp_growth_pct
+        100.0 * (now.all_plans / nullif(prev.all_plans, 0) - 1) as ehcp_growth_pct
     from indicators as now
     inner join indicators as prev
         on prev.geographic_level = now.geographic_level
@@ -40,16 +41,22 @@ tidy as (
         pct_requests_refused as requests_refused_pct,
         tribunal_appeal_rate_pct as tribunal_appeal_rate_pct
     into name indicator value value
+),
+
+breaks as (
+    select * from {{ ref('outcome_indicator_breaks') }}
 )
 
 select
-    geographic_level,
-    area_code,
-    area_name,
-    old_la_code as la_code,
-    calendar_year as year,
-    census_year,
-    indicator,
-    value::double as value
+    tidy.geographic_level,
+    tidy.area_code,
+    tidy.area_name,
+    tidy.old_la_code as la_code,
+    tidy.calendar_year as year,
+    tidy.census_year,
+    tidy.indicator,
+    tidy.value::double as value
 from tidy
-where value is not null
+left join breaks on breaks.indicator = tidy.indicator
+where tidy.value is not null
+    and (breaks.first_year is null or tidy.calendar_year >= breaks.first_year)

@@ -1,5 +1,6 @@
 -- DfE's published EHC plans at the January census by contract provision type: one row per area
--- (England, region, LA), census year and provision type.
+-- (England, region, LA), census year and provision type. EHC plans only: censuses with statements
+-- alone (2010-2014) are left out; statements stay in stg_public__caseload_totals and the history mart.
 
 with caseload as (
     select * from {{ ref('stg_public__caseload') }}
@@ -41,3 +42,4 @@ inner join totals
     on by_provision.geographic_level = totals.geographic_level
     and by_provision.area_code = totals.area_code
     and by_provision.census_year = totals.census_year
+where totals.ehcplans is not null

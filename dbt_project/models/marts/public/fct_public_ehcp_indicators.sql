@@ -74,6 +74,8 @@ select
     spine.census_year,
     spine.census_year - 1 as calendar_year,
     totals.ehcplans,
+    totals.statements,
+    totals.all_plans,
     placements.plans_by_placement,
     100.0 * placements.mainstream_plans / nullif(placements.plans_by_placement, 0) as pct_in_mainstream,
     100.0 * placements.inmss_plans / nullif(placements.plans_by_placement, 0) as pct_in_inmss,
