@@ -81,6 +81,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .assurance.assets import reports_to_write
+    from .assurance.data import assure_pending
     from .assurance.feedback import write_feedback_reports
     from .ingest import files_by_la, ingest_landing
 
@@ -93,6 +94,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         raise UserError(f"no landing files for LA {', '.join(sorted(wanted))} in {paths.landing}")
     with tqdm(total=len(las), unit="LA", desc="ingest", disable=args.quiet) as bar:
         summary = ingest_landing(paths, las, progress=lambda la, result: bar.update(1))
+    assure_pending(paths, las)  # the raw tables' blocking checks: passed versions become visible to the warehouse
     reports = write_feedback_reports(paths, {la: reports_to_write(paths, la) for la in las}) if summary.files else []
     rows = sum(f.rows_loaded for f in summary.files), sum(f.rows_rejected for f in summary.files)
     print(

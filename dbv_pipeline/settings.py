@@ -76,6 +76,9 @@ class PipelineSettings(dg.ConfigurableResource):
         "DfE's EHCP release: an http(s) address, a zip or a folder; 'none' for no public data."))
     duckdb_memory_limit: str = Field(default="768MB", description="DuckDB's memory cap for dbt builds (spills beyond).")
     duckdb_threads: int = Field(default=1, description="DuckDB threads per query in dbt builds (dbt runs two models at once).")
+    landing_settle_seconds: int = Field(default=60, description=(
+        "A landing file is taken once its mtime is this many seconds old (a file being copied keeps changing it); "
+        "0 takes files at once (for uploads that copy under a .part/.tmp name, then rename)."))
 
     @classmethod
     def from_env(cls) -> "PipelineSettings":
@@ -98,6 +101,7 @@ SETTINGS_ENV = {
     "dfe_ehcp_source": "DBV_DFE_EHCP_SOURCE",
     "duckdb_memory_limit": "DBV_DUCKDB_MEMORY_LIMIT",
     "duckdb_threads": "DBV_DUCKDB_THREADS",
+    "landing_settle_seconds": "DBV_LANDING_SETTLE_SECONDS",
 }
 
 
@@ -107,5 +111,5 @@ def settings_from_environment() -> PipelineSettings:
     bound = {}
     for name, variable in SETTINGS_ENV.items():
         if variable in os.environ:
-            bound[name] = dg.EnvVar.int(variable) if name == "duckdb_threads" else dg.EnvVar(variable)
+            bound[name] = dg.EnvVar.int(variable) if name in ("duckdb_threads", "landing_settle_seconds") else dg.EnvVar(variable)
     return PipelineSettings(**bound)

@@ -55,8 +55,9 @@ def data_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DataPaths:
 
 @pytest.fixture
 def settings(data_paths: DataPaths) -> PipelineSettings:
-    """The pipeline's settings resource for the test's data folder, without DfE's public data."""
-    return PipelineSettings(data_dir=str(data_paths.root), dfe_ehcp_source="none")
+    """The pipeline's settings resource for the test's data folder, without DfE's public data; landing
+    files are taken at once (no settle interval: tests write whole files)."""
+    return PipelineSettings(data_dir=str(data_paths.root), dfe_ehcp_source="none", landing_settle_seconds=0)
 
 
 @pytest.fixture

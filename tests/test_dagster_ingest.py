@@ -71,9 +71,12 @@ def test_the_sensors_first_tick_requests_only_what_the_ledger_does_not_hold(data
     what was ingested: its first tick compares the landing folder with the ledger."""
     from dbv_pipeline.ingest import ingest_landing
 
+    from dbv_pipeline.assurance.checks import validate_raw
+
     write_csv(data_paths.landing / "869_placements_2024-25.csv", [placement()])
     write_csv(data_paths.landing / "870_placements_2024-25.csv", [placement(la_code="870")])
     ingest_landing(data_paths)
+    assert validate_raw(data_paths, "placements").passed  # as the run's raw checks do: the versions are assured
     write_csv(data_paths.landing / "871_placements_2024-25.csv", [placement(la_code="871")])  # arrives later
     write_csv(data_paths.landing / "870_placements_2024-25.csv", [placement("C0002", la_code="870")])  # resent, changed
     with dg.instance_for_test() as instance:

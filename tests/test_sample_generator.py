@@ -216,12 +216,13 @@ def test_clean_placements_have_no_overlaps_or_personal_data(national):
     assert overlaps == 0
     pattern = TABLES["placements"].column("child_id").pattern
     upn = dict(CONTRACT.personal_data_patterns)["a UPN or ULN"]
+    child_id_rules = " ".join(f"OR regexp_matches(child_id, '{rx.replace(chr(39), chr(39) * 2)}')" for _, rx in CONTRACT.child_id_personal_patterns)
     bad_ids = con.execute(f"SELECT count(*) FROM placements WHERE NOT regexp_matches(child_id, '{pattern}') "
-                          f"OR regexp_matches(child_id, '{CONTRACT.child_id_personal_pattern[1]}') "
-                          f"OR regexp_matches(child_id, '{upn}')").fetchone()[0]
+                          f"{child_id_rules} OR regexp_matches(child_id, '{upn}')").fetchone()[0]
     assert bad_ids == 0
-    for _, regex in CONTRACT.personal_data_patterns:
-        titles = con.execute(f"SELECT count(*) FROM mitigations WHERE regexp_matches(title, '{regex}')").fetchone()
+    for _, regex in CONTRACT.personal_data_patterns + CONTRACT.personal_text_patterns:
+        escaped = regex.replace("'", "''")
+        titles = con.execute(f"SELECT count(*) FROM mitigations WHERE regexp_matches(title, '{escaped}')").fetchone()
         assert titles[0] == 0
     urns = con.execute("SELECT count(*) FROM placements WHERE NOT regexp_full_match(setting_urn, '[0-9]{6}')")
     assert urns.fetchone()[0] == 0

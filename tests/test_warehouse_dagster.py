@@ -9,6 +9,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from dbv_pipeline.assurance.data import assure_pending
 from dbv_pipeline.ingest import ingest_landing
 from dbv_pipeline.ingest.definitions import defs as ingest_defs
 from dbv_pipeline.settings import SAMPLE_COHORTS_CSV, DataPaths, PipelineSettings
@@ -96,6 +97,7 @@ def test_dagster_run_on_ingested_returns(project, assets, tmp_path):
     ingest_landing(paths, received_at=received + dt.timedelta(days=1))
     write_csv(paths.landing / "869_placements_2024-25.csv", first)  # a revert to the first version
     ingest_landing(paths, received_at=received + dt.timedelta(days=2))
+    assert all(r.passed for r in assure_pending(paths).values())  # the raw checks a run makes before dbt sees them
 
     settings = PipelineSettings(data_dir=str(paths.root))
     result = dg.materialize([assets], resources={"dbt": dbt_resource(project), "settings": settings}, selection=own_keys(assets))

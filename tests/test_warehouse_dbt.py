@@ -71,6 +71,9 @@ def build_scenario(raw: RawLayer) -> dict[str, str]:
     raw.resubmit("301", "placements", "2024-25", shas["301_v1"], "reverted", received_at=at(2025, 4, 3))
     raw.resubmit("301", "placements", "2024-25", shas["301_v1"], "unchanged", received_at=at(2025, 4, 4))
     raw.resubmit("301", "placements", "2024-25", "f" * 64, "rejected", received_at=at(2025, 4, 5), reason="no data rows")
+    # v3 is loaded but its blocking checks have not passed (its run failed before them): not visible
+    shas["301_pending"] = raw.load("301", "placements", "2024-25", v2 + [spell("PENDING_301", "2012-01-01", "ASD", "2020-01-01", "MAINSTREAM", "2020-01-01")],
+                                   received_at=at(2025, 4, 6), pending=True)
 
     # hnb_spend: years repeat across returns; the latest period holding a year wins.
     raw.load("869", "hnb_spend", "2023-24", [hnb("2023-24", "MSS", "OUTTURN", 200000), hnb("2024-25", "MSS", "BUDGET", 210000)],
@@ -188,7 +191,7 @@ def test_version_rules_for_placements(scenario):
     staged = dict(rows(con, "select la_code, list(distinct source_sha256) from staging.stg_raw__placements group by la_code"))
     assert staged == {"869": [shas["869_current"]], "301": [shas["301_v1"]]}  # latest period; revert to v1
     children = {c for (c,) in rows(con, "select child_id from staging.stg_raw__placements")}
-    assert not {"OLD_PERIOD", "SUPERSEDED", "R3_301"} & children
+    assert not {"OLD_PERIOD", "SUPERSEDED", "R3_301", "PENDING_301"} & children  # a pending version is not seen
     current = rows(con, """select la_code, outcome, source_sha256 = '%s' from staging.stg_raw__submissions
                            where is_current_version and table_name = 'placements' and return_period = '2024-25'
                            order by la_code""" % shas["301_v1"])

@@ -8,14 +8,15 @@ from ..settings import DataPaths, PipelineSettings
 from .feedback import write_feedback_reports
 
 
-def reports_to_write(paths: DataPaths, la_code: str) -> list[str]:
-    """SHA-256 of the LA's processed files that have no feedback report yet (unchanged resends need none)."""
+def reports_to_write(paths: DataPaths, la_code: str) -> list[tuple[str, object]]:
+    """(SHA-256, received_at) of the LA's receipts that have no feedback report yet (a re-sent identical file
+    gets a short one: the LA hears that it arrived)."""
     folder = paths.reports / "feedback" / la_code
     done = {p.name.split("__", 1)[0] for p in folder.glob("*.html")} if folder.exists() else set()
     wanted = {}
     for event in RawStore(paths).ledger(la_code).events:
-        if event["outcome"] != "unchanged" and f"{event['received_at']:%Y%m%dT%H%M%S%fZ}" not in done:
-            wanted[event["received_at"]] = event["source_sha256"]
+        if f"{event['received_at']:%Y%m%dT%H%M%S%fZ}" not in done:
+            wanted[event["received_at"]] = (event["source_sha256"], event["received_at"])
     return list(wanted.values())
 
 

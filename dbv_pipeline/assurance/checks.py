@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from ..contract import TABLES
+from ..ingest.raw_store import RawStore
 from ..settings import DataPaths, PipelineSettings
 from . import data
 from .rules import MARTS, RULES
@@ -191,14 +192,21 @@ def check_specs(asset: dg.AssetKey, suites: list[str], what: dict[str, str],
 
 def validate_raw(paths: DataPaths, table: str, la_codes: Iterable[str] | None = None, *,
                  run_name: str | None = None) -> Result:
-    """Validate the current versions of ``table`` for the given LAs (every LA if None), a chunk of
-    at most ``data.CHUNK_ROWS`` rows at a time, with one Data Docs page per suite for the run.
-    Versions are taken in path order (LA, period), so which failing rows are kept as examples does
-    not depend on the ledger's order (LAs' ledgers share timestamps)."""
+    """Validate the current versions of ``table`` for the given LAs (every LA if None), and every
+    pending one, a chunk of at most ``data.CHUNK_ROWS`` rows at a time, with one Data Docs page per
+    suite for the run. Versions are taken in path order (LA, period), so which failing rows are kept
+    as examples does not depend on the ledger's order (LAs' ledgers share timestamps). If no blocking
+    expectation failed, the pending versions validated become assured: visible to the warehouse
+    (docs/raw_layer.md)."""
     la_codes = None if la_codes is None else list(la_codes)
     label = f"raw_{table}_" + ("all" if la_codes is None else "_".join(la_codes[:5]))
-    files = sorted(data.current_files(paths, table, la_codes))
-    return data.validate_versions(paths, table, files, data_docs=True, run_name=run_name, label=label)
+    versions = data.versions_to_check(paths, table, la_codes)
+    store = RawStore(paths)
+    files = sorted(store.version_path(table, *v) for v in versions)
+    result = data.validate_versions(paths, table, files, data_docs=True, run_name=run_name, label=label)
+    if result.passed:
+        data.mark_assured(paths, table, versions)
+    return result
 
 
 def raw_check(table: str) -> dg.AssetChecksDefinition:

@@ -38,16 +38,51 @@ def ledger(paths: DataPaths, la_codes: Iterable[str] | None = None) -> pd.DataFr
     if not files:
         return pd.DataFrame(columns=["la_code", "table_name", "return_period", "source_sha256", "received_at", "outcome"])
     with duckdb.connect() as con:
-        return con.sql(f"SELECT * FROM read_parquet([{_sql_list(map(str, files))}]) ORDER BY received_at, la_code").df()
+        events = con.sql(f"SELECT * FROM read_parquet([{_sql_list(map(str, files))}], union_by_name = true) "
+                         "ORDER BY received_at, la_code").df()
+    events["pending"] = events["pending"].fillna(False).astype(bool) if "pending" in events else False
+    return events
 
 
-def current_files(paths: DataPaths, table: str, la_codes: Iterable[str] | None = None) -> list[Path]:
-    """The file of the current version of ``table`` for each (LA, return period) of the given LAs."""
+def current_versions(paths: DataPaths, table: str, la_codes: Iterable[str] | None = None) -> list[tuple[str, str, str]]:
+    """(la_code, return_period, sha256) of the latest accepted version of ``table`` for each (LA,
+    return period) of the given LAs, pending or not: what is, or becomes once checked, current."""
     events = ledger(paths, la_codes)
     events = events[(events["table_name"] == table) & events["outcome"].isin(ACCEPTED)]
     current = events.groupby(["la_code", "return_period"], sort=True).tail(1)
+    return [(e.la_code, e.return_period, e.source_sha256) for e in current.itertuples()]
+
+
+def current_files(paths: DataPaths, table: str, la_codes: Iterable[str] | None = None) -> list[Path]:
+    """The file of each of ``current_versions``."""
     store = RawStore(paths)
-    return [store.version_path(table, e.la_code, e.return_period, e.source_sha256) for e in current.itertuples()]
+    return [store.version_path(table, *v) for v in current_versions(paths, table, la_codes)]
+
+
+def versions_to_check(paths: DataPaths, table: str, la_codes: Iterable[str] | None = None) -> list[tuple[str, str, str]]:
+    """What a raw check validates: ``current_versions`` and every pending version of ``table``."""
+    events = ledger(paths, la_codes)
+    pending = events[(events["table_name"] == table) & events["pending"]]
+    versions = dict.fromkeys(current_versions(paths, table, la_codes))
+    versions.update(dict.fromkeys((e.la_code, e.return_period, e.source_sha256) for e in pending.itertuples()))
+    return sorted(versions)
+
+
+def mark_assured(paths: DataPaths, table: str, versions: Iterable[tuple[str, str, str]]) -> int:
+    """After ``table``'s blocking checks passed on ``versions``: their pending ledger events become
+    assured (visible to the warehouse). Each LA's ledger is changed under its lock."""
+    by_la: dict[str, set] = {}
+    for la_code, period, sha in versions:
+        by_la.setdefault(la_code, set()).add((la_code, table, period, sha))
+    store, marked = RawStore(paths), 0
+    for la_code, wanted in by_la.items():
+        with store.la_lock(la_code):
+            ledger_ = store.ledger(la_code)
+            n = ledger_.mark_assured(wanted)
+            if n:
+                ledger_.save()
+            marked += n
+    return marked
 
 
 def chunks(files: list[Path]) -> Iterator[list[Path]]:
@@ -172,3 +207,21 @@ def mart_frames(paths: DataPaths, mart: str, la_codes: Iterable[str] | None = No
         wanted = set(la_codes)
         frames = {name: f[f["la_code"].isin(wanted)] for name, f in frames.items()}
     return frames
+
+
+def assure_pending(paths: DataPaths, la_codes: Iterable[str] | None = None) -> dict[str, Result]:
+    """What the raw tables' blocking checks do, outside a Dagster run (``dbv ingest``, tests): each
+    table's suites over its versions to check; if no blocking expectation failed, its pending
+    versions become assured. Returns each table's result (no Data Docs)."""
+    from ..contract import TABLES
+
+    results = {}
+    store = RawStore(paths)
+    for table in TABLES:
+        versions = versions_to_check(paths, table, la_codes)
+        if not versions:
+            continue
+        results[table] = validate_versions(paths, table, [store.version_path(table, *v) for v in versions])
+        if results[table].passed:
+            mark_assured(paths, table, versions)
+    return results

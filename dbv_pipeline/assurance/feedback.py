@@ -23,6 +23,7 @@ import pandas as pd
 import xlsxwriter
 
 from ..contract import TABLES
+from ..ingest.filenames import is_safe_name
 from ..ingest.process import sha256_of
 from ..ingest.raw_store import RawStore
 from ..settings import EXPECTATIONS_DIR, SEEDS_DIR, DataPaths
@@ -144,8 +145,9 @@ def _blank(value) -> bool:
     return value is None or value == "" or (isinstance(value, float) and pd.isna(value)) or value is pd.NA
 
 
-def _receipts(paths: DataPaths, sources: Mapping[str, Iterable[str | Path]]) -> list[list[dict]]:
-    """The ledger events (one per table) of the latest receipt of each file, in the order given."""
+def _receipts(paths: DataPaths, sources: Mapping[str, Iterable[str | Path | tuple]]) -> list[list[dict]]:
+    """The ledger events (one per table) of the latest receipt of each file (or of the receipt
+    given as ``(sha256, received_at)``), in the order given."""
     by_file: dict[tuple[str, str], list[dict]] = {}
     for event in data.ledger(paths, sources).to_dict("records"):
         by_file.setdefault((event["la_code"], event["source_sha256"]), []).append(
@@ -153,12 +155,15 @@ def _receipts(paths: DataPaths, sources: Mapping[str, Iterable[str | Path]]) -> 
     receipts = []
     for la_code, files in sources.items():
         for source in files:
+            received = None
+            if isinstance(source, tuple):
+                source, received = source
             if isinstance(source, Path):
                 source = sha256_of(source)
             events = by_file.get((la_code, source))
             if events is None:
                 raise ValueError(f"No submission of LA {la_code} with SHA-256 {source} in the ledger")
-            latest = max(e["received_at"] for e in events)
+            latest = received if received is not None else max(e["received_at"] for e in events)
             receipts.append([e for e in events if e["received_at"] == latest])
     return receipts
 
@@ -266,7 +271,8 @@ def build_reports(paths: DataPaths, sources: Mapping[str, Iterable[str | Path]],
     receipts = _receipts(paths, sources)
     if synthetic is None:
         synthetic = (paths.landing / SYNTHETIC_MARKER).exists()
-    loaded = [[e for e in events if e["outcome"] != "rejected" and e["table_name"] in TABLES] for events in receipts]
+    loaded = [[e for e in events if e["outcome"] not in ("rejected", "unchanged") and e["table_name"] in TABLES]
+              for events in receipts]
     warning_rows, gx_errors = _loaded_warnings(paths, [e for events in loaded for e in events])
     cross = _cross_source(paths, {events[0]["la_code"] for events in loaded if events},
                           {e["table_name"] for events in loaded for e in events}) if any(loaded) else None
@@ -279,9 +285,14 @@ def build_reports(paths: DataPaths, sources: Mapping[str, Iterable[str | Path]],
                 source_sha256=sha, received_at=first["received_at"], return_period=first["return_period"],
                 synthetic=synthetic, tables=events,
             )
+            if all(e["outcome"] == "unchanged" for e in events):  # a re-send: a short report that it arrived
+                report.notes.append("This file is identical to the version you sent before, which stays current: "
+                                    "nothing changed. Its rejected rows are listed again; its warnings are in that "
+                                    "version's report.")
             findings = _findings(con, paths, la_code, sha)
             report.rejected = _finding_rows(findings, {"file_rejected", "row_rejected"})
-            report.warnings = _finding_rows(findings, {"warning"})
+            report.warnings = _finding_rows(findings, {"warning"}) if loaded_events or not any(
+                e["outcome"] == "unchanged" for e in events) else []
             for event in loaded_events:
                 report.warnings += warning_rows.get((sha, event["table_name"]), [])
             report.pipeline_errors = gx_errors[sha] if loaded_events else 0
@@ -449,7 +460,9 @@ def write_xlsx(report: Report, path: Path) -> Path:
 
 
 def _write(paths: DataPaths, report: Report) -> tuple[Path, Path]:
-    stem = f"{report.received_at:%Y%m%dT%H%M%S%fZ}__{Path(report.source_file).stem}"
+    name = Path(report.source_file).stem
+    name = name if is_safe_name(name) else report.source_sha256[:16]  # a rejected name may be too long or not ASCII
+    stem = f"{report.received_at:%Y%m%dT%H%M%S%fZ}__{name}"
     folder = paths.reports / "feedback" / report.la_code
     folder.mkdir(parents=True, exist_ok=True)
     html_path = folder / f"{stem}.html"

@@ -48,6 +48,7 @@ class RowRule:
     message: str
     columns: tuple[str, ...]
     fails_when: str
+    column_fails_when: str | None = None  # per-column predicate ("{column} > ..."): the finding names the first column that breaks it
 
 
 @dataclass(frozen=True)
@@ -95,9 +96,24 @@ class Contract:
     tables: dict[str, Table]
     code_lists: dict[str, CodeList]
     personal_data_columns: frozenset[str]
-    personal_data_patterns: tuple[tuple[str, str], ...]  # (what, regex) for any text value
-    child_id_personal_pattern: tuple[str, str]
+    personal_data_patterns: tuple[tuple[str, str], ...]  # (what, regex) for any value
+    personal_text_patterns: tuple[tuple[str, str], ...]  # (what, regex) for text columns only
+    child_id_personal_patterns: tuple[tuple[str, str], ...]  # (what, regex) for child_id
     rules: dict[str, Rule]  # file and row check rules by code (table row rules live on Table)
+    personal_column_parts: tuple[str, ...] = ()
+    personal_column_tokens: frozenset[str] = frozenset()
+    limits: dict[str, int] = field(default_factory=dict)
+    reserved_columns: frozenset[str] = frozenset()
+
+    def is_personal_column(self, name: str) -> bool:
+        """Whether a (normalised) header names personal data: exactly, by a part, or by a word."""
+        squashed = name.replace("_", "")
+        return (name in self.personal_data_columns or any(part in squashed for part in self.personal_column_parts)
+                or bool(set(name.split("_")) & self.personal_column_tokens))
+
+    def is_reserved_column(self, name: str) -> bool:
+        """Whether a (normalised) header collides with the pipeline's own columns."""
+        return name in self.reserved_columns or name.startswith(("_", "raw__"))
 
     def codes(self, code_list: str) -> list[str]:
         return list(self.code_lists[code_list].codes)
@@ -123,7 +139,7 @@ def load_contract(path: Path = SPEC_PATH) -> Contract:
     tables = {}
     for name, spec in raw["tables"].items():
         rules = tuple(
-            RowRule(r["code"], r["message"], tuple(r["columns"]), r["fails_when"])
+            RowRule(r["code"], r["message"], tuple(r["columns"]), r["fails_when"], r.get("column_fails_when"))
             for r in raw.get("row_rules", {}).get(name, [])
         )
         tables[name] = Table(
@@ -151,9 +167,14 @@ def load_contract(path: Path = SPEC_PATH) -> Contract:
         tables=tables,
         code_lists=code_lists,
         personal_data_columns=frozenset(pd["column_names"]),
-        personal_data_patterns=tuple((p["what"], p["regex"]) for p in pd["value_patterns"]),
-        child_id_personal_pattern=(pd["child_id_pattern"]["what"], pd["child_id_pattern"]["regex"]),
+        personal_data_patterns=tuple((p["what"], p["regex"]) for p in pd["value_patterns"] if not p.get("text_only")),
+        personal_text_patterns=tuple((p["what"], p["regex"]) for p in pd["value_patterns"] if p.get("text_only")),
+        child_id_personal_patterns=tuple((p["what"], p["regex"]) for p in pd["child_id_patterns"]),
         rules=rules,
+        personal_column_parts=tuple(pd.get("column_name_parts", ())),
+        personal_column_tokens=frozenset(pd.get("column_name_tokens", ())),
+        limits={k: int(v) for k, v in raw["limits"].items()},
+        reserved_columns=frozenset(raw["reserved_columns"]),
     )
 
 

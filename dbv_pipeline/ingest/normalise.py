@@ -37,7 +37,20 @@ CREATE OR REPLACE MACRO dbv_money(s) AS dbv_money_of(dbv_money_parts(s));
 CREATE OR REPLACE MACRO dbv_is_fy(s) AS coalesce(regexp_full_match(s, '[0-9]{4}-[0-9]{2}')
     AND (TRY_CAST(left(s, 4) AS INT) + 1) % 100 = TRY_CAST(right(s, 2) AS INT), false);
 CREATE OR REPLACE MACRO fy_end_date(fy) AS make_date(TRY_CAST(left(fy, 4) AS INT) + 1, 3, 31);
+CREATE OR REPLACE MACRO dbv_shape(s) AS regexp_replace(regexp_replace(s, '[0-9]', '9', 'g'), '[^0-9 .,/:-]', 'x', 'g');
 """
+
+
+def _personal_sql(value_sql: str) -> str:
+    """True when a value looks like personal data (any value or child_id pattern of the contract)."""
+    patterns = [rx for _, rx in CONTRACT.personal_data_patterns + CONTRACT.personal_text_patterns + CONTRACT.child_id_personal_patterns]
+    return "(" + " OR ".join(f"coalesce(regexp_matches({value_sql}, {lit(rx)}), false)" for rx in patterns) + ")"
+
+
+def shown_sql(value_sql: str) -> str:
+    """A value as a finding may show it: masked to its shape (letters x, digits 9) when it looks like
+    personal data, so a finding never echoes a UPN, NHS number, postcode or name."""
+    return f"CASE WHEN {_personal_sql(value_sql)} THEN dbv_shape({value_sql}) ELSE {value_sql} END"
 
 TYPE_WORDS = {
     "la_code": "a 3-digit DfE LA code",
@@ -78,10 +91,17 @@ def message_sql(rule_code: str, column: str = "", value_sql: str = "''", detail_
     return "concat(" + ", ".join(sql[p] if i % 2 else lit(p) for i, p in enumerate(parts)) + ")"
 
 
+def _rule_message_sql(message: str, column: str, value_sql: str) -> str:
+    """A row rule's message with ``{column}`` and ``{value}`` filled in per row."""
+    parts = re.split(r"\{(column|value)\}", message)
+    sql = {"column": lit(column), "value": f"coalesce({value_sql}, '')"}
+    return "concat(" + ", ".join(sql[part] if i % 2 else lit(part) for i, part in enumerate(parts)) + ")"
+
+
 def check_header(table: Table, header: list[str]) -> list[str]:
     """File-level header rules; returns the extra (non-contract) columns."""
     for name in header:
-        if name in CONTRACT.personal_data_columns:
+        if CONTRACT.is_personal_column(name):
             raise FileRejected("F_PERSONAL_COLUMN", column=name)
     missing = [c for c in table.column_names if c not in header]
     if missing:
@@ -114,45 +134,51 @@ def _parsed(col: Column) -> str:
 def _column_checks(col: Column) -> list[tuple[str, str, str]]:
     """(rule_code, failing-row predicate, message SQL) for one column's generic rules."""
     t, p, name = _text("raw__" + col.name), q(col.name), col.name
+    shown = shown_sql(t)
     checks = []
     if col.required:
         checks.append(("R_REQUIRED", f"{t} IS NULL", message_sql("R_REQUIRED", name)))
     if col.type == "date":
-        checks.append(("R_DATE", f"{t} IS NOT NULL AND {p} IS NULL AND dbv_date_shaped({t})", message_sql("R_DATE", name, t)))
-        checks.append(("R_TYPE", f"{t} IS NOT NULL AND NOT dbv_date_shaped({t})", message_sql("R_TYPE", name, t, lit(TYPE_WORDS["date"]))))
+        checks.append(("R_DATE", f"{t} IS NOT NULL AND {p} IS NULL AND dbv_date_shaped({t})", message_sql("R_DATE", name, shown)))
+        checks.append(("R_TYPE", f"{t} IS NOT NULL AND NOT dbv_date_shaped({t})", message_sql("R_TYPE", name, shown, lit(TYPE_WORDS["date"]))))
     elif col.type == "code":
         codes = ", ".join(CONTRACT.codes(col.code_list))
-        checks.append(("R_CODE", f"{t} IS NOT NULL AND {p} IS NULL", message_sql("R_CODE", name, t, lit(codes))))
+        checks.append(("R_CODE", f"{t} IS NOT NULL AND {p} IS NULL", message_sql("R_CODE", name, shown, lit(codes))))
     elif col.type in TYPE_WORDS:
-        checks.append(("R_TYPE", f"{t} IS NOT NULL AND {p} IS NULL", message_sql("R_TYPE", name, t, lit(TYPE_WORDS[col.type]))))
+        checks.append(("R_TYPE", f"{t} IS NOT NULL AND {p} IS NULL", message_sql("R_TYPE", name, shown, lit(TYPE_WORDS[col.type]))))
     if col.pattern:
-        checks.append(("R_PATTERN", f"NOT regexp_full_match({p}, {lit(col.pattern)})", message_sql("R_PATTERN", name, t, lit(col.pattern))))
+        checks.append(("R_PATTERN", f"NOT regexp_full_match({p}, {lit(col.pattern)})", message_sql("R_PATTERN", name, shown, lit(col.pattern))))
     if col.max_length:
         checks.append(("R_LENGTH", f"length({p}) > {col.max_length}", message_sql("R_LENGTH", name, "''", str(col.max_length))))
     if col.min is not None:
-        checks.append(("R_MIN", f"{p} < {col.min}", message_sql("R_MIN", name, t, lit(col.min))))
+        checks.append(("R_MIN", f"{p} < {col.min}", message_sql("R_MIN", name, shown, lit(col.min))))
     return checks
 
 
-def check_file_values(con: duckdb.DuckDBPyConnection, header: list[str], la_code: str) -> None:
+def check_file_values(con: duckdb.DuckDBPyConnection, table: Table, header: list[str], la_code: str) -> None:
     """File-level value rules: every la_code equals the file's LA; no personal data anywhere."""
     row = con.sql(
         f"SELECT trim(la_code) FROM raw_text WHERE {_text('la_code')} IS NOT NULL AND trim(la_code) <> {lit(la_code)} LIMIT 1"
     ).fetchone()
     if row:
-        raise FileRejected("F_LA_MISMATCH", value=row[0], detail=la_code)
+        raise FileRejected("F_LA_MISMATCH", value=row[0] if re.fullmatch(r"[0-9A-Za-z]{1,10}", row[0], re.ASCII) else "(not a code)", detail=la_code)
     def found(column_sql: str, rx: str) -> str:
         return f"bool_or(regexp_matches({column_sql}, {lit(rx)}))"
 
-    child_id_probes = [("child_id", *CONTRACT.child_id_personal_pattern)] if "child_id" in header else []
+    child_id_probes = [("child_id", what, rx) for what, rx in CONTRACT.child_id_personal_patterns] if "child_id" in header else []
     # Each value pattern once over a row's values joined (a unit separator between them); only a
-    # file with a hit is probed column by column, to name the column.
-    row_text = "concat_ws(chr(31), " + ", ".join(f"trim({q(h)})" for h in header) + ")"
-    quick = [found(row_text, rx) for _, rx in CONTRACT.personal_data_patterns]
+    # file with a hit is probed column by column, to name the column. Text-only patterns (NHS
+    # number, names) are probed in the text columns: the contract's and any extra column.
+    text_columns = [h for h in header if h not in table.column_names or table.column(h).type == "text"]
+    def joined(columns: list[str]) -> str:
+        return "concat_ws(chr(31), " + ", ".join(f"trim({q(h)})" for h in columns) + ")"
+    quick = [found(joined(header), rx) for _, rx in CONTRACT.personal_data_patterns]
+    quick += [found(joined(text_columns), rx) for _, rx in CONTRACT.personal_text_patterns] if text_columns else []
     quick += [found(f"trim({q(h)})", rx) for h, _, rx in child_id_probes]
     if not any(con.sql("SELECT " + ", ".join(quick) + " FROM raw_text").fetchone()):
         return
-    probes = [(h, what, rx) for h in header for what, rx in CONTRACT.personal_data_patterns] + child_id_probes
+    probes = child_id_probes + [(h, what, rx) for h in header for what, rx in CONTRACT.personal_data_patterns]
+    probes += [(h, what, rx) for h in text_columns for what, rx in CONTRACT.personal_text_patterns]
     hits = con.sql("SELECT " + ", ".join(found(f"trim({q(h)})", rx) for h, _, rx in probes) + " FROM raw_text").fetchone()
     for (column, what, _), hit in zip(probes, hits):
         if hit:
@@ -175,7 +201,7 @@ def normalise(
         raise FileRejected("F_NO_ROWS")
     con.execute(MACROS)
     con.register("raw_text", raw.data)
-    check_file_values(con, raw.header, la_code)
+    check_file_values(con, table, raw.header, la_code)
 
     extra = [h for h in extra if not (h.startswith("unnamed_") and _all_blank(con, h))]
     typed_cols = ", ".join(f"{_parsed(c)} AS {q(c.name)}" for c in table.columns)
@@ -194,19 +220,34 @@ def normalise(
         f"{message_sql('R_RAGGED', '', f'CAST({N_FIELDS} AS VARCHAR)', str(width))} AS message FROM suspect WHERE {ragged}"
     ]
     predicates = [ragged]
+    whole = f"{N_FIELDS} = {width}"  # a ragged line gets that one reason: its fields are misplaced
     for col in table.columns:
         raw_col = q("raw__" + col.name)
         for code, predicate, message in _column_checks(col):
             predicates.append(predicate)
             selects.append(
-                f"SELECT {LINE}, {lit(col.name)}, trim({raw_col}), {lit(code)}, {message} FROM suspect WHERE {predicate}"
+                f"SELECT {LINE}, {lit(col.name)}, {shown_sql(f'trim({raw_col})')}, {lit(code)}, {message} "
+                f"FROM suspect WHERE {whole} AND ({predicate})"
             )
     for rule in table.row_rules:
-        column = rule.columns[0]
         predicates.append(rule.fails_when)
+        if rule.column_fails_when:  # the finding names the first column that breaks the rule
+            earlier = []
+            for column in rule.columns:
+                this = rule.column_fails_when.format(column=q(column))
+                value = f"trim({q('raw__' + column)})"
+                message = _rule_message_sql(rule.message, column, value)
+                selects.append(
+                    f"SELECT {LINE}, {lit(column)}, {value}, {lit(rule.code)}, {message} FROM suspect "
+                    f"WHERE {whole} AND coalesce({this}, false)" + "".join(f" AND NOT coalesce({e}, false)" for e in earlier)
+                )
+                earlier.append(this)
+            continue
+        column = rule.columns[0]
+        value = shown_sql(f"trim({q('raw__' + column)})")
         selects.append(
-            f"SELECT {LINE}, {lit(column)}, trim({q('raw__' + column)}), {lit(rule.code)}, {lit(rule.message)} "
-            f"FROM suspect WHERE {rule.fails_when}"
+            f"SELECT {LINE}, {lit(column)}, {value}, {lit(rule.code)}, "
+            f"{lit(rule.message)} FROM suspect WHERE {whole} AND ({rule.fails_when})"
         )
     # One pass over every row finds the few that break any rule; each rule then reads only those.
     con.execute("CREATE OR REPLACE TEMP TABLE suspect AS SELECT * FROM typed WHERE " + " OR ".join(f"({p})" for p in predicates))

@@ -42,6 +42,7 @@ def playbook_sample(root: Path) -> PlaybookSample:
 
 
 def _build(root: Path) -> PlaybookSample:
+    from ..assurance.data import assure_pending
     from ..ingest import ingest_landing
     from ..sample import build_cohort, cohort_csv, generate_sample
     from .assets import PLAYBOOK_ASSETS
@@ -49,6 +50,7 @@ def _build(root: Path) -> PlaybookSample:
     paths = DataPaths(root / "data")
     generate_sample(paths.landing, la_codes=SAMPLE_LAS, multiplier=SAMPLE_MULTIPLIER)
     ingest_landing(paths)
+    assure_pending(paths)  # the raw checks a run makes: the versions become visible to dbt
     has_public = SHARED_RELEASE.exists()
     if has_public:
         dfe_ehcp.load_release(SHARED_RELEASE, paths.public)

@@ -109,6 +109,7 @@ def warehouse_assets(project: DbtProject) -> dg.AssetsDefinition:
         layer's empty schema files are ensured first, so a build before any ingest works. The
         placements chain is incremental per LA (dbt_project/macros/incremental_by_la.sql)."""
         RawStore(settings.paths).ensure_schemas()
+        wait_for_warehouse_lock(settings.paths.warehouse, context.log)
         refresh = ["--full-refresh"] if config.full_refresh else []
         build = dbt.cli(["build", *refresh, *QUIET_BUILD, *dbt_vars(settings)], context=context,
                         target_path=build_target(project))
@@ -158,8 +159,60 @@ def build_target(project: DbtProject) -> Path:
     return project.project_dir / project.target_path
 
 
+LOCK_WAITS = (5, 10, 20, 40, 60, 120)  # seconds between attempts to take the warehouse's write lock
+SUPERVISED_DBT = "dbt-supervised"  # written beside this Python by `make setup` (write_supervised_dbt)
+
+
+def wait_for_warehouse_lock(warehouse: Path, log: Any = None, waits: Iterable[float] = LOCK_WAITS) -> None:
+    """Before a build: wait while another process holds the DuckDB warehouse's write lock ("Could not
+    set lock", e.g. an analyst's write connection or a build that is still ending), retrying with a
+    clear message; a dg.Failure naming the holder if it is still held after the waits."""
+    import time
+
+    message = ""
+    for wait in [*waits, None]:
+        try:
+            duckdb.connect(str(warehouse)).close()
+            return
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise
+            message = str(error).split("\n")[0][:300]
+        if wait is None:
+            break
+        if log:
+            log.warning(f"The warehouse {warehouse.name} is locked by another process; waiting {wait} s ({message})")
+        time.sleep(wait)
+    raise dg.Failure(description=f"The warehouse {warehouse} stayed locked by another process: {message}. "
+                                 "Close that connection (analysts open the warehouse read-only) and rerun.")
+
+
+def write_supervised_dbt(folder: Path | None = None) -> Path:
+    """A dbt executable that dies with the process that started it (Linux ``PR_SET_PDEATHSIG``): a
+    killed run worker leaves no ``dbt build`` writing the warehouse unsupervised."""
+    path = (folder or Path(sys.executable).parent) / SUPERVISED_DBT
+    path.write_text(f"""#!{sys.executable}
+\"\"\"dbt, killed (SIGKILL) when its parent process dies; written by dbv_pipeline.warehouse.assets.\"\"\"
+import ctypes, os, signal, sys
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+except (OSError, AttributeError):
+    pass
+if os.getppid() == 1:  # the parent died before the signal was set: init adopted this process
+    sys.exit(1)
+from dbt.cli.main import cli
+sys.argv[0] = "dbt"
+cli()
+""", encoding="utf-8")
+    path.chmod(0o755)
+    return path
+
+
 def dbt_resource(project: DbtProject) -> DbtCliResource:
-    """The dbt CLI resource, running the dbt installed beside this Python (else dbt on PATH)."""
-    beside_python = Path(sys.executable).with_name("dbt")
-    executable = str(beside_python) if beside_python.exists() else "dbt"
-    return DbtCliResource(project_dir=project, dbt_executable=executable)
+    """The dbt CLI resource: the supervised dbt beside this Python (``make setup`` writes it), else the
+    dbt beside this Python, else dbt on PATH."""
+    for name in (SUPERVISED_DBT, "dbt"):
+        beside_python = Path(sys.executable).with_name(name)
+        if beside_python.exists():
+            return DbtCliResource(project_dir=project, dbt_executable=str(beside_python))
+    return DbtCliResource(project_dir=project, dbt_executable="dbt")

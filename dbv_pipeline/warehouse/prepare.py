@@ -89,4 +89,7 @@ if __name__ == "__main__":
 
         print(dbt_vars(PipelineSettings.from_env())[1])
     else:
+        from .assets import write_supervised_dbt
+
         prepare_dbt_project()
+        write_supervised_dbt()

@@ -35,6 +35,7 @@ LEDGER = pa.schema([
     ("source_file", pa.string()), ("source_sha256", pa.string()), ("received_at", pa.timestamp("us")),
     ("outcome", pa.string()), ("rows_in", pa.int64()), ("rows_loaded", pa.int64()),
     ("rows_rejected", pa.int64()), ("warnings", pa.int64()), ("reason", pa.string()),
+    ("source_mtime_ns", pa.int64()), ("pending", pa.bool_()),
 ])
 FINDINGS = pa.schema([
     ("la_code", pa.string()), ("table_name", pa.string()), ("return_period", pa.string()),
@@ -85,11 +86,11 @@ class RawLayer:
 
     def load(
         self, la: str, table: str, period: str, rows: list[dict], *,
-        received_at: dt.datetime | None = None, rejected: list[dict] | None = None,
+        received_at: dt.datetime | None = None, rejected: list[dict] | None = None, pending: bool = False,
     ) -> str:
         """An accepted file: writes its version (rows get la_code and lineage) and a ``loaded``
         event. ``rejected`` rows become row_rejected findings (dicts with line, column_name,
-        value, message). Returns the version's SHA-256."""
+        value, message). ``pending``: its blocking checks have not passed yet. Returns the version's SHA-256."""
         received = self._next_received(received_at)
         sha = hashlib.sha256(json.dumps([la, table, period, rows], default=str).encode()).hexdigest()
         source_file = f"{la}_{table}_{period}.csv"
@@ -111,7 +112,7 @@ class RawLayer:
         findings_path = self.paths.raw / "findings" / la / f"{received:%Y%m%dT%H%M%S%fZ}__{sha}.parquet"
         self._write(pa.Table.from_pylist(findings, schema=FINDINGS), findings_path)
         self._event(la, table, period, source_file, sha, received, "loaded",
-                    rows_in=len(rows) + len(rejected), rows_loaded=len(rows), rows_rejected=len(rejected))
+                    rows_in=len(rows) + len(rejected), rows_loaded=len(rows), rows_rejected=len(rejected), pending=pending)
         self.write_ledger(la)
         return sha
 
@@ -127,11 +128,12 @@ class RawLayer:
         self.write_ledger(la)
 
     def _event(self, la, table, period, source_file, sha, received, outcome, *, rows_in, rows_loaded,
-               rows_rejected, reason=None) -> None:
+               rows_rejected, reason=None, pending=False) -> None:
         self.ledgers.setdefault(la, []).append({
             "la_code": la, "table_name": table, "return_period": period, "source_file": source_file,
             "source_sha256": sha, "received_at": received, "outcome": outcome, "rows_in": rows_in,
             "rows_loaded": rows_loaded, "rows_rejected": rows_rejected, "warnings": 0, "reason": reason,
+            "source_mtime_ns": None, "pending": pending,
         })
 
     def write_ledger(self, la: str) -> None:

@@ -1,5 +1,6 @@
 -- The version ledger, one row per (file, table) event, with the current-version flag (spec §1):
--- the current version of (LA, table, period) is its latest `loaded` or `reverted` event.
+-- the current version of (LA, table, period) is its latest `loaded` or `reverted` event whose
+-- blocking checks have passed (`pending` is false; a ledger written before the column had none).
 -- Events are ordered by received_at, then by their position in the LA's append-only ledger.
 -- version_rows_loaded is the rows the event's version holds: rows_loaded of the event that loaded
 -- it (a `reverted` or `unchanged` event writes no rows of its own).
@@ -11,9 +12,10 @@ with ledger as (
 flagged as (
     select
         *,
-        outcome in ('loaded', 'reverted') as is_accepted,
+        outcome in ('loaded', 'reverted') and not coalesce(pending, false) as is_accepted,
+        coalesce(pending, false) as is_pending,
         row_number() over (
-            partition by la_code, table_name, return_period, outcome in ('loaded', 'reverted')
+            partition by la_code, table_name, return_period, outcome in ('loaded', 'reverted') and not coalesce(pending, false)
             order by received_at desc, file_row_number desc
         ) as accepted_recency,
         max(rows_loaded) filter (where outcome = 'loaded') over (
@@ -38,6 +40,7 @@ select
     warnings,
     reason,
     version_rows_loaded,
+    is_pending,
     is_accepted,
     is_accepted and accepted_recency = 1 as is_current_version
 from flagged
