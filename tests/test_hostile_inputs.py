@@ -127,7 +127,9 @@ def bulk(tmp_path_factory):
     plant(paths.landing)
     script = (
         "import resource, sys; from dbv_pipeline.cli import main; rc = main(['--data-dir', sys.argv[1], 'ingest', '--quiet']); "
-        "peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+        # VmHWM: this process's own peak (ru_maxrss would carry pytest's size from before exec); its LA workers' peak
+        "hwm = int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]); "
+        "peak = max(hwm, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
         "print('PEAK_KIB', peak); sys.exit(rc)"
     )
     env = {**os.environ, "DBV_LANDING_SETTLE_SECONDS": "0"}
