@@ -378,3 +378,17 @@ def test_supervised_dbt_dies_with_the_process_that_started_it(tmp_path):
     else:
         os.kill(child, 9)
         pytest.fail("the dbt child outlived its run worker")
+
+
+def test_an_las_orphan_cleanup_leaves_other_las_files_being_written_alone(data_paths):
+    """Two LA workers ingest at once: one's clean-up of temp files must not take the other's ledger
+    mid-write (a FileNotFoundError that lost that LA's run, now and then, in bulk drops)."""
+    store = RawStore(data_paths)
+    submissions = data_paths.raw / "submissions"
+    submissions.mkdir(parents=True)
+    other = submissions / ".811.parquet.4242.tmp"  # LA 811's ledger being written by another worker
+    own = submissions / ".810.parquet.4243.tmp"  # left by a killed run of LA 810
+    other.write_bytes(b"...")
+    own.write_bytes(b"...")
+    store.remove_orphans(store.ledger("810"))
+    assert other.exists() and not own.exists()

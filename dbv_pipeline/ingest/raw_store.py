@@ -182,8 +182,12 @@ class RawStore:
             if path.name.partition("__")[0] not in received:
                 path.unlink(missing_ok=True)
                 removed += 1
-        for folder in [findings, self.paths.raw / "submissions", *(self.paths.raw / t / la_code for t in TABLES)]:
-            for tmp in folder.glob(".*.tmp") if folder.exists() else []:
+        # Temp files of this LA only: the submissions folder holds every LA's ledger, and another LA's
+        # worker may be writing its own there now.
+        own = [(findings, ".*.tmp"), (self.paths.raw / "submissions", f".{la_code}.parquet.*.tmp"),
+               *((self.paths.raw / t / la_code, ".*.tmp") for t in TABLES)]
+        for folder, pattern in own:
+            for tmp in folder.glob(pattern) if folder.exists() else []:
                 tmp.unlink(missing_ok=True)
         return removed
 
