@@ -84,3 +84,24 @@ def test_the_sensors_first_tick_requests_only_what_the_ledger_does_not_hold(data
         assert sorted(r.partition_key for r in first.run_requests) == ["870", "871"]
         later = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=first.cursor))
         assert not later.run_requests
+
+
+def test_files_settling_on_the_first_tick_are_not_taken_for_new_later(data_paths):
+    """`make demo` then `make dev` within a minute: the demo's files are still settling on the sensor's
+    first tick; once settled they are compared with the ledger, not taken for new."""
+    from dbv_pipeline.assurance.data import assure_pending
+    from dbv_pipeline.ingest import ingest_landing
+    from dbv_pipeline.settings import PipelineSettings
+
+    write_csv(data_paths.landing / "869_placements_2024-25.csv", [placement()])
+    ingest_landing(data_paths)
+    assure_pending(data_paths)  # as the demo's run does: its checks passed
+
+    def tick(settle: int, cursor=None):  # a long settle interval: the file is still settling
+        settings = PipelineSettings(data_dir=str(data_paths.root), landing_settle_seconds=settle)
+        return landing_sensor(dg.build_sensor_context(instance=instance, resources={"settings": settings}, cursor=cursor))
+
+    with dg.instance_for_test() as instance:
+        first = tick(3600)
+        assert not first.run_requests and "869" not in first.cursor
+        assert not tick(0, first.cursor).run_requests  # settled now: the ledger has it

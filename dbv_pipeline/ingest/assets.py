@@ -127,10 +127,11 @@ def landing_sensor(context: dg.SensorEvaluationContext, settings: PipelineSettin
             continue  # gone since the scan
         signature = f"{stat.st_mtime_ns}:{stat.st_size}"
         current[str(path)] = signature
-        if seen is None:  # first tick (a new deployment, or after `make demo`): the ledger is the baseline
+        previous = (seen or {}).get(str(path))
+        if previous is None:  # not seen by this sensor (its first tick, or settling then): the ledger says
             is_new = not already_ingested(paths, path, ledger_of(la_of(path)))
         else:
-            is_new = seen.get(str(path)) != signature
+            is_new = previous != signature
         if is_new:
             changed.add(la_of(path))
     if not _ingest_runs_in_progress(context.instance):
