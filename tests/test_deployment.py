@@ -288,6 +288,18 @@ def finished(instance, run_ids: list[str]) -> bool:
     return bool(runs) and all(run.is_finished for run in runs)
 
 
+def settled(instance, since: float) -> bool:
+    """Whether the runs since ``since`` have all finished and the automation sensor has ticked since
+    the last one ended without launching another (nor has a run retry): the deployment is at rest."""
+    records = runs_since(instance, since)
+    if not records or not all(r.dagster_run.is_finished for r in records):
+        return False
+    if not automation_tick_after(instance, max(r.end_time for r in records) + 1):
+        return False
+    again = runs_since(instance, since)
+    return len(again) == len(records) and all(r.dagster_run.is_finished for r in again)
+
+
 def ingest_runs_of(instance, la: str, since: float):
     return [r.dagster_run for r in runs_since(instance, since) if r.dagster_run.job_name == "ingest_job"
             and r.dagster_run.tags.get("dagster/partition") == la]
@@ -457,8 +469,8 @@ def test_production_deployment_end_to_end(deployment: Deployment, tmp_path: Path
         wait_for("the playbook outputs to include the new LA", lambda: playbook_has(paths, FIRST_LA, dropped), deployment,
                  describe=describe)
         playbook_at = time.time()
-        wait_for("the runs of step a to finish", lambda: finished(instance, [r.dagster_run.run_id for r in runs_since(instance, dropped)]),
-                 deployment, describe=describe)
+        wait_for("the runs of step a to finish and automation to settle", lambda: settled(instance, dropped), deployment,
+                 describe=describe)
         assert all(r.dagster_run.status == DagsterRunStatus.SUCCESS for r in runs_since(instance, dropped)), describe()
         assert census_of(paths, FIRST_LA) == {first_sha}, "the census marts do not hold the new return"
         print(f"a. drop to fresh marts: {fresh - dropped:.1f} s; to the playbook: {playbook_at - dropped:.1f} s")
@@ -495,8 +507,8 @@ def test_production_deployment_end_to_end(deployment: Deployment, tmp_path: Path
             problems.append(f"c. the quarantined file's ingest run materialised {materialised_in(instance, faulty_run.run_id)}, and "
                             f"automation launched {[(r.job_name, r.run_id[:8]) for r in downstream]} downstream of it")
         print(f"b, c. runs downstream of the identical and the quarantined file: {len(downstream)} ({time.time() - sent:.0f} s)")
-        wait_for("the runs of steps b and c to finish", lambda: finished(instance, [r.dagster_run.run_id for r in runs_since(instance, sent)]),
-                 deployment, describe=describe)
+        wait_for("the runs of steps b and c to finish and automation to settle", lambda: settled(instance, sent), deployment,
+                 describe=describe)
 
         # d. A new return for the first LA; the daemon is SIGKILLed while its ingest runs, and the
         # warehouse run's worker (with its dbt) while it builds.
@@ -532,8 +544,12 @@ def test_production_deployment_end_to_end(deployment: Deployment, tmp_path: Path
         retry = wait_for("a retry of the killed run to succeed", lambda: next(
             (r.dagster_run for r in runs_since(instance, dropped) if r.dagster_run.tags.get("dagster/parent_run_id") == killed_run.run_id
              and r.dagster_run.status == DagsterRunStatus.SUCCESS), None), deployment, describe=describe)
-        wait_for("every run of step d to finish", lambda: finished(instance, [r.dagster_run.run_id for r in runs_since(instance, dropped)]),
-                 deployment, describe=describe)
+        wait_for("every run of step d to finish and automation to settle", lambda: settled(instance, dropped), deployment,
+                 describe=describe)
+        for record in reversed(runs_since(instance, dropped)):
+            run = record.dagster_run
+            print(f"   {run.run_id[:8]} {run.job_name} {run.status.value} retry of {run.tags.get('dagster/parent_run_id', '-')[:8]}: "
+                  f"{sorted(k.to_user_string() for k in run.asset_selection or [] if k.path[0] == 'playbook')}")
         check_converged(paths, FIRST_LA, latest_sha)
         assert playbook_has(paths, FIRST_LA, dropped)
         print(f"d. converged by retry {retry.run_id[:8]} {time.time() - dropped:.0f} s after the drop")
