@@ -16,7 +16,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 # one planned event per asset for a many-LA run (see dbv_pipeline/definitions.py)
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS := true
 
-.PHONY: setup demo test test-all dev validate docs docs-serve bench backtest clean clean-demo
+.PHONY: setup demo test test-all dev serve serve-stop validate docs docs-serve bench backtest clean clean-demo
 
 $(BIN)/.installed: pyproject.toml
 	@echo "Setting up $(VENV) (Python packages; a minute or two the first time) …"
@@ -37,6 +37,13 @@ test: setup  ## run the test suite (without the slow benchmark smoke test)
 
 test-all: setup  ## the test suite and the slow tests (the benchmark harness at tiny scale)
 	$(BIN)/python -m pytest -m ""
+
+serve: setup  ## production: code server, daemon and UI under supervisord (README "Deploying"; needs the env file)
+	deploy/production/dbv-service init
+	deploy/production/dbv-service start
+
+serve-stop:  ## stop the production services
+	deploy/production/dbv-service stop
 
 validate: setup  ## load the Dagster definitions (dagster definitions validate, dg check defs)
 	$(BIN)/dagster definitions validate -w workspace.yaml
