@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import dagster as dg
 
+from .ingest.assets import LEDGER_KEYS
+
+NOT_A_TRIGGER = dg.AssetSelection.assets(*LEDGER_KEYS)
+
 
 class UpstreamNewer(dg.AutomationCondition):
     """True for an unpartitioned asset that was materialised before one of its upstream assets (any
-    partition of it) was last materialised."""
+    partition of it, the ledger and findings aside) was last materialised."""
 
     @property
     def name(self) -> str:
@@ -24,7 +28,8 @@ class UpstreamNewer(dg.AutomationCondition):
         empty = context.get_empty_subset()
         if context.candidate_subset.is_empty or context.partitions_def is not None:
             return dg.AutomationResult(context, true_subset=empty)
-        parents = list(context.asset_graph.get(context.key).parent_entity_keys)
+        parents = [key for key in context.asset_graph.get(context.key).parent_entity_keys
+                   if key not in LEDGER_KEYS]
         records = context.asset_graph_view.instance.get_asset_records([context.key, *parents])
         latest = {r.asset_entry.asset_key: r.asset_entry.last_materialization_storage_id for r in records}
         own = latest.get(context.key)
@@ -32,12 +37,14 @@ class UpstreamNewer(dg.AutomationCondition):
         return dg.AutomationResult(context, true_subset=context.candidate_subset if newer else empty)
 
 
-# Rebuild after any upstream update (an LA's ingest partition, public data, a seed). Unlike plain
-# eager(), do not wait for missing upstream partitions: LAs that have not submitted stay missing.
+# Rebuild after any upstream update (an LA's new version, public data, a seed), the ledger and
+# findings aside. Unlike plain eager(), do not wait for missing upstream partitions: LAs that have
+# not submitted stay missing.
 # On the sensor's first evaluation, also rebuild what is older than its upstream, with everything
 # downstream of it in the same run (eager itself does nothing on a first evaluation).
 REFRESH_ON_UPSTREAM_UPDATE = (
     dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+    .replace("any_deps_updated", dg.AutomationCondition.any_deps_updated().ignore(NOT_A_TRIGGER))
     | (
         dg.AutomationCondition.initial_evaluation()
         & (UpstreamNewer() | dg.AutomationCondition.any_deps_match(dg.AutomationCondition.will_be_requested()))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 import pytest
 
-from dbv_pipeline.ingest.assets import landing_sensor, la_partitions
+from dbv_pipeline.ingest.assets import LEDGER_KEYS, la_partitions, landing_sensor
 from dbv_pipeline.ingest.raw_store import RawStore
 from dbv_pipeline.sample import generate_sample
 
@@ -69,6 +71,25 @@ def test_a_resubmission_reruns_only_its_la_and_no_change_reruns_nothing(pipeline
     assert {la: path.stat().st_mtime_ns for la, path in ledger_files.items()} == written
     automation = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=automation.cursor)
     assert automation.get_num_requested(DBT_MART) == 0
+
+    # An identical file resent and a file rejected outright: the ledger and findings are
+    # materialised (for the feedback reports and the ledger check), no table is, and the warehouse
+    # is not requested.
+    resent = next(data_paths.landing.glob("869_placements_*.csv"))
+    os.utime(resent, ns=(resent.stat().st_atime_ns, resent.stat().st_mtime_ns + 10**9))
+    (data_paths.landing / "871_placements_2024-25.csv").write_text("la_code,child_id\n871,C0001\n")
+    requests = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=sensor_cursor))
+    assert sorted(r.partition_key for r in requests.run_requests) == ["869", "871"]
+    sensor_cursor = requests.cursor
+    for la in ("869", "871"):
+        result = ingest(defs, instance, partition_key=la)
+        assert {m.asset_key for m in result.asset_materializations_for_node("raw_returns")} == set(LEDGER_KEYS)
+    assert [e["outcome"] for e in store.ledger("869").events[events["869"]:]] == ["unchanged"]
+    assert store.ledger("871").events[-1]["outcome"] == "rejected"
+    automation = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=automation.cursor)
+    assert automation.total_requested == 0
+    events = {la: len(store.ledger(la).events) for la in LAS}
+    written = {la: path.stat().st_mtime_ns for la, path in ledger_files.items()}
 
     # One LA resubmits: the sensor asks for its partition only, and only its ledger changes.
     placements = next(data_paths.landing.glob("870_placements_*.csv"))

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from ..ingest.assets import RAW_KEYS, la_partitions
+from ..ingest.assets import LEDGER_KEYS, la_partitions
 from ..ingest.raw_store import RawStore
 from ..settings import DataPaths, PipelineSettings
 from .feedback import write_feedback_reports
@@ -22,7 +22,7 @@ def reports_to_write(paths: DataPaths, la_code: str) -> list[tuple[str, object]]
 
 @dg.asset(
     key=["reports", "feedback"],
-    deps=list(RAW_KEYS.values()),
+    deps=LEDGER_KEYS,  # the ledger and findings: materialised whenever a file was processed
     partitions_def=la_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="assurance",

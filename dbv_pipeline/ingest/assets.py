@@ -17,6 +17,10 @@ RAW_DESCRIPTIONS = {
     "submissions": "Raw layer: the version ledger, one row per (file, table) event.",
     "findings": "Raw layer: every rejected file, rejected row and warning, with line, column and reason.",
 }
+# The version ledger and the findings change with every processed file, a rejected one or an
+# identical resend too. The warehouse reads them live (views over the Parquet), so an update of
+# theirs alone refreshes nothing downstream; a new version materialises its table, which does.
+LEDGER_KEYS = [RAW_KEYS["submissions"], RAW_KEYS["findings"]]
 BULK_RUN_THRESHOLD = 10  # more changed LAs than this → one run over every partition
 LOG_EACH_FILE_UP_TO = 20  # a bigger run logs its rejected files and totals (each file: the ledger, the reports)
 
@@ -32,9 +36,11 @@ LOG_EACH_FILE_UP_TO = 20  # a bigger run logs its rejected files and totals (eac
 )
 def raw_returns(context: dg.AssetExecutionContext, settings: PipelineSettings):
     """Ingest each LA's new or changed landing files into the raw layer (spec §1 version rules).
-    A run that finds nothing new and no version pending its checks materialises nothing, so
-    nothing downstream reruns. Versions are written pending: the raw checks that follow make them
-    visible to the warehouse (a failed run leaves them pending; the next run checks them)."""
+    Versions are written pending: the raw checks that follow make them visible to the warehouse (a
+    failed run leaves them pending; the next run checks them). A table is materialised only when it
+    has a version pending its checks, so only that refreshes downstream; the ledger and findings
+    whenever a file was processed (a rejected file, an identical resend), for the feedback reports
+    and the ledger check. A run that finds nothing new materialises nothing."""
     paths = settings.paths
     scan = scan_landing(paths.landing, settings.landing_settle_seconds)
     for path in scan.refused:
@@ -51,7 +57,9 @@ def raw_returns(context: dg.AssetExecutionContext, settings: PipelineSettings):
     if summary.deferred:
         context.log.info(f"{len(summary.deferred)} files changed or went while being read: taken by the next run")
     store = RawStore(paths)
-    pending = [la for la in context.partition_keys if store.ledger(la).pending()]
+    pending = {la: store.ledger(la).pending() for la in context.partition_keys}
+    pending = {la: events for la, events in pending.items() if events}
+    tables_pending = {event["table_name"] for events in pending.values() for event in events}
     per_table = {name: 0 for name in TABLES}
     for outcome in summary.files:
         for event in outcome.events:
@@ -72,7 +80,11 @@ def raw_returns(context: dg.AssetExecutionContext, settings: PipelineSettings):
         return  # no materialisation: nothing downstream is refreshed for a no-change run
     if pending:
         totals["las_pending_checks"] = len(pending)
+    if not tables_pending:
+        context.log.info("No new version: only the ledger and findings are updated, nothing downstream is refreshed")
     for name, key in RAW_KEYS.items():
+        if name in TABLES and name not in tables_pending:
+            continue
         rows = per_table.get(name)
         yield dg.MaterializeResult(asset_key=key, metadata={**totals, **({"rows_loaded_table": rows} if rows is not None else {})})
 

@@ -1,4 +1,7 @@
 -- Every row_rejected finding, with whether its file's version is current.
+-- A view over the raw ledger and findings: always current, also after a rejected file or an
+-- identical resend, which refresh nothing downstream (dbv_pipeline/automation.py).
+{{ config(materialized='view') }}
 
 with findings as (
     select * from {{ ref('stg_raw__findings') }}

@@ -1,6 +1,9 @@
 -- The version ledger with its findings counted, one row per (file, table) event. A finding
 -- belongs to the events of its file (LA, SHA-256, received_at) for its table; a finding that names
 -- no table (a file-level rejection) belongs to every event of its file.
+-- A view over the raw ledger and findings: always current, also after a rejected file or an
+-- identical resend, which refresh nothing downstream (dbv_pipeline/automation.py).
+{{ config(materialized='view') }}
 
 with submissions as (
     select * from {{ ref('stg_raw__submissions') }}
