@@ -5,6 +5,7 @@ on to the warehouse, nothing personal leaks into any output, and the ingest's me
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import os
@@ -24,6 +25,7 @@ import xlsxwriter
 from dbv_pipeline.ingest import ingest_landing
 from dbv_pipeline.ingest.process import scan_landing
 from dbv_pipeline.ingest.raw_store import RawStore, compact
+from dbv_pipeline.playbook.data import PlaybookPaths
 from dbv_pipeline.settings import DataPaths
 from tests.conftest import PLACEMENT_HEADER, RECEIVED, placement, write_csv
 from tests.test_ingest_faults import HNB, MIT
@@ -117,9 +119,12 @@ def warehouse_text(warehouse: Path) -> str:
 @pytest.fixture(scope="module")
 def bulk(tmp_path_factory):
     """The poisoned national drop, ingested by `dbv ingest` in its own process (so its peak memory is its
-    own), then the warehouse built by dbt on it."""
+    own), then the warehouse built by dbt on it (no public data) and every playbook asset."""
+    from dbv_pipeline.playbook.assets import PLAYBOOK_ASSETS
+    from dbv_pipeline.public import dfe_ehcp
+    from dbv_pipeline.settings import PipelineSettings
     from dbv_pipeline.warehouse.testing import copy_dbt_project, run_dbt
-    from tests.test_warehouse_dbt import COHORTS, OWN_MODELS
+    from tests.test_warehouse_dbt import COHORTS
 
     root = tmp_path_factory.mktemp("hostile")
     paths = DataPaths(root / "data")
@@ -134,8 +139,11 @@ def bulk(tmp_path_factory):
     )
     env = {**os.environ, "DBV_LANDING_SETTLE_SECONDS": "0"}
     ingest = subprocess.run([sys.executable, "-c", script, str(paths.root)], capture_output=True, text=True, env=env, timeout=600)
+    dfe_ehcp.write_empty(paths.public)
     project = copy_dbt_project(root / "dbt_project", COHORTS)
-    build = run_dbt(project, paths, "build", *OWN_MODELS)
+    build = run_dbt(project, paths, "build")
+    if build.returncode == 0:
+        dg.materialize(PLAYBOOK_ASSETS, resources={"settings": PipelineSettings(data_dir=str(paths.root))})
     return paths, ingest, build
 
 
@@ -165,6 +173,18 @@ def test_other_las_reach_the_warehouse(bulk):
     recorded = {(la, source, outcome) for la, source, outcome in outcomes}
     for la, (name, _, _) in POISON.items():  # malformed names included (issue 13)
         assert (la, name, "rejected") in recorded
+
+
+def test_other_las_reach_the_playbook(bulk):
+    """Every clean LA has its playbook page and its forecast rows; no poisoned LA has data to show."""
+    paths, _, build = bulk
+    assert build.returncode == 0, build.stdout[-5000:]
+    playbook = PlaybookPaths.of(paths)
+    with (playbook.exports / "caseload_forecast.csv").open(newline="") as handle:
+        forecast_las = {row["la_code"] for row in csv.DictReader(handle)}
+    assert forecast_las == set(CLEAN)
+    pages = {page.stem for page in (playbook.report / "la").glob("*.html")}
+    assert set(CLEAN) <= pages and not pages & set(POISON)
 
 
 def test_ingest_memory_stays_under_the_bound(bulk):

@@ -219,6 +219,39 @@ def test_exports_are_readable(out):
     book.close()
 
 
+def test_exports_say_who_each_la_is(sample, out):
+    """Every export with an la_code has the LA's name, region, programme and tranche beside it, as in
+    marts.dim_la; an LA outside DBV has no tranche."""
+    with duckdb.connect(str(sample.paths.warehouse), read_only=True) as con:
+        las = con.sql("select old_la_code as la_code, la_name, region_name, programme, tranche from marts.dim_la").df()
+    for name in ("pb_la_year_metrics", "pb_benchmark_labels", "caseload_forecast", "spend_forecast"):
+        frame = pd.read_parquet(out.exports / f"{name}.parquet")
+        if frame.empty:
+            continue
+        columns = list(frame.columns)
+        at = columns.index("la_code")
+        assert columns[at + 1:at + 5] == ["la_name", "region_name", "programme", "tranche"], name
+        expected = frame[["la_code"]].merge(las, on="la_code", how="left")
+        pd.testing.assert_frame_equal(frame[expected.columns].reset_index(drop=True), expected, check_dtype=False, obj=name)
+        assert frame.la_name.notna().all(), name
+    metrics = pd.read_parquet(out.exports / "pb_la_year_metrics.parquet")
+    assert metrics.loc[metrics.programme != "DBV", "tranche"].isna().all()
+    assert metrics.loc[metrics.programme == "DBV", "tranche"].notna().all()
+
+
+def test_the_workbook_has_frozen_filterable_headers_and_rounded_numbers(out):
+    book = openpyxl.load_workbook(out.exports / WORKBOOK)
+    sheet = book["metrics_long"]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == sheet.dimensions
+    assert sheet["A1"].font.bold
+    header = [cell.value for cell in sheet[1]]
+    value = header.index("value") + 1
+    numbers = [row[0] for row in sheet.iter_rows(min_row=2, min_col=value, max_col=value, values_only=True) if row[0] is not None]
+    assert numbers and all(round(v, 2) == v for v in numbers)  # percentages, pounds, plans: no 66.666666…
+    assert sheet.cell(2, value).number_format == "#,##0.00"
+    book.close()
+
+
 def test_without_public_data_outcomes_and_evaluation_are_empty_with_a_note(sample, tmp_path):
     paths = DataPaths(tmp_path / "data")
     shutil.copytree(sample.paths.reports, paths.reports)

@@ -30,6 +30,8 @@ SHEET_NAMES = {"pb_metric_catalogue": "metric_catalogue", "pb_la_year_metrics": 
                "pb_la_year_metrics_wide": "metrics_wide", "pb_group_stats": "group_stats",
                "pb_benchmark_labels": "benchmark_labels", "pb_outcome_indicators": "outcome_indicators"}
 README_TITLE = "DBV in SEND playbook export"
+# Who each LA is, beside every la_code (marts.dim_la, whose old_la_code is the return's la_code).
+LA_DETAILS = ["la_name", "region_name", "programme", "tranche"]
 
 
 @dataclass
@@ -40,7 +42,8 @@ class ExportSummary:
 
 
 def collect(paths: DataPaths) -> dict[str, pd.DataFrame]:
-    """The tables to export: the playbook marts (read-only) and the Python assets' outputs."""
+    """The tables to export: the playbook marts (read-only) and the Python assets' outputs, each with
+    the LA's name, region, programme and tranche beside its la_code."""
     warehouse, out = Warehouse(paths.warehouse), PlaybookPaths.of(paths)
     tables = {}
     for name in WAREHOUSE_TABLES:
@@ -50,7 +53,22 @@ def collect(paths: DataPaths) -> dict[str, pd.DataFrame]:
     for folder, names in OUTPUT_TABLES.items():
         for name in names:
             tables[name] = read_output(getattr(out, folder), name)
-    return tables
+    las = warehouse.table("marts", "dim_la", ["old_la_code", *LA_DETAILS])
+    if las is None:
+        return tables
+    las = las.rename(columns={"old_la_code": "la_code"})
+    return {name: with_la_details(frame, las) for name, frame in tables.items()}
+
+
+def with_la_details(frame: pd.DataFrame, las: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the LA details it lacks inserted after its ``la_code`` (rows kept, in order)."""
+    missing = [c for c in las.columns if c != "la_code" and c not in frame.columns]
+    if "la_code" not in frame.columns or not missing:
+        return frame
+    details = frame[["la_code"]].merge(las[["la_code", *missing]], on="la_code", how="left", validate="many_to_one")
+    at = frame.columns.get_loc("la_code") + 1
+    columns = [*frame.columns[:at], *missing, *frame.columns[at:]]
+    return pd.concat([frame.reset_index(drop=True), details[missing]], axis=1)[columns]
 
 
 def table_hash(frame: pd.DataFrame) -> str:
@@ -104,16 +122,37 @@ def write_exports(tables: dict[str, pd.DataFrame], folder: Path, *, source: Prov
     return summary
 
 
+def decimals(column: pd.Series) -> int | None:
+    """Decimal places a workbook shows for a column: None for a non-float column, 4 for one whose
+    values are all below 1 in size (shares, p-values), else 2 (money, percentages, rates)."""
+    if not pd.api.types.is_float_dtype(column):
+        return None
+    return 4 if column.abs().max() < 1 else 2
+
+
 def write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
-    """One sheet per frame, the column names as its first row, missing values as empty cells (as
-    ``DataFrame.to_excel``). xlsxwriter in constant-memory mode, strings written as they are: about three
+    """One sheet per frame, the column names as a frozen, filterable first row, missing values as empty
+    cells, integers with thousands separators and decimals rounded (``decimals``; the CSV and Parquet
+    keep full precision). xlsxwriter in constant-memory mode, strings written as they are: about three
     times as fast as pandas with openpyxl."""
     options = {"constant_memory": True, "strings_to_urls": False, "strings_to_formulas": False,
                "strings_to_numbers": False, "nan_inf_to_errors": True}
     with xlsxwriter.Workbook(str(path), options) as book:
+        header = book.add_format({"bold": True, "bottom": 1})
+        formats = {None: None, 0: book.add_format({"num_format": "#,##0"}),
+                   2: book.add_format({"num_format": "#,##0.00"}), 4: book.add_format({"num_format": "0.0000"})}
         for name, frame in sheets.items():
             sheet = book.add_worksheet(name)
-            sheet.write_row(0, 0, [str(c) for c in frame.columns])
-            columns = [frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in frame.columns]
+            places = {c: 0 if pd.api.types.is_integer_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+                      else decimals(frame[c]) for c in frame.columns}
+            for index, column in enumerate(frame.columns):
+                width = min(max(len(str(column)), 10) + 2, 18 if pd.api.types.is_numeric_dtype(frame[column]) else 60)
+                sheet.set_column(index, index, width, formats[places[column]])
+            sheet.write_row(0, 0, [str(c) for c in frame.columns], header)
+            sheet.freeze_panes(1, 0)
+            if len(frame.columns):
+                sheet.autofilter(0, 0, len(frame), len(frame.columns) - 1)
+            columns = [(frame[c].round(places[c]) if places[c] else frame[c]) for c in frame.columns]
+            columns = [c.astype(object).where(c.notna(), None).tolist() for c in columns]
             for row, cells in enumerate(zip(*columns), start=1):
                 sheet.write_row(row, 0, cells)
