@@ -55,6 +55,7 @@ dev: setup  ## the Dagster UI and daemon (sensors, schedules) on http://127.0.0.
 docs: setup  ## dbt docs for analysts: dbt_project/target/static_index.html opens from a file, offline
 	@cd dbt_project && ../$(BIN)/dbt --quiet docs generate --static --profiles-dir . --vars "$$(../$(BIN)/python -m dbv_pipeline.warehouse.prepare --print-vars)"
 	@echo "dbt docs: dbt_project/target/static_index.html (or make docs-serve)"
+	@$(BIN)/python -m dbv_pipeline.docs_server --fetch-assets || true
 
 docs-serve: docs  ## serve dbt docs and GX Data Docs on http://127.0.0.1:8080 and :8081
 	@$(BIN)/python -m dbv_pipeline.docs_server
