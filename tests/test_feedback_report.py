@@ -9,8 +9,9 @@ import duckdb
 import pytest
 from openpyxl import load_workbook
 
-from dbv_pipeline.assurance.feedback import SYNTHETIC_MARKER, build_report, write_feedback_report
+from dbv_pipeline.assurance.feedback import build_report, write_feedback_report
 from dbv_pipeline.ingest import ingest_landing
+from dbv_pipeline.reporting import SYNTHETIC_MARKER
 from tests.conftest import RECEIVED, placement, write_csv
 from tests.test_assurance_gx_rules import DSG, HNB, mart
 
