@@ -282,8 +282,9 @@ def index_page(charts: Charts, data: ReportData) -> str:
     tranches = [{"href": tranche_page(t), "tranche": int(t), "las": n}
                 for t, n in data.las[data.las.programme.eq("DBV")].groupby("tranche").size().items()]
     summary, event_study = evaluation(charts, data)
+    year = int(data.wide.year.max()) if len(data.wide) else None
     return page("index.html", "National summary", data=data, crumbs=[("Playbook", None)], la_count=len(data.las),
-                year=int(data.wide.year.max()) if len(data.wide) else "",
+                year=year or "", financial_year=financial_year(year) if year else "",
                 glance=Table(["Group", "LAs", *(SHORT_LABELS[m] for m in SUMMARY_METRICS)], rows),
                 tranches=tranches, trends=trends, evaluation=summary, event_study=event_study,
                 las=Table(["Local authority", "Code", "Programme", "Region", "EHCPs", "Growth",
@@ -479,7 +480,7 @@ def la_page_html(charts: Charts, data: ReportData, la: LaData, known: set[str]) 
         crumbs.append((f"Tranche {int(info.tranche)}", tranche_page(info.tranche)))
     crumbs.append((name, None))
     return page("la.html", name, data=data, depth=1, crumbs=crumbs, name=name, code=la.code,
-                programme=programme_text(info), tranche=tranche_page(info.tranche) if in_tranche else None,
+                programme=programme_text(info), tranche_href=tranche_page(info.tranche) if in_tranche else None,
                 region=info.region_name or "",
                 neighbours=[Link(n, f"{code}.html") if code in known else n for code, n in la.neighbours],
                 headlines=headlines(la, int(years.max()) if len(years) else None), figures=figures,

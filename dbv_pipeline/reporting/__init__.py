@@ -30,11 +30,11 @@ def returns_synthetic(landing: Path) -> bool:
 
 @cache
 def environment() -> jinja2.Environment:
-    """The templates, autoescaped, with the formatters as filters; an undefined name is an error."""
+    """The templates, autoescaped; an undefined name is an error. Values come formatted (``formats``),
+    but for the feedback report's findings (``text``)."""
     env = jinja2.Environment(loader=jinja2.PackageLoader(__name__, "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(count=formats.count, percent=formats.percent, money=formats.money, quantity=formats.quantity,
-                       text=formats.text, date=formats.date, financial_year=formats.financial_year)
+    env.filters["text"] = formats.text
     return env
 
 
