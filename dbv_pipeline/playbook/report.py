@@ -1,7 +1,8 @@
 """The evaluator's playbook: static HTML pages that open from the file system (no server, no JS).
 
 ``index.html`` (national summary), ``tranche-<n>.html`` (one per DBV tranche) and ``la/<code>.html``
-(one per LA with data), linked relatively, charts inline as SVG (``charts.py``). A synthetic run
+(one per LA with data), linked relatively, charts inline as SVG (``charts.py``), rendered by the
+templates of ``dbv_pipeline/reporting/templates/playbook/`` from the pieces made here. A synthetic run
 carries a "SYNTHETIC DATA" banner and watermark on every page. A rerun rewrites only the pages whose
 content changed (``manifest.json``: a hash of each page).
 """
@@ -16,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from markupsafe import escape
 
 from .. import reporting
@@ -43,7 +43,7 @@ GROUP_COLOURS = {"DBV": RED, "DBV_T1": PINK, "DBV_T2": PURPLE, "DBV_T3": TURQUOI
                  "NONE": BLUE, "ENGLAND": GREY}
 LA_DIR = "la"
 BENCHMARK_COLUMNS = ["la_code", "year", "metric", "value", "comparison", "group_order", "comparison_median", "phrase"]
-GENERATED_AT = "<!--generated-at-->"  # the footer's time, filled in when a page is written
+GENERATED_AT = "<!--generated-at-->"  # the footer's time (templates/playbook/base.html), filled in when written
 
 
 def tranche_page(tranche) -> str:
