@@ -46,6 +46,7 @@ def _settings(args: argparse.Namespace, *, create: bool = False) -> PipelineSett
 def cmd_sample(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from .reporting import SYNTHETIC_MARKER
     from .sample import generate_sample
 
     paths = _settings(args, create=True).paths
@@ -63,7 +64,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
             except ValueError as error:
                 raise UserError(str(error)) from None
         clashes = sorted(p.name for p in staging.iterdir() if (paths.landing / p.name).exists()
-                         and p.name != "README_SYNTHETIC.txt")
+                         and p.name != SYNTHETIC_MARKER)
         if clashes and not args.overwrite:
             raise UserError(f"{len(clashes)} files would replace returns in {paths.landing} (e.g. {clashes[0]}); "
                             "pass --overwrite to replace them, or use another --data-dir")

@@ -18,6 +18,7 @@ import dagster as dg
 
 from .ingest import files_by_la
 from .ingest.assets import la_partitions
+from .reporting import returns_synthetic
 from .settings import PipelineSettings
 
 
@@ -126,8 +127,8 @@ def run_demo(settings: PipelineSettings, *, multiplier: float, la_count: int | N
     not_passed = run_all(settings, dagster_instance(), log)
     bin_dir = Path(sys.executable).parent
     report = paths.reports / "playbook" / "report" / "index.html"
-    say(f"\nDone in {time.perf_counter() - started:.0f} s: {warehouse_counts(paths.warehouse)}. "
-        "Everything here is SYNTHETIC sample data.")
+    say(f"\nDone in {time.perf_counter() - started:.0f} s: {warehouse_counts(paths.warehouse)}."
+        + (" Everything here is SYNTHETIC sample data." if returns_synthetic(paths.landing) else ""))
     if public_rows(paths.public) == 0:
         say(f"No DfE public data was loaded ({settings.release_source or 'DBV_DFE_EHCP_SOURCE=none'}; see the log): "
             "outcome indicators and the evaluation are empty. Set DBV_DFE_EHCP_SOURCE to the release zip to add them.")

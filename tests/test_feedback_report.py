@@ -9,8 +9,9 @@ import duckdb
 import pytest
 from openpyxl import load_workbook
 
-from dbv_pipeline.assurance.feedback import SYNTHETIC_MARKER, build_report, write_feedback_report
+from dbv_pipeline.assurance.feedback import build_report, write_feedback_report
 from dbv_pipeline.ingest import ingest_landing
+from dbv_pipeline.reporting import SYNTHETIC_MARKER
 from tests.conftest import RECEIVED, placement, write_csv
 from tests.test_assurance_gx_rules import DSG, HNB, mart
 
@@ -34,8 +35,8 @@ def test_row_rejects_and_warnings_with_line_column_and_reason(data_paths):
     html = html_path.read_text(encoding="utf-8")
     assert "Loaded, with 2 row(s) rejected" in html and "West Berkshire" in html
     assert "869_hnb_spend_2024-25.csv" in html and "2024-25" in html and "4 / 2 / 2" in html
-    assert "provision_type &#x27;MSX&#x27; is not in the code list" in html
-    assert "spend_gbp &#x27;lots&#x27; is not an amount in pounds" in html
+    assert "provision_type &#39;MSX&#39; is not in the code list" in html
+    assert "spend_gbp &#39;lots&#39; is not an amount in pounds" in html
     assert "<td class=\"num\">4</td><td>provision_type</td><td>MSX</td>" in html.replace("<td>hnb_spend</td>", "")
     assert "W_NEGATIVE_SPEND" in html and "check the sign" in html
     assert "SYNTHETIC" not in html and "<script" not in html

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import html
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -26,12 +25,13 @@ from ..contract import TABLES
 from ..ingest.filenames import is_safe_name
 from ..ingest.process import sha256_of
 from ..ingest.raw_store import RawStore
+from .. import reporting
+from ..reporting import formats
 from ..settings import EXPECTATIONS_DIR, SEEDS_DIR, DataPaths
 from . import data
 from .rules import RULES
 from .validate import Outcome, validate
 
-SYNTHETIC_MARKER = "README_SYNTHETIC.txt"  # written into landing by the sample generator
 SEVERITY_WORDS = {"file_rejected": "File rejected", "row_rejected": "Row rejected", "warning": "Warning"}
 OUTCOME_WORDS = {
     "loaded": "Loaded",
@@ -52,30 +52,30 @@ CROSS_SOURCE = {
     "hnb_vs_dsg": ("fct_hnb_spend", {"hnb_spend", "dsg_plan"}),
     "unit_cost_vs_median": ("fct_unit_cost", {"hnb_spend", "placements"}),
 }
+STAMP = "SYNTHETIC DATA · NOT A REAL LA RETURN"  # top and bottom of the page, top of each sheet
 COLUMNS = ["severity", "table", "line", "column", "value", "rule", "reason"]
-
-
-def _gbp(value) -> str:
-    return f"-£{-value:,.0f}" if value < 0 else f"£{value:,.0f}"
 
 
 def _explain(rule_code: str, row: dict) -> str:
     """The rule's message, with the numbers of this row where the rule compares values."""
     message = RULES[rule_code].message
     if rule_code == "W_ROLL_FORWARD":
-        return (f"{message}. Expected {_gbp(row['expected_cumulative_gbp'])} ({row['previous_year']} "
-                f"{row['previous_scenario']} {_gbp(row['previous_cumulative_gbp'])} plus "
-                f"{_gbp(row['in_year_balance_gbp'])}); the difference is {_gbp(row['roll_forward_gap_gbp'])}.")
+        return (f"{message}. Expected {formats.money(row['expected_cumulative_gbp'])} ({row['previous_year']} "
+                f"{row['previous_scenario']} {formats.money(row['previous_cumulative_gbp'])} plus "
+                f"{formats.money(row['in_year_balance_gbp'])}); the difference is "
+                f"{formats.money(row['roll_forward_gap_gbp'])}.")
     if rule_code == "W_CASELOAD_DFE":
-        return (f"{message}. January {row['census_year']}: {row['la_caseload']:,.0f} plans in your return, "
-                f"{row['dfe_caseload']:,.0f} published by DfE ({row['caseload_gap_ratio']:+.1%}).")
+        return (f"{message}. January {row['census_year']}: {formats.count(row['la_caseload'])} plans in your return, "
+                f"{formats.count(row['dfe_caseload'])} published by DfE "
+                f"({formats.percent(row['caseload_gap_ratio'] * 100, sign=True)}).")
     if rule_code == "W_HNB_VS_DSG":
-        return (f"{message}. {row['financial_year']}: OUTTURN spend {_gbp(row['hnb_outturn_gbp'])}, DSG plan "
-                f"ACTUAL expenditure {_gbp(row['dsg_actual_expenditure_gbp'])} ({row['spend_gap_ratio']:+.1%}).")
+        return (f"{message}. {row['financial_year']}: OUTTURN spend {formats.money(row['hnb_outturn_gbp'])}, DSG plan "
+                f"ACTUAL expenditure {formats.money(row['dsg_actual_expenditure_gbp'])} "
+                f"({formats.percent(row['spend_gap_ratio'] * 100, sign=True)}).")
     if rule_code == "W_UNIT_COST":
         return (f"{message}. {row['financial_year']} {row['provision_type']} {row['spend_type']}: "
-                f"{_gbp(row['unit_cost_gbp'])} per plan, {row['unit_cost_ratio']:.1f} times the median "
-                f"{_gbp(row['national_median_gbp'])} of {row['las_in_median']} LAs.")
+                f"{formats.money(row['unit_cost_gbp'])} per plan, {row['unit_cost_ratio']:.1f} times the median "
+                f"{formats.money(row['national_median_gbp'])} of {row['las_in_median']} LAs.")
     return message
 
 
@@ -270,7 +270,7 @@ def build_reports(paths: DataPaths, sources: Mapping[str, Iterable[str | Path]],
     """
     receipts = _receipts(paths, sources)
     if synthetic is None:
-        synthetic = (paths.landing / SYNTHETIC_MARKER).exists()
+        synthetic = reporting.returns_synthetic(paths.landing)
     loaded = [[e for e in events if e["outcome"] not in ("rejected", "unchanged") and e["table_name"] in TABLES]
               for events in receipts]
     warning_rows, gx_errors = _loaded_warnings(paths, [e for events in loaded for e in events])
@@ -311,92 +311,32 @@ def build_report(paths: DataPaths, la_code: str, source: str | Path, *, syntheti
 # ---------------------------------------------------------------------------------------------
 # HTML
 
-CSS = """
-body { font-family: Arial, Helvetica, sans-serif; font-size: 11pt; color: #0b0c0c; margin: 2em; }
-h1 { font-size: 18pt; margin-bottom: 0.2em; } h2 { font-size: 14pt; margin-top: 1.5em; border-bottom: 2px solid #1d70b8; }
-table { border-collapse: collapse; width: 100%; margin: 0.5em 0; }
-th, td { border: 1px solid #b1b4b6; padding: 4px 6px; text-align: left; vertical-align: top; }
-th { background: #f3f2f1; } tr { page-break-inside: avoid; }
-td.num { text-align: right; white-space: nowrap; }
-dl.summary { display: grid; grid-template-columns: max-content auto; gap: 2px 1em; }
-dl.summary dt { font-weight: bold; } dl.summary dd { margin: 0; }
-.outcome { font-size: 13pt; font-weight: bold; padding: 0.4em; border-left: 6px solid #1d70b8; background: #f3f2f1; }
-.synthetic { border: 4px solid #d4351c; color: #d4351c; font-weight: bold; font-size: 16pt; text-align: center;
-             padding: 0.3em; letter-spacing: 0.1em; }
-.next { font-style: italic; }
-@page { size: A4 landscape; margin: 12mm; }
-@media print { body { margin: 0; } h2 { page-break-after: avoid; } }
-"""
-
-
-def _e(value) -> str:
-    if _blank(value):
-        return ""
-    return f"{value:.2f}" if isinstance(value, float) else html.escape(str(value))
-
-
-def _html_rows(rows: list[dict]) -> str:
-    head = "".join(f"<th>{c.capitalize()}</th>" for c in COLUMNS)
-    body = "".join(
-        "<tr>" + "".join(f'<td class="num">{_e(r[c])}</td>' if c == "line" else f"<td>{_e(r[c])}</td>" for c in COLUMNS)
-        + "</tr>" for r in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
 
 def render_html(report: Report) -> str:
-    stamp = '<div class="synthetic">SYNTHETIC DATA · NOT A REAL LA RETURN</div>' if report.synthetic else ""
+    """The printable page (``reporting/templates/feedback.html``)."""
     totals = report.totals()
     summary = {
         "Local authority": f"{report.la_code} {report.la_name}".strip(),
         "File": report.source_file,
         "Return period": report.return_period or "",
-        "Received": f"{report.received_at:%d %B %Y %H:%M} UTC",
+        "Received": f"{formats.date(report.received_at)} UTC",
         "Tables": ", ".join(t["table_name"] or "?" for t in report.tables),
         "Rows in / loaded / rejected": f"{totals['rows_in']} / {totals['rows_loaded']} / {totals['rows_rejected']}",
         "Warnings": str(len(report.warnings)),
         "SHA-256": report.source_sha256,
     }
-    per_table = "".join(
-        f"<tr><td>{_e(t['table_name'])}</td><td>{_e(OUTCOME_WORDS[t['outcome']])}</td>"
-        f'<td class="num">{t["rows_in"]}</td><td class="num">{t["rows_loaded"]}</td>'
-        f'<td class="num">{t["rows_rejected"]}</td><td>{_e(t["reason"])}</td></tr>'
-        for t in report.tables
-    )
-    parts = [
-        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>DBV return feedback: {_e(report.la_code)} {_e(report.source_file)}</title><style>{CSS}</style></head><body>",
-        stamp,
-        "<h1>DBV data return: feedback</h1>",
-        f'<p class="outcome">{_e(report.outcome)}</p>',
-        "<dl class='summary'>" + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in summary.items()) + "</dl>",
-        "<h2>Tables</h2><table><thead><tr><th>Table</th><th>Outcome</th><th>Rows in</th><th>Loaded</th>"
-        f"<th>Rejected</th><th>Reason</th></tr></thead><tbody>{per_table}</tbody></table>",
-        "<p>Line numbers count the header as line 1 (for a workbook, the row number in the sheet).</p>",
-    ]
-    for title, rows, kinds in (
-        ("Rejected files and rows", report.rejected, ("file_rejected", "row_rejected")),
-        ("Warnings", report.warnings, ("warning",)),
-    ):
-        parts.append(f"<h2>{title} ({len(rows)})</h2>")
-        if rows:
-            shown = [k for k in kinds if SEVERITY_WORDS[k] in {r["severity"] for r in rows}]
-            parts += [f'<p class="next">{_e(NEXT_STEPS[k])}</p>' for k in shown]
-            parts.append(_html_rows(rows))
-        else:
-            parts.append("<p>None.</p>")
-    if report.pipeline_errors:
-        parts.append(f"<p>Our own post-load checks found {report.pipeline_errors} problem(s) with how this file "
-                     "was loaded. They are not a fault in your return; the DBV data team will follow up.</p>")
-    parts += [f"<p>{_e(n)}</p>" for n in report.notes]
-    parts += [stamp, "</body></html>"]
-    return "\n".join(parts)
+    sections = []
+    for title, rows, kinds in (("Rejected files and rows", report.rejected, ("file_rejected", "row_rejected")),
+                               ("Warnings", report.warnings, ("warning",))):
+        shown = {r["severity"] for r in rows}
+        sections.append((title, rows, [NEXT_STEPS[k] for k in kinds if SEVERITY_WORDS[k] in shown]))
+    return reporting.render("feedback.html", report=report, stamp=STAMP, summary=summary, sections=sections,
+                            columns=COLUMNS, outcome_words=OUTCOME_WORDS)
 
 
 # ---------------------------------------------------------------------------------------------
 # XLSX
 
-STAMP = "SYNTHETIC DATA · NOT A REAL LA RETURN"
 WIDTHS = [16, 14, 8, 24, 24, 18, 90]  # the Rejected and Warnings sheets
 SUMMARY_WIDTHS = [22, 70]  # wide enough for the received time and the SHA-256
 WRAP = {"text_wrap": True, "valign": "top"}

@@ -10,7 +10,6 @@ of the index page is drawn with matplotlib (small multiples with error bars).
 
 from __future__ import annotations
 
-import html
 import io
 import re
 import textwrap
@@ -20,7 +19,10 @@ from dataclasses import dataclass, field
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+from markupsafe import Markup, escape
 from matplotlib.ticker import FixedLocator, Locator, LogLocator, MaxNLocator
+
+from ..reporting import formats
 
 # GOV.UK colours
 BLUE, ORANGE, GREEN, RED, PURPLE, GREY, PINK, TURQUOISE = (
@@ -47,7 +49,9 @@ class LegendItem:
 
 @dataclass
 class Chart:
-    svg: str
+    """A chart's SVG, the one markup a page takes as is: every text in it is escaped here."""
+
+    svg: Markup
     legend: list[LegendItem] = field(default_factory=list)
 
 
@@ -79,33 +83,20 @@ class Fan:
     colour: str = BLUE
 
 
-def money(value: float, _pos=None) -> str:
-    """£1.2m, £350k, £900; negative −£1.2m; blank for missing."""
-    if value is None or not np.isfinite(value):
-        return ""
-    sign, v = ("−" if value < 0 else ""), abs(value)
-    if v >= 1e7:
-        return f"{sign}£{v / 1e6:,.0f}m"
-    if v >= 1e6:
-        return f"{sign}£{v / 1e6:,.1f}m"
-    if v >= 1e3:
-        return f"{sign}£{v / 1e3:,.0f}k"
-    return f"{sign}£{v:,.0f}"
+def money(value: float) -> str:
+    """An axis's pounds: £12m, £1.2m, £350k, £900; negative −£1.2m; blank for missing."""
+    return formats.money(value, "axis", minus=formats.MINUS)
 
 
-def percent(value: float, _pos=None) -> str:
-    return f"{value:,.0f}%"
+def percent(value: float) -> str:
+    return formats.percent(value, 0)
 
 
-def count(value: float, _pos=None) -> str:
-    return f"{value:,.0f}"
-
-
-def year(value: float, _pos=None) -> str:
+def year(value: float) -> str:
     return f"{value:.0f}"
 
 
-FORMATTERS = {"gbp": money, "percent": percent, "plans": count}
+FORMATTERS = {"gbp": money, "percent": percent, "plans": formats.count}  # tick labels by unit
 _BEFORE_SVG = re.compile(r"^.*?(?=<svg)", re.S)
 
 # matplotlib's defaults (rcParams above): ticks 3.5 pt long and 0.8 wide, labels 3.5 pt beyond them; the
@@ -307,15 +298,15 @@ class _Axes:
                  ("".join(f"M{x0} {_n(y)}H{x1}" for y in ys) if "y" in grid else "")
         tick_d = "".join(f"M{_n(x)} {y1}v{TICK}" for x in xs) + "".join(f"M{x0} {_n(y)}h{-TICK}" for y in ys)
         below, left = _n(self.y1 + X_LABEL_BASELINE), _n(self.x0 - TICK - TICK_PAD)
-        labels = "".join(f'<text x="{_n(x)}" y="{below}" text-anchor="middle">{html.escape(t)}</text>'
+        labels = "".join(f'<text x="{_n(x)}" y="{below}" text-anchor="middle">{escape(t)}</text>'
                          for x, t in zip(xs, xlabels) if t) + \
-                 "".join(f'<text x="{left}" y="{_n(y + Y_LABEL_BASELINE)}" text-anchor="end">{html.escape(t)}</text>'
+                 "".join(f'<text x="{left}" y="{_n(y + Y_LABEL_BASELINE)}" text-anchor="end">{escape(t)}</text>'
                          for y, t in zip(ys, ylabels) if t)
         plot = (f'<svg x="{x0}" y="{y0}" width="{_n(self.x1 - self.x0)}" height="{_n(self.y1 - self.y0)}" '
                 f'viewBox="{x0} {y0} {_n(self.x1 - self.x0)} {_n(self.y1 - self.y0)}" overflow="hidden">')  # clips
         data = "".join(draw() for layer in self.layers for draw in layer)
         w, h = _n(self.width), _n(self.height)
-        return (f'<svg role="img" aria-label="{_attr(title)}" xmlns="http://www.w3.org/2000/svg" width="{w}pt" '
+        return Markup(f'<svg role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" width="{w}pt" '
                 f'height="{h}pt" viewBox="0 0 {w} {h}"><rect width="{w}" height="{h}" fill="#ffffff"/>'
                 f'{plot}<path d="{grid_d}" {_stroke("#e3e3e3", 0.6)} stroke-linecap="square"/></svg>'
                 f'<path d="{tick_d}" {_stroke("#000000", 0.8)}/><g style="{FONT}">{labels}</g>'
@@ -451,11 +442,9 @@ class Charts:
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None})
         svg = _BEFORE_SVG.sub("", buf.getvalue(), count=1)
-        svg = svg.replace("<svg ", f'<svg role="img" aria-label="{_attr(title)}" ', 1)
+        svg = svg.replace("<svg ", f'<svg role="img" aria-label="{escape(title)}" ', 1)
         legend = [LegendItem("estimate and 95% interval (percentage points)", BLUE, "dot"),
                   LegendItem("diagnostic starts (event time 0)", RED, "dotted")]
-        return Chart(svg, legend)
+        return Chart(Markup(svg), legend)
 
 
-def _attr(text: str) -> str:
-    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")

@@ -10,9 +10,9 @@ import duckdb
 import pandas as pd
 
 from ..public.dfe_ehcp import provenance_text, read_provenance
+from ..reporting import returns_synthetic
 from ..settings import DataPaths
 
-SYNTHETIC_MARKER = "README_SYNTHETIC.txt"  # written into the landing folder by the sample generator
 MANIFEST = "manifest.json"  # content hashes of an output folder's files, as last written
 
 
@@ -99,11 +99,12 @@ class Provenance:
 
 
 def provenance(paths: DataPaths, warehouse: Warehouse) -> Provenance:
-    """Returns are synthetic if the landing folder holds the sample's README_SYNTHETIC.txt; the cohort if
-    dim_la says it comes from the synthetic sample (cohort_source); the public data as provenance.json says."""
+    """Returns are synthetic as ``reporting.returns_synthetic`` says (the sample's README_SYNTHETIC.txt in
+    landing); the cohort if dim_la says it comes from the synthetic sample (cohort_source); the public data
+    as provenance.json says."""
     cohort = warehouse.has_table("marts", "dim_la") and bool(warehouse.query(
         "select count(*) as n from marts.dim_la where cohort_source = 'synthetic'").n.iloc[0])
-    return Provenance((paths.landing / SYNTHETIC_MARKER).exists(), cohort,
+    return Provenance(returns_synthetic(paths.landing), cohort,
                       provenance_text(read_provenance(paths.public)))
 
 

@@ -1,7 +1,8 @@
 """The evaluator's playbook: static HTML pages that open from the file system (no server, no JS).
 
 ``index.html`` (national summary), ``tranche-<n>.html`` (one per DBV tranche) and ``la/<code>.html``
-(one per LA with data), linked relatively, charts inline as SVG (``charts.py``). A synthetic run
+(one per LA with data), linked relatively, charts inline as SVG (``charts.py``), rendered by the
+templates of ``dbv_pipeline/reporting/templates/playbook/`` from the pieces made here. A synthetic run
 carries a "SYNTHETIC DATA" banner and watermark on every page. A rerun rewrites only the pages whose
 content changed (``manifest.json``: a hash of each page).
 """
@@ -10,18 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from markupsafe import escape
 
+from .. import reporting
 from ..ingest.filenames import period_end_year
+from ..reporting.formats import date, financial_year, quantity
 from ..settings import DataPaths
 from .charts import BLUE, GREEN, GREY, NEIGHBOUR_GREY, ORANGE, PINK, PURPLE, RED, TURQUOISE, Chart, Charts, Fan, \
-    LegendItem, Line, count
+    LegendItem, Line
 from .data import PlaybookPaths, Warehouse, is_stale, provenance, read_manifest, read_output, write_manifest
 from .forecast import TOTAL
 
@@ -40,7 +43,7 @@ GROUP_COLOURS = {"DBV": RED, "DBV_T1": PINK, "DBV_T2": PURPLE, "DBV_T3": TURQUOI
                  "NONE": BLUE, "ENGLAND": GREY}
 LA_DIR = "la"
 BENCHMARK_COLUMNS = ["la_code", "year", "metric", "value", "comparison", "group_order", "comparison_median", "phrase"]
-GENERATED_AT = "<!--generated-at-->"  # the footer's time, filled in when a page is written
+GENERATED_AT = "<!--generated-at-->"  # the footer's time (templates/playbook/base.html), filled in when written
 
 
 def tranche_page(tranche) -> str:
@@ -118,7 +121,7 @@ class ReportData:
             notes=notes,
             synthetic=source.synthetic,
             provenance=source.sentences(),
-            generated_at=dt.datetime.now().strftime("%d %B %Y %H:%M"),
+            generated_at=date(dt.datetime.now()),
         )
 
     def __post_init__(self):
@@ -155,119 +158,51 @@ class ReportSummary:
     render_seconds: float = 0.0
 
 
-# ---------------------------------------------------------------- formatting
+# ---------------------------------------------------------------- page pieces (rendered by the templates)
 
 
-def fmt(value, unit: str = "plans") -> str:
-    """A value for a table: 1,234 plans, 45.9%, £28,350, £1.2m; minus signs as −; an en dash when missing."""
-    if value is None or pd.isna(value) or not np.isfinite(value):
-        return "–"
-    if unit == "percent":
-        text = f"{value:,.1f}%"
-    elif unit == "gbp":
-        text = f"£{abs(value) / 1e6:,.1f}m" if abs(value) >= 1e6 else f"£{abs(value):,.0f}"
-        text = ("-" if value < 0 else "") + text
-    else:
-        text = count(value)
-    return text.replace("-", "−\u2060")  # a word joiner: no line break after the minus
+@dataclass(frozen=True)
+class Link:
+    """A table cell or list item that links to another page of the report."""
+
+    text: str
+    href: str
 
 
-def esc(text) -> str:
-    return html.escape("" if text is None else str(text))
+@dataclass
+class Table:
+    """A table for ``playbook/macros.html``: cells are text or ``Link``; ``numeric`` columns (default: all
+    but the first) align right; ``note`` follows it."""
+
+    headers: list[str]
+    rows: list[list]
+    numeric: range | set | None = None
+    css: str = "compact"
+    note: str = ""
+
+    def __post_init__(self):
+        self.numeric = set(range(1, len(self.headers)) if self.numeric is None else self.numeric)
 
 
-def table(headers: list[str], rows: list[list[str]], *, numeric: range | set | None = None, css: str = "compact") -> str:
-    """An HTML table (cells are markup, already escaped); ``numeric`` columns (default: all but the
-    first) align right. Wide tables scroll inside their box."""
-    numeric = range(1, len(headers)) if numeric is None else numeric
-    attr = [" class=num" if i in numeric else "" for i in range(len(headers))]
-    head = "".join(f"<th{a}>{h}</th>" for a, h in zip(attr, headers))
-    body = "".join("<tr>" + "".join(f"<td{a}>{c}</td>" for a, c in zip(attr, row)) + "</tr>" for row in rows)
-    return f'<div class="scroll"><table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+@dataclass
+class Figure:
+    """A chart with its title, legend and note; ``empty`` says why there is no chart."""
+
+    title: str
+    chart: Chart | None
+    note: str = ""
+    empty: str = ""
+
+    @property
+    def legend(self) -> list[LegendItem]:
+        return self.chart.legend if self.chart else []
 
 
-def legend_html(items: list[LegendItem]) -> str:
-    spans = "".join(f'<span class="key"><span class="sw sw-{i.kind}" style="--c:{i.colour}"></span>{esc(i.label)}</span>'
-                    for i in items)
-    return f'<div class="legend">{spans}</div>'
-
-
-def figure(title: str, chart: Chart, note: str = "") -> str:
-    caption = f'<p class="note">{note}</p>' if note else ""
-    return (f'<figure><figcaption>{esc(title)}</figcaption>{legend_html(chart.legend)}{chart.svg}{caption}'
-            f'</figure>')
-
-
-CSS = """
-*{box-sizing:border-box}
-body{font-family:Arial,Helvetica,sans-serif;margin:0;color:#0b0c0c;background:#fff;font-size:15px;line-height:1.4}
-main{max-width:1180px;margin:0 auto;padding:0 20px 40px}
-header.top{background:#0b0c0c;color:#fff;padding:10px 20px}
-header.top a{color:#fff;font-weight:bold;text-decoration:none}
-nav.crumbs{font-size:14px;margin:12px 0}
-nav.crumbs a{color:#1d70b8}
-h1{font-size:30px;margin:12px 0 4px}
-h2{font-size:22px;margin:30px 0 8px;border-bottom:3px solid #1d70b8;padding-bottom:4px}
-.sub{color:#505a5f;margin:0 0 12px}
-a{color:#1d70b8}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:18px}
-figure{margin:0;border:1px solid #e3e3e3;padding:10px 12px;background:#fff}
-figcaption{font-weight:bold;font-size:15px;margin-bottom:4px}
-figure svg{width:100%;height:auto;display:block}
-.legend{font-size:12px;color:#0b0c0c;margin:2px 0 2px}
-.key{display:inline-block;margin-right:12px;white-space:nowrap}
-.sw{display:inline-block;vertical-align:middle;margin-right:5px}
-.sw-line,.sw-dashed,.sw-dotted{width:20px;height:0;border-top:2px solid var(--c)}
-.sw-dashed{border-top-style:dashed}.sw-dotted{border-top-style:dotted}
-.sw-band{width:16px;height:10px;background:var(--c);opacity:.35}
-.sw-bar{width:11px;height:11px;background:var(--c)}
-.sw-dot{width:9px;height:9px;border-radius:50%;background:var(--c)}
-.sw-tick{width:2px;height:12px;background:var(--c)}
-table{border-collapse:collapse;width:100%;font-size:14px;margin:8px 0 4px}
-th,td{border-bottom:1px solid #b1b4b6;padding:5px 8px;text-align:left;vertical-align:top}
-th{background:#f3f2f1}
-td.num,th.num{text-align:right}
-td.num{white-space:nowrap}
-table.compact{font-size:13px}
-.note{color:#505a5f;font-size:13px;margin:6px 0}
-.scroll{overflow-x:auto}
-.callout{border-left:6px solid #1d70b8;background:#f3f2f1;padding:10px 14px;margin:12px 0}
-.warning{border-left-color:#d4351c}
-.headline{display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:12px;margin:12px 0}
-.stat{background:#f3f2f1;padding:10px 12px}
-.stat b{display:block;font-size:24px}
-.stat span{font-size:13px;color:#505a5f}
-footer{border-top:1px solid #b1b4b6;margin-top:40px;padding-top:10px;color:#505a5f;font-size:13px}
-"""
-SYNTHETIC_CSS = """
-.synthetic-banner{background:#d4351c;color:#fff;font-weight:bold;text-align:center;padding:8px 12px;
-  letter-spacing:.04em;font-size:16px}
-body.synthetic::after{content:"SYNTHETIC DATA";position:fixed;top:45%;left:8%;font-size:110px;font-weight:bold;
-  color:rgba(212,53,28,.07);transform:rotate(-28deg);pointer-events:none;white-space:nowrap;z-index:10}
-"""
-
-
-def page(title: str, body: str, *, data: ReportData, depth: int = 0, crumbs: list[tuple[str, str | None]] = ()) -> str:
-    """A whole page: head with inline CSS, the synthetic banner, breadcrumbs, body, footer."""
-    up = "../" * depth
-    banner = ('<div class="synthetic-banner">SYNTHETIC DATA — generated sample, not real local authority '
-              'figures</div>') if data.synthetic else ""
-    trail = " › ".join(f'<a href="{up}{href}">{esc(text)}</a>' if href else esc(text) for text, href in crumbs)
-    prefix = "SYNTHETIC DATA · " if data.synthetic else ""
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{prefix}{esc(title)} · DBV in SEND playbook</title><style>{CSS}{SYNTHETIC_CSS if data.synthetic else ''}</style></head>
-<body class="{'synthetic' if data.synthetic else ''}">{banner}
-<header class="top"><a href="{up}index.html">Delivering Better Value in SEND · playbook</a></header>
-<main><nav class="crumbs">{trail}</nav>
-{body}
-<footer>Generated {GENERATED_AT} by the DBV data pipeline from the LA returns (warehouse marts
-<code>playbook.*</code>) and DfE's published EHCP statistics. Year alignment: year Y = the January census of Y
-= the twelve months to it = financial year (Y−1)-(Y). Forecast method and limits: docs/forecast_method.md;
-metrics and benchmarks: docs/playbook.md.{' <b>All figures are SYNTHETIC.</b>' if data.synthetic else ''}
-<br>{esc(' '.join(data.provenance))}
-</footer></main></body></html>
-"""
+def page(template: str, title: str, *, data: ReportData, depth: int = 0, crumbs: list[tuple[str, str | None]] = (),
+         **context) -> str:
+    """A whole page from ``playbook/<template>`` in the frame of ``playbook/base.html``."""
+    return reporting.render(f"playbook/{template}", title=title, synthetic=data.synthetic, up="../" * depth,
+                            crumbs=crumbs, provenance=data.provenance, **context)
 
 
 # ---------------------------------------------------------------- shared pieces
@@ -298,31 +233,23 @@ def latest_group_row(data: ReportData, group_code: str, metric: str):
     return s.iloc[-1] if len(s) else None
 
 
-def evaluation_section(charts: Charts, data: ReportData) -> str:
-    intro = ('<div class="callout warning"><b>Observational evidence, not causal.</b> DBV LAs were chosen for their '
-             'deficits, not at random. Stacked difference-in-differences of each DBV tranche against LAs in neither '
-             'programme and not-yet-started DBV LAs (Safety Valve LAs and abolished LA codes excluded), on DfE\'s '
-             'published indicators by calendar year (none across a collection break); event time 0 = the calendar '
-             'year the tranche\'s diagnostics started. The headline p-value is a randomisation test (DBV labels '
-             'shuffled among eligible LAs), adjusted (Holm) for testing every indicator; an indicator whose leads '
-             'differ from zero is flagged: its DiD is not an effect.</div>')
+def evaluation(charts: Charts, data: ReportData) -> tuple[Table | str, Figure | None]:
+    """The evaluation's summary table (or why there is none) and its event-study figure."""
     if data.evaluation_summary.empty:
-        note = data.notes.get("evaluation") or "No evaluation results."
-        return f"<h2>Outcome evaluation</h2>{intro}<p class=note>{esc(note)}</p>"
-    rows = [[esc(data.label(r.indicator)), fmt(r.estimate, "percent").replace("%", " pts"),
-             f"{fmt(r.ci_low, 'percent')} to {fmt(r.ci_high, 'percent')}".replace("%", ""),
+        return data.notes.get("evaluation") or "No evaluation results.", None
+    rows = [[data.label(r.indicator), quantity(r.estimate, "percent").replace("%", " pts"),
+             f"{quantity(r.ci_low, 'percent')} to {quantity(r.ci_high, 'percent')}".replace("%", ""),
              f"{r.p_randomisation:.3f}" if pd.notna(r.p_randomisation) else "–",
              f"{r.p_adjusted:.3f}" + (" (significant)" if r.significant else ""),
              "FAILED" if r.pretrend_flag else f"ok (p = {r.pretrend_p:.2f})",
-             str(int(r.n_las_treated)), str(int(r.n_las_control)), esc(r.label)]
+             str(int(r.n_las_treated)), str(int(r.n_las_control)), r.label]
             for r in data.evaluation_summary.itertuples()]
-    summary = table(["Indicator", "DiD estimate", "95% interval (pts)", "Randomisation p", "Adjusted p",
+    summary = Table(["Indicator", "DiD estimate", "95% interval (pts)", "Randomisation p", "Adjusted p",
                      "Pre-trend test", "DBV LAs", "Comparison LAs", "Status"], rows, numeric=range(1, 8))
     panels = {data.label(ind): (g.event_time, g.estimate, g.ci_low, g.ci_high)
               for ind, g in data.evaluation_events.groupby("indicator")}
     chart = charts.event_study("Event study: DBV LAs against comparison LAs, by years since diagnostic", panels)
-    return (f"<h2>Outcome evaluation</h2>{intro}{summary}"
-            f"{figure('Event study by indicator (percentage points against the year before the diagnostic)', chart)}")
+    return summary, Figure("Event study by indicator (percentage points against the year before the diagnostic)", chart)
 
 
 # ---------------------------------------------------------------- index and tranche pages
@@ -338,41 +265,35 @@ def index_page(charts: Charts, data: ReportData) -> str:
         n = 0
         for metric in SUMMARY_METRICS:
             r = latest_group_row(data, code, metric)
-            cells.append(fmt(None if r is None else r["median"], data.unit(metric)))
+            cells.append(quantity(None if r is None else r["median"], data.unit(metric)))
             n = max(n, 0 if r is None else int(r.n_las))
-        name = f'<a href="{tranche_page(code[-1])}">{label}</a>' if code.startswith("DBV_T") else label
-        rows.append([name, str(n), *cells])
-    year = int(data.wide.year.max()) if len(data.wide) else ""
-    glance = table(["Group", "LAs", *(SHORT_LABELS[m] for m in SUMMARY_METRICS)], rows)
+        rows.append([Link(label, tranche_page(code[-1])) if code.startswith("DBV_T") else label, str(n), *cells])
     trend_groups = [("DBV", "DBV cohort"), ("SAFETY_VALVE", "Safety Valve"), ("NONE", "Neither programme"),
                     ("ENGLAND", "England")]
-    trends = "".join(figure(f"{data.label(m)}: median by group", group_trend_chart(charts, data, m, trend_groups, "DBV"))
-                     for m in GROUP_TRENDS)
+    trends = [Figure(f"{data.label(m)}: median by group", group_trend_chart(charts, data, m, trend_groups, "DBV"))
+              for m in GROUP_TRENDS]
     la_rows = []
     latest = data.latest_wide
     for code, la in data.las.iterrows():
         w = latest.loc[code] if code in latest.index else None
-        la_rows.append([f'<a href="{la_page(code)}">{esc(la.la_name)}</a>', esc(code), programme_text(la),
-                        esc(la.region_name or ""), *(fmt(None if w is None else w[m], data.unit(m)) for m in
-                                                    ("ehcp_count", "ehcp_growth_pct", "dsg_cumulative_balance_pct"))])
-    tranches = "".join(f'<li><a href="{tranche_page(t)}">DBV tranche {int(t)}</a>: {n} LAs with data</li>'
-                       for t, n in data.las[data.las.programme.eq("DBV")].groupby("tranche").size().items())
-    body = f"""<h1>Delivering Better Value in SEND: the playbook</h1>
-<p class="sub">{len(data.las)} local authorities with data · latest year {year} (January {year} census, financial year
-{year - 1 if year else ''}-{str(year)[-2:]}) · medians across LAs, with the middle half (25th–75th percentile)</p>
-<h2>Programme at a glance, {year}</h2>{glance}
-<p class="note">Medians of the LAs with a value in each group. DBV tranche pages: </p><ul>{tranches}</ul>
-<h2>Trends by group</h2><div class="grid">{trends}</div>
-{evaluation_section(charts, data)}
-<h2>All local authorities</h2>
-{table(["Local authority", "Code", "Programme", "Region", "EHCPs", "Growth", "DSG cumulative balance, % of HNB income"],
-       la_rows, numeric=range(4, 7))}"""
-    return page("National summary", body, data=data, crumbs=[("Playbook", None)])
+        la_rows.append([Link(la.la_name, la_page(code)), code, programme_text(la), la.region_name or "",
+                        *(quantity(None if w is None else w[m], data.unit(m))
+                          for m in ("ehcp_count", "ehcp_growth_pct", "dsg_cumulative_balance_pct"))])
+    tranches = [{"href": tranche_page(t), "tranche": int(t), "las": n}
+                for t, n in data.las[data.las.programme.eq("DBV")].groupby("tranche").size().items()]
+    summary, event_study = evaluation(charts, data)
+    year = int(data.wide.year.max()) if len(data.wide) else None
+    return page("index.html", "National summary", data=data, crumbs=[("Playbook", None)], la_count=len(data.las),
+                year=year or "", financial_year=financial_year(year) if year else "",
+                glance=Table(["Group", "LAs", *(SHORT_LABELS[m] for m in SUMMARY_METRICS)], rows),
+                tranches=tranches, trends=trends, evaluation=summary, event_study=event_study,
+                las=Table(["Local authority", "Code", "Programme", "Region", "EHCPs", "Growth",
+                           "DSG cumulative balance, % of HNB income"], la_rows, numeric=range(4, 7)))
 
 
 def programme_text(la) -> str:
     if la.programme == "DBV":
-        start = pd.Timestamp(la.diagnostic_start_date).strftime("%B %Y") if pd.notna(la.diagnostic_start_date) else "?"
+        start = date(la.diagnostic_start_date, "month") if pd.notna(la.diagnostic_start_date) else "?"
         return f"DBV tranche {int(la.tranche)} (diagnostic {start})" if pd.notna(la.tranche) else "DBV"
     return {"SAFETY_VALVE": "Safety Valve", "NONE": "Neither programme"}.get(la.programme, la.programme)
 
@@ -380,29 +301,25 @@ def programme_text(la) -> str:
 def tranche_page_html(charts: Charts, data: ReportData, tranche: int, forecast_totals: pd.DataFrame) -> str:
     code = f"DBV_T{tranche}"
     members = data.las[(data.las.programme == "DBV") & (data.las.tranche == tranche)]
-    starts = sorted({pd.Timestamp(d).strftime("%-d %B %Y") for d in members.diagnostic_start_date.dropna()})
+    starts = sorted({date(d, "day") for d in members.diagnostic_start_date.dropna()})
     groups = [(code, f"Tranche {tranche}"), ("DBV", "DBV cohort"), ("NONE", "Neither programme"), ("ENGLAND", "England")]
-    trends = "".join(figure(f"{data.label(m)}: median by group", group_trend_chart(charts, data, m, groups, code))
-                     for m in GROUP_TRENDS)
+    trends = [Figure(f"{data.label(m)}: median by group", group_trend_chart(charts, data, m, groups, code))
+              for m in GROUP_TRENDS]
     latest = data.latest_wide
     rows = []
     for la_code, la in members.iterrows():
         w = latest.loc[la_code] if la_code in latest.index else None
         f = forecast_totals.loc[la_code] if la_code in forecast_totals.index else None
-        rows.append([f'<a href="{la_page(la_code)}">{esc(la.la_name)}</a>',
-                     *(fmt(None if w is None else w[m], data.unit(m)) for m in SUMMARY_METRICS),
-                     *(fmt(None if f is None else f[s], "gbp") for s in ("UNMITIGATED", "MITIGATED"))])
+        rows.append([Link(la.la_name, la_page(la_code)),
+                     *(quantity(None if w is None else w[m], data.unit(m)) for m in SUMMARY_METRICS),
+                     *(quantity(None if f is None else f[s], "gbp") for s in ("UNMITIGATED", "MITIGATED"))])
     end_year = forecast_totals.attrs.get("financial_year", "")
-    body = f"""<h1>DBV tranche {tranche}</h1>
-<p class="sub">{len(members)} LAs with data · diagnostics started {esc(', '.join(starts) or 'unknown')}</p>
-<h2>The tranche in total</h2><div class="grid">{tranche_total_figures(charts, data, set(members.index))}</div>
-<h2>Trends: tranche {tranche} against the DBV cohort and England</h2><div class="grid">{trends}</div>
-<h2>Local authorities in tranche {tranche}</h2>
-{table(["Local authority", *(SHORT_LABELS[m] for m in SUMMARY_METRICS),
-        f"Projected balance {end_year}, unmitigated", "… mitigated"], rows)}
-<p class="note">Latest year of each metric. Projections: the pipeline's caseload forecast × unit costs against HNB
-income (docs/forecast_method.md); mitigated = unmitigated less the LA's planned savings.</p>"""
-    return page(f"DBV tranche {tranche}", body, data=data, crumbs=[("Playbook", "index.html"), (f"Tranche {tranche}", None)])
+    las = Table(["Local authority", *(SHORT_LABELS[m] for m in SUMMARY_METRICS),
+                 f"Projected balance {end_year}, unmitigated", "… mitigated"], rows)
+    return page("tranche.html", f"DBV tranche {tranche}", data=data,
+                crumbs=[("Playbook", "index.html"), (f"Tranche {tranche}", None)], tranche=tranche,
+                la_count=len(members), starts=starts, totals=tranche_total_figures(charts, data, set(members.index)),
+                trends=trends, las=las)
 
 
 def complete_sum(frame: pd.DataFrame, members: set[str], x: str, value: str) -> tuple[pd.Series, int]:
@@ -422,7 +339,7 @@ def _from_last(actual: pd.Series, x, y) -> tuple[list, list]:
     return [actual.index[-1], *x], [actual.iloc[-1], *y]
 
 
-def tranche_total_figures(charts: Charts, data: ReportData, members: set[str]) -> str:
+def tranche_total_figures(charts: Charts, data: ReportData, members: set[str]) -> list[Figure]:
     """EHCPs and the DSG cumulative balance summed over the tranche's LAs: actual and projected (points
     only: LA bands do not add up to a tranche band)."""
     actual, n_actual = complete_sum(data.wide, members, "year", "ehcp_count")
@@ -441,12 +358,12 @@ def tranche_total_figures(charts: Charts, data: ReportData, members: set[str]) -
         lines.append(Line(f"projected, {scenario.lower()}", *_from_last(balance_actual, years, total.to_numpy()),
                           colour=colour, style="dashed"))
     balance = charts.trend("DSG cumulative balance of the tranche", lines, "gbp", zero_line=True)
-    return (figure("EHCPs at the January census, summed over the tranche's LAs", caseload,
+    return [Figure("EHCPs at the January census, summed over the tranche's LAs", caseload,
                    f"{n_actual} LAs with every census; forecast: {n_forecast} LAs. Points only: LA bands do not "
-                   "add up to a tranche band.") +
-            figure("DSG cumulative balance, summed over the tranche's LAs (x-axis: the year the financial year ends)",
+                   "add up to a tranche band."),
+            Figure("DSG cumulative balance, summed over the tranche's LAs (x-axis: the year the financial year ends)",
                    balance, f"Actual: {n_balance} LAs with every year; projections: {n_projected} LAs. Negative = "
-                   "deficit."))
+                   "deficit.")]
 
 
 # ---------------------------------------------------------------- LA pages
@@ -528,12 +445,12 @@ def la_page_html(charts: Charts, data: ReportData, la: LaData, known: set[str]) 
     wide = la.wide
     years = wide.get("year", np.array([], int))
 
-    charts_html = []
+    figures = []
     # 1. caseload and its forecast
     fc = la.caseload_forecast
     fans = [Fan("pipeline forecast", fc["census_year"], fc["forecast"], fc["lower_80"], fc["upper_80"],
                 fc["lower_95"], fc["upper_95"])] if fc else []
-    charts_html.append(figure(
+    figures.append(Figure(
         "EHCPs at the January census, with the forecast to January 2029",
         charts.fan("EHCPs", Line("EHCPs (returns)", *_xy(wide, "ehcp_count")), fans)))
     # 2. growth against comparison medians
@@ -545,41 +462,30 @@ def la_page_html(charts: Charts, data: ReportData, la: LaData, known: set[str]) 
             lines.append(Line(f"{label} median", s["year"], s["comparison_median"], colour=colour))
     s = group_series(data, "ENGLAND", "ehcp_growth_pct")
     lines.append(Line("England median", s.year.to_numpy(), s["median"].to_numpy(), colour=GREY, style="dashed"))
-    charts_html.append(figure("EHCP growth on the year, against comparison medians",
-                              charts.trend("EHCP growth", lines, "percent", zero_line=True)))
+    figures.append(Figure("EHCP growth on the year, against comparison medians",
+                          charts.trend("EHCP growth", lines, "percent", zero_line=True)))
     # 3. placement mix
     mix = _known(wide, "pct_mainstream")
-    charts_html.append(figure("Placement mix at each January census",
-                              charts.stacked_shares("Placement mix", years[mix],
-                                                    {label: wide[m][mix] for m, label in MIX.items()})))
+    figures.append(Figure("Placement mix at each January census",
+                          charts.stacked_shares("Placement mix", years[mix],
+                                                {label: wide[m][mix] for m, label in MIX.items()})))
     # 4. unit costs against neighbours, cohort and England
-    charts_html.append(unit_cost_figure(charts, data, la, cohort))
+    figures.append(unit_cost_figure(charts, data, la, cohort))
     # 5. DSG balance: actual, projections and the LA's own plan
-    charts_html.append(balance_figure(charts, la))
+    figures.append(balance_figure(charts, la))
 
-    latest_year = int(years.max()) if len(years) else None
-    neighbours = ", ".join(f'<a href="{code}.html">{esc(n)}</a>' if code in known else esc(n)
-                           for code, n in la.neighbours)
-    tranche_link = (f' · <a href="../{tranche_page(info.tranche)}">tranche page</a>'
-                    if info.programme == "DBV" and pd.notna(info.tranche) else "")
+    in_tranche = info.programme == "DBV" and pd.notna(info.tranche)
     crumbs = [("Playbook", "index.html")]
-    if info.programme == "DBV" and pd.notna(info.tranche):
+    if in_tranche:
         crumbs.append((f"Tranche {int(info.tranche)}", tranche_page(info.tranche)))
     crumbs.append((name, None))
-    body = f"""<h1>{esc(name)} <span class="sub">({esc(la.code)})</span></h1>
-<p class="sub">{esc(programme_text(info))}{tranche_link} · {esc(info.region_name or '')}</p>
-<p class="note">Statistical neighbours: {neighbours or 'none listed'}</p>
-{headlines(la, latest_year)}
-<div class="grid">{''.join(charts_html)}</div>
-<h2>Benchmarks</h2>
-<p class="note">Each metric in its latest year. "Top" and "bottom" describe the value, not performance. Medians:
-statistical neighbours without {esc(name)}; the programme cohort and England with it.</p>
-{benchmark_table(data, la, cohort)}
-<h2>Forecast to 2028-29</h2>
-{forecast_table(la)}
-<h2>Outcome indicators (DfE published data)</h2>
-{outcome_table(data, la)}"""
-    return page(name, body, data=data, depth=1, crumbs=crumbs)
+    return page("la.html", name, data=data, depth=1, crumbs=crumbs, name=name, code=la.code,
+                programme=programme_text(info), tranche_href=tranche_page(info.tranche) if in_tranche else None,
+                region=info.region_name or "",
+                neighbours=[Link(n, f"{code}.html") if code in known else n for code, n in la.neighbours],
+                headlines=headlines(la, int(years.max()) if len(years) else None), figures=figures,
+                benchmarks=benchmark_table(data, la, cohort), forecast=forecast_table(la),
+                outcomes=outcome_table(data, la))
 
 
 def _known(columns: Columns, column: str) -> np.ndarray:
@@ -592,32 +498,31 @@ def _xy(columns: Columns, column: str) -> tuple[np.ndarray, np.ndarray]:
     return (columns["year"][rows], columns[column][rows]) if rows.any() else (np.array([]), np.array([]))
 
 
-def headlines(la: LaData, year) -> str:
+def headlines(la: LaData, year) -> list[tuple[str, str]]:
+    """The headline figures of the LA's page: (value, what it is); none without data."""
     if year is None:
-        return ""
+        return []
     w = la.wide
     last = {c: v[-1] for c, v in w.items()}  # the latest year
-    stats = [(fmt(last.get("ehcp_count")), f"EHCPs, January {year}"),
-             (fmt(last.get("ehcp_growth_pct"), "percent"), "growth on the year"),
-             (fmt(last.get("ehcp_cagr_3y_pct"), "percent"), "a year over 3 years")]
+    stats = [(quantity(last.get("ehcp_count")), f"EHCPs, January {year}"),
+             (quantity(last.get("ehcp_growth_pct"), "percent"), "growth on the year"),
+             (quantity(last.get("ehcp_cagr_3y_pct"), "percent"), "a year over 3 years")]
     money = np.flatnonzero(_known(w, "dsg_cumulative_balance_gbp"))
     if len(money):
         i = money[-1]
-        money_year = int(w["year"][i])
-        fy = f"{money_year - 1}-{str(money_year)[-2:]}"
-        stats.append((fmt(w["dsg_cumulative_balance_gbp"][i], "gbp"),
-                      f"DSG cumulative balance {fy} ({fmt(w['dsg_cumulative_balance_pct'][i], 'percent')} of HNB income)"))
+        fy = financial_year(int(w["year"][i]))
+        stats.append((quantity(w["dsg_cumulative_balance_gbp"][i], "gbp"), f"DSG cumulative balance {fy} "
+                      f"({quantity(w['dsg_cumulative_balance_pct'][i], 'percent')} of HNB income)"))
     bf = la.balance_forecast
     if bf:
         end = max(s["financial_year"].max() for s in bf.values())
         for scenario in ("UNMITIGATED", "MITIGATED"):
             r = _row(bf.get(scenario), "financial_year", end)
             if r and pd.notna(r["cumulative_balance_gbp"]):
-                stats.append((fmt(r["cumulative_balance_gbp"], "gbp"),
-                              f"projected {end}, {scenario.lower()} (80%: {fmt(r['cumulative_lower_80'], 'gbp')} to "
-                              f"{fmt(r['cumulative_upper_80'], 'gbp')})"))
-    return '<div class="headline">' + "".join(f'<div class="stat"><b>{v}</b><span>{esc(t)}</span></div>'
-                                              for v, t in stats) + "</div>"
+                stats.append((quantity(r["cumulative_balance_gbp"], "gbp"),
+                              f"projected {end}, {scenario.lower()} (80%: {quantity(r['cumulative_lower_80'], 'gbp')} "
+                              f"to {quantity(r['cumulative_upper_80'], 'gbp')})"))
+    return stats
 
 
 def _row(columns: Columns | None, column: str, value) -> dict | None:
@@ -628,12 +533,12 @@ def _row(columns: Columns | None, column: str, value) -> dict | None:
     return {c: v[hits[0]] for c, v in columns.items()} if len(hits) else None
 
 
-def unit_cost_figure(charts: Charts, data: ReportData, la: LaData, cohort: str) -> str:
+def unit_cost_figure(charts: Charts, data: ReportData, la: LaData, cohort: str) -> Figure:
     w = la.wide
     costs = [m for m in UNIT_COSTS if m in w]
     rows = np.flatnonzero(np.any([_known(w, m) for m in costs], axis=0)) if costs else []
     if not len(rows):
-        return figure("Unit costs", Chart("<p class=note>No unit costs (no outturn spend with caseload).</p>"))
+        return Figure("Unit costs", None, empty="No unit costs (no outturn spend with caseload).")
     i = rows[-1]
     year = int(w["year"][i])
     metrics = [m for m in costs if pd.notna(w[m][i])]
@@ -648,8 +553,7 @@ def unit_cost_figure(charts: Charts, data: ReportData, la: LaData, cohort: str) 
     chart = charts.benchmark_dots(
         "Unit costs", [UNIT_COSTS[m] for m in metrics], [w[m][i] for m in metrics], neighbour_values, cohort_stats,
         england, la_label=la.info.la_name, cohort_label=cohort)
-    fy = f"{year - 1}-{str(year)[-2:]}"
-    return figure(f"Unit cost per EHCP by provision, {fy} (outturn, log scale)", chart)
+    return Figure(f"Unit cost per EHCP by provision, {financial_year(year)} (outturn, log scale)", chart)
 
 
 def _fy_end(financial_years: np.ndarray) -> np.ndarray:
@@ -657,10 +561,10 @@ def _fy_end(financial_years: np.ndarray) -> np.ndarray:
     return np.array([period_end_year(fy) for fy in financial_years], int)
 
 
-def balance_figure(charts: Charts, la: LaData) -> str:
+def balance_figure(charts: Charts, la: LaData) -> Figure:
     actual = la.dsg.get("ACTUAL")
     if not actual:
-        return figure("DSG cumulative balance", Chart("<p class=note>No DSG management plan actuals.</p>"))
+        return Figure("DSG cumulative balance", None, empty="No DSG management plan actuals.")
     fans, extra = [], []
     for scenario, colour in (("UNMITIGATED", RED), ("MITIGATED", GREEN)):
         s = la.balance_forecast.get(scenario)
@@ -677,23 +581,23 @@ def balance_figure(charts: Charts, la: LaData) -> str:
     chart = charts.fan("DSG cumulative balance",
                        Line("actual", _fy_end(actual["financial_year"]), actual["cumulative_balance_gbp"],
                             colour="#0b0c0c"), fans, "gbp", extra=extra, zero_line=True)
-    return figure("DSG cumulative balance at the end of each financial year (x-axis: the year it ends)", chart,
+    return Figure("DSG cumulative balance at the end of each financial year (x-axis: the year it ends)", chart,
                   "Negative = deficit. Bands carry caseload uncertainty only.")
 
 
-def benchmark_table(data: ReportData, la: LaData, cohort: str) -> str:
+def benchmark_table(data: ReportData, la: LaData, cohort: str) -> Table | str:
     if not la.latest:
-        return "<p class=note>No metrics.</p>"
+        return "No metrics."
     rows = []
     for metric in data.return_metrics:
         b = la.latest.get(metric)
         if b is None:
             continue
         unit = data.unit(metric)
-        med = [fmt(b["medians"].get(c), unit) for c in ("NEIGHBOURS", "PROGRAMME", "ENGLAND")]
-        rows.append([esc(data.label(metric)), esc(_period(data, metric, int(b["year"]))), fmt(b["value"], unit), *med,
-                     esc("; ".join(b["phrases"]))])
-    return table(["Metric", "Period", "Value", "Neighbours median", f"{esc(cohort)} median", "England median",
+        med = [quantity(b["medians"].get(c), unit) for c in ("NEIGHBOURS", "PROGRAMME", "ENGLAND")]
+        rows.append([data.label(metric), _period(data, metric, int(b["year"])), quantity(b["value"], unit), *med,
+                     "; ".join(b["phrases"])])
+    return Table(["Metric", "Period", "Value", "Neighbours median", f"{cohort} median", "England median",
                   "Position"], rows, numeric=range(2, 6))
 
 
@@ -703,33 +607,32 @@ def _period(data: ReportData, metric: str, year: int) -> str:
         return f"Jan {year}"
     if basis == "flow_year":
         return f"year to Jan {year}"
-    return f"{year - 1}-{str(year)[-2:]}"
+    return financial_year(year)
 
 
-def forecast_table(la: LaData) -> str:
+def forecast_table(la: LaData) -> Table | str:
     fc, bf = la.caseload_forecast, la.balance_forecast
     if not fc:
-        return "<p class=note>No forecast (fewer than four censuses).</p>"
+        return "No forecast (fewer than four censuses)."
     rows = []
     for i, census_year in enumerate(fc["census_year"]):
-        fy = f"{census_year - 1}-{str(census_year)[-2:]}"
-        cells = [f"January {census_year} / {fy}", fmt(fc["forecast"][i]),
-                 f"{fmt(fc['lower_80'][i])}–{fmt(fc['upper_80'][i])}"]
+        fy = financial_year(census_year)
+        cells = [f"January {census_year} / {fy}", quantity(fc["forecast"][i]),
+                 f"{quantity(fc['lower_80'][i])}–{quantity(fc['upper_80'][i])}"]
         for scenario in ("UNMITIGATED", "MITIGATED"):
             b = _row(bf.get(scenario), "financial_year", fy)
-            cells.append(fmt(None if b is None else b["hnb_expenditure_gbp"], "gbp"))
-            cells.append(fmt(None if b is None else b["cumulative_balance_gbp"], "gbp"))
+            cells.append(quantity(None if b is None else b["hnb_expenditure_gbp"], "gbp"))
+            cells.append(quantity(None if b is None else b["cumulative_balance_gbp"], "gbp"))
         rows.append(cells)
-    return table(["Census / financial year", "EHCPs", "EHCPs, 80% band", "HNB spend, unmitigated",
+    return Table(["Census / financial year", "EHCPs", "EHCPs, 80% band", "HNB spend, unmitigated",
                   "Cumulative balance, unmitigated", "HNB spend, mitigated", "Cumulative balance, mitigated"],
                  rows)
 
 
-def outcome_table(data: ReportData, la: LaData) -> str:
+def outcome_table(data: ReportData, la: LaData) -> Table | str:
     o = la.outcomes
     if not o:
-        note = data.notes.get("outcomes") or "DfE publishes no indicators for this LA code."
-        return f"<p class=note>{esc(note)}</p>"
+        return data.notes.get("outcomes") or "DfE publishes no indicators for this LA code."
     years = sorted(set(o["year"].tolist()))[-5:]
     values: dict[str, dict] = {}  # indicator → year → the first value given
     for indicator, year, value in zip(o["indicator"], o["year"], o["value"]):
@@ -737,10 +640,10 @@ def outcome_table(data: ReportData, la: LaData) -> str:
             values.setdefault(indicator, {}).setdefault(year, value)
     england = data.england_outcomes.get(years[-1], {})
     order = [i for i in data.catalogue_order if i in values]
-    rows = [[esc(data.label(i)), *(fmt(values[i].get(y), "percent") for y in years),
-             fmt(england.get(i), "percent")] for i in order]
-    return (table(["Indicator (calendar year)", *map(str, years), f"England {years[-1]}"], rows) +
-            '<p class="note">Caseload indicators are at the January census after the calendar year.</p>')
+    rows = [[data.label(i), *(quantity(values[i].get(y), "percent") for y in years),
+             quantity(england.get(i), "percent")] for i in order]
+    return Table(["Indicator (calendar year)", *map(str, years), f"England {years[-1]}"], rows,
+                 note="Caseload indicators are at the January census after the calendar year.")
 
 
 # ---------------------------------------------------------------- writing
@@ -785,7 +688,7 @@ def write_report(data: ReportData, out_dir: Path) -> ReportSummary:
     for path, html_text in pages.items():
         if not is_stale(previous, path, hashes[path], out_dir / path):
             continue
-        (out_dir / path).write_text(html_text.replace(GENERATED_AT, esc(data.generated_at)), encoding="utf-8")
+        (out_dir / path).write_text(html_text.replace(GENERATED_AT, escape(data.generated_at)), encoding="utf-8")
         summary.written.append(out_dir / path)
     for stale in [*(out_dir / LA_DIR).glob("*.html"), *out_dir.glob("tranche-*.html")]:
         if stale.relative_to(out_dir).as_posix() not in pages:

@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..reporting import SYNTHETIC_MARKER
 from .variations import CANONICAL, Style
 
 CHUNK_ROWS = 50_000
@@ -68,6 +69,6 @@ def _encode(text: str, style: Style, first: bool = False) -> bytes:
 
 
 def write_readme(landing_dir: Path, text: str) -> Path:
-    path = landing_dir / "README_SYNTHETIC.txt"
+    path = landing_dir / SYNTHETIC_MARKER
     path.write_text(text, encoding="utf-8")
     return path
