@@ -301,6 +301,7 @@ def test_versions_are_pending_until_their_checks_pass_and_the_next_run_finishes_
 
 # Faults heal ---------------------------------------------------------------------------------------
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")  # a thread that raised fails it
 def test_two_concurrent_ingests_of_one_la_do_not_interleave(data_paths):
     write_csv(data_paths.landing / "869_placements_2024-25.csv", good("869"))
     write_csv(data_paths.landing / "869_pupils_2024-25.csv", good("869"))  # rejected: a quarantine copy

@@ -17,6 +17,7 @@ import fcntl
 import os
 import re
 import shutil
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def private_dir(path: Path) -> Path:
 
 def write_parquet_atomic(table: pa.Table, path: Path) -> None:
     private_dir(path.parent)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")  # per writer: threads too
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
     os.close(fd)
     os.chmod(tmp, PRIVATE_FILE)
