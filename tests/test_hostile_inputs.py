@@ -205,9 +205,9 @@ def test_planted_personal_data_reaches_no_output(bulk):
     assert "999 999 9999" in values  # shown by its shape only
 
 
-def test_raw_quarantine_and_findings_are_owner_only(bulk):
+def test_raw_quarantine_findings_and_feedback_are_owner_only(bulk):
     paths, _, _ = bulk
-    for top in (paths.raw, paths.quarantine):
+    for top in (paths.raw, paths.quarantine, *(paths.reports / "feedback").iterdir()):
         for path in [top, *top.rglob("*")]:
             mode = stat.S_IMODE(path.lstat().st_mode)
             assert mode & 0o077 == 0, f"{path} is {oct(mode)}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,7 @@ import xlsxwriter
 from ..contract import TABLES
 from ..ingest.filenames import is_safe_name
 from ..ingest.process import sha256_of
-from ..ingest.raw_store import RawStore
+from ..ingest.raw_store import PRIVATE_DIR, PRIVATE_FILE, RawStore, private_dir
 from .. import reporting
 from ..reporting import formats
 from ..settings import EXPECTATIONS_DIR, SEEDS_DIR, DataPaths
@@ -404,10 +405,14 @@ def _write(paths: DataPaths, report: Report) -> tuple[Path, Path]:
     name = name if is_safe_name(name) else report.source_sha256[:16]  # a rejected name may be too long or not ASCII
     stem = f"{report.received_at:%Y%m%dT%H%M%S%fZ}__{name}"
     folder = paths.reports / "feedback" / report.la_code
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)  # rejected rows are child-level data: the LA's folder is the owner's only, as raw is
+    os.chmod(folder, PRIVATE_DIR)
     html_path = folder / f"{stem}.html"
     html_path.write_text(render_html(report), encoding="utf-8")
-    return html_path, write_xlsx(report, folder / f"{stem}.xlsx")
+    written = html_path, write_xlsx(report, folder / f"{stem}.xlsx")
+    for path in written:
+        os.chmod(path, PRIVATE_FILE)
+    return written
 
 
 def write_feedback_reports(paths: DataPaths, sources: Mapping[str, Iterable[str | Path]], *,
