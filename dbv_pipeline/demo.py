@@ -148,5 +148,5 @@ def run_demo(settings: PipelineSettings, *, multiplier: float, la_count: int | N
     say("Next:")
     say(f"  query the warehouse:  {bin_dir / 'duckdb'} -readonly {paths.warehouse}")
     say("  open the Dagster UI:  make dev, then http://127.0.0.1:3000")
-    say("  dbt docs:             make docs")
+    say("  dbt docs, Data Docs:  make docs-serve, then http://127.0.0.1:8080 and :8081")
     return 0
