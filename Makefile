@@ -80,6 +80,9 @@ demo: setup  ## generate the synthetic sample and materialise every asset
 test: setup  ## run the test suite (without the slow benchmark smoke test)
 	$(BIN)/python -m pytest
 
+test-fast: setup  ## the unit tier only (no dbt, Dagster, GX, servers or real data): under a minute
+	$(BIN)/python -m pytest -m "not integration and not slow" -q
+
 test-all: setup  ## the test suite and the slow tests (the benchmark harness at tiny scale)
 	$(BIN)/python -m pytest -m ""
 

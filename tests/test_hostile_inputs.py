@@ -118,7 +118,7 @@ def warehouse_text(warehouse: Path) -> str:
 def bulk(tmp_path_factory):
     """The poisoned national drop, ingested by `dbv ingest` in its own process (so its peak memory is its
     own), then the warehouse built by dbt on it."""
-    from dbv_pipeline.warehouse.testing import copy_dbt_project, run_dbt
+    from harness.warehouse import copy_dbt_project, run_dbt
     from tests.test_warehouse_dbt import COHORTS, OWN_MODELS
 
     root = tmp_path_factory.mktemp("hostile")

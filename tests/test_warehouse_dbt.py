@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from dbv_pipeline.settings import DataPaths
-from dbv_pipeline.warehouse.testing import RawLayer, copy_dbt_project, run_dbt
+from harness.warehouse import RawLayer, copy_dbt_project, run_dbt
 
 COHORTS = (
     "old_la_code,la_name,programme,tranche,diagnostic_start_date,source\n"
