@@ -43,7 +43,7 @@ setup: $(BIN)/.installed  ## virtualenv, packages, Dagster home, dbt manifest
 
 # The lock's extras: add an extra here when pyproject.toml gains one that `make setup` should install.
 LOCK_EXTRAS := test lint
-UV_COMPILE = $(LINT_BIN)/uv pip compile --universal --python-version 3.11 --quiet --index-url https://pypi.org/simple
+UV_COMPILE = $(LINT_BIN)/uv pip compile --universal --python-version 3.11 --quiet
 lock: $(LINT_BIN)/.installed  ## refresh requirements.lock and requirements-lint.lock from pyproject.toml's ranges
 	$(UV_COMPILE) pyproject.toml $(addprefix --extra ,$(LOCK_EXTRAS)) -o requirements.lock
 	$(UV_COMPILE) requirements-lint.in -o requirements-lint.lock
