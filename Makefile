@@ -16,24 +16,72 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 # one planned event per asset for a many-LA run (see dbv_pipeline/definitions.py)
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS := true
 
-.PHONY: setup demo test test-all dev serve serve-stop validate docs docs-serve bench backtest clean clean-demo
+.PHONY: setup lock lint lint-mypy format mypy-baseline test-fast demo test test-all dev serve serve-stop validate docs docs-serve bench backtest clean clean-demo
 
-$(BIN)/.installed: pyproject.toml
+# The exact versions of requirements.lock (pyproject.toml keeps the ranges; `make lock` refreshes the lock),
+# then the project itself without dependencies.
+$(BIN)/.installed: pyproject.toml requirements.lock
 	@echo "Setting up $(VENV) (Python packages; a minute or two the first time) …"
 	@$(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install -qq --upgrade pip
-	@$(BIN)/pip install -qq -e '.[test]'
+	@$(BIN)/pip install -qq -r requirements.lock
+	@$(BIN)/pip install -qq --no-deps -e .
+	@touch $@
+
+# The linters' virtualenv (ruff, mypy, pre-commit, uv): mypy's dependencies clash with dbt-core's.
+LINT_VENV := .venv-lint
+LINT_BIN := $(LINT_VENV)/bin
+$(LINT_BIN)/.installed: requirements-lint.lock
+	@echo "Setting up $(LINT_VENV) (ruff, mypy, pre-commit, uv) …"
+	@$(PYTHON) -m venv $(LINT_VENV)
+	@$(LINT_BIN)/pip install -qq -r requirements-lint.lock
 	@touch $@
 
 setup: $(BIN)/.installed  ## virtualenv, packages, Dagster home, dbt manifest
 	@mkdir -p $(DAGSTER_HOME) && cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	@$(BIN)/python -m dbv_pipeline.warehouse.prepare
 
+# The lock's extras: add an extra here when pyproject.toml gains one that `make setup` should install.
+LOCK_EXTRAS := test lint
+UV_COMPILE = $(LINT_BIN)/uv pip compile --universal --python-version 3.11 --quiet
+lock: $(LINT_BIN)/.installed  ## refresh requirements.lock and requirements-lint.lock from pyproject.toml's ranges
+	$(UV_COMPILE) pyproject.toml $(addprefix --extra ,$(LOCK_EXTRAS)) -o requirements.lock
+	$(UV_COMPILE) requirements-lint.in -o requirements-lint.lock
+
+# sqlfluff's dbt templater compiles into its own target folder, against an empty warehouse there (.sqlfluff)
+SQLFLUFF = mkdir -p dbt_project/target/sqlfluff && DBT_TARGET_PATH=target/sqlfluff $(BIN)/sqlfluff
+SQL_PATHS := dbt_project/models dbt_project/tests
+MYPY_OUT := .mypy_cache/lint.out
+lint: setup $(LINT_BIN)/.installed  ## ruff (lint, format check), sqlfluff on the dbt models, mypy against its baseline
+	$(LINT_BIN)/ruff check .
+	$(LINT_BIN)/ruff format --check .
+	$(SQLFLUFF) lint $(SQL_PATHS)
+	@$(MAKE) -s lint-mypy
+
+lint-mypy: $(LINT_BIN)/.installed  ## mypy on dbv_pipeline: fails on an error not in mypy-baseline.txt or a listed one that is gone
+	@mkdir -p .mypy_cache; $(LINT_BIN)/mypy --python-executable $(BIN)/python > $(MYPY_OUT); rc=$$?; \
+		if [ $$rc -gt 1 ]; then cat $(MYPY_OUT); rm -f $(MYPY_OUT); exit $$rc; fi
+	@echo "mypy: new errors and errors fixed since mypy-baseline.txt (fix them, or shrink it: make mypy-baseline)"
+	@$(LINT_BIN)/mypy-baseline filter --no-colors --hide-stats < $(MYPY_OUT); rc=$$?; rm -f $(MYPY_OUT); exit $$rc
+
+mypy-baseline: setup $(LINT_BIN)/.installed  ## rewrite mypy-baseline.txt (after fixing errors: it may only shrink)
+	@mkdir -p .mypy_cache
+	-$(LINT_BIN)/mypy --python-executable $(BIN)/python > $(MYPY_OUT)
+	$(LINT_BIN)/mypy-baseline sync < $(MYPY_OUT); rm -f $(MYPY_OUT)
+
+format: setup $(LINT_BIN)/.installed  ## apply ruff's formatter and safe fixes and sqlfluff's layout fixes
+	$(LINT_BIN)/ruff format .
+	$(LINT_BIN)/ruff check --fix .
+	$(SQLFLUFF) fix $(SQL_PATHS)
+
 demo: setup  ## generate the synthetic sample and materialise every asset
 	@$(BIN)/dbv demo
 
 test: setup  ## run the test suite (without the slow benchmark smoke test)
 	$(BIN)/python -m pytest
+
+test-fast: setup  ## the unit tier only (no dbt, Dagster, GX, servers or real data): under a minute
+	$(BIN)/python -m pytest -m "not integration and not slow" -q
 
 test-all: setup  ## the test suite and the slow tests (the benchmark harness at tiny scale)
 	$(BIN)/python -m pytest -m ""

@@ -100,7 +100,7 @@ def test_dagster_dev_after_the_demo_redoes_nothing_then_refreshes_on_a_new_file(
                     total = census_total(data / "warehouse.duckdb", la)
                     done = {r.job_name for r in runs if r.status == dg.DagsterRunStatus.SUCCESS}
                     return "ingest_job" in done and total is not None and total < before and runs
-                runs = wait_for("the changed return to reach the marts", refreshed, 300, log)
+                wait_for("the changed return to reach the marts", refreshed, 300, log)
                 print(f"drop to fresh marts under dagster dev: {time.monotonic() - dropped:.0f} s")
                 wait_for("the playbook run to finish", lambda: all(r.is_finished for r in instance.get_runs()), 120, log)
                 new_runs = [r for r in instance.get_runs() if r.run_id not in demo_runs]

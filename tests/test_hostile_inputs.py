@@ -122,8 +122,8 @@ def bulk(tmp_path_factory):
     own), then the warehouse built by dbt on it (no public data) and every playbook asset."""
     from dbv_pipeline.playbook.assets import PLAYBOOK_ASSETS
     from dbv_pipeline.public import dfe_ehcp
+    from harness.warehouse import copy_dbt_project, run_dbt
     from dbv_pipeline.settings import PipelineSettings
-    from dbv_pipeline.warehouse.testing import copy_dbt_project, run_dbt
     from tests.test_warehouse_dbt import COHORTS
 
     root = tmp_path_factory.mktemp("hostile")

@@ -15,7 +15,6 @@ from dbv_pipeline.assurance.feedback import COLUMNS, Report, render_html, write_
 from dbv_pipeline.ingest import ingest_landing
 from dbv_pipeline.playbook.charts import Charts, Line
 from dbv_pipeline.playbook.report import ReportData, render_pages
-from dbv_pipeline.playbook.testing import playbook_sample
 from tests.conftest import RECEIVED, write_csv
 from tests.test_assurance_gx_rules import HNB, MIT
 
@@ -57,8 +56,8 @@ def assert_inert(html: str, where: str, *, whole: bool = True) -> Page:
 
 
 @pytest.mark.parametrize("empty", [False, True], ids=["with-outcomes", "notes-instead"])
-def test_every_playbook_page_shows_hostile_names_and_notes_as_text(tmp_path_factory, empty):
-    data = ReportData.load(playbook_sample(tmp_path_factory.mktemp("playbook")).paths)
+def test_every_playbook_page_shows_hostile_names_and_notes_as_text(playbook_sample, empty):
+    data = ReportData.load(playbook_sample.paths)
     evaluation = data.evaluation_summary.iloc[:0] if empty else data.evaluation_summary.assign(label=HOSTILE)
     hostile = dataclasses.replace(
         data, las=data.las.assign(la_name=HOSTILE + data.las.la_name, region_name=HOSTILE),

@@ -8,14 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dbv_pipeline.playbook.testing import playbook_sample
 
 BARNET_NEIGHBOURS = ["320", "870", "310", "317", "315", "306", "209", "312", "309", "307"]  # the seed's, in order
 
 
 @pytest.fixture(scope="session")
-def sample(tmp_path_factory):
-    return playbook_sample(tmp_path_factory.mktemp("playbook"))
+def sample(playbook_sample):
+    return playbook_sample
 
 
 @pytest.fixture(scope="module")

@@ -23,15 +23,15 @@ from dbv_pipeline.playbook.charts import Charts
 from dbv_pipeline.playbook.data import PlaybookPaths, Provenance
 from dbv_pipeline.playbook.exports import WORKBOOK
 from dbv_pipeline.playbook.report import ReportData, index_page
-from dbv_pipeline.playbook.testing import SAMPLE_LAS, playbook_sample
 from dbv_pipeline.settings import DataPaths, PipelineSettings
+from harness.playbook import SAMPLE_LAS
 
 CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="session")
-def sample(tmp_path_factory):
-    return playbook_sample(tmp_path_factory.mktemp("playbook"))
+def sample(playbook_sample):
+    return playbook_sample
 
 
 @pytest.fixture(scope="module")

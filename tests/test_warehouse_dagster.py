@@ -15,7 +15,7 @@ from dbv_pipeline.ingest.definitions import defs as ingest_defs
 from dbv_pipeline.settings import SAMPLE_COHORTS_CSV, DataPaths, PipelineSettings
 from dbv_pipeline.warehouse.assets import WAREHOUSE_POOL, dbt_resource, warehouse_assets
 from dbv_pipeline.warehouse.prepare import DbtProjectNotPrepared, load_dbt_project, manifest_is_stale, prepare_dbt_project
-from dbv_pipeline.warehouse.testing import copy_dbt_project
+from harness.warehouse import copy_dbt_project
 from tests.conftest import placement, write_csv
 from tests.test_warehouse_dbt import COHORTS
 

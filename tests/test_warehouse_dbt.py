@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from dbv_pipeline.settings import DataPaths
-from dbv_pipeline.warehouse.testing import RawLayer, copy_dbt_project, run_dbt
+from harness.warehouse import RawLayer, copy_dbt_project, run_dbt
 
 COHORTS = (
     "old_la_code,la_name,programme,tranche,diagnostic_start_date,source\n"
@@ -192,9 +192,9 @@ def test_version_rules_for_placements(scenario):
     assert staged == {"869": [shas["869_current"]], "301": [shas["301_v1"]]}  # latest period; revert to v1
     children = {c for (c,) in rows(con, "select child_id from staging.stg_raw__placements")}
     assert not {"OLD_PERIOD", "SUPERSEDED", "R3_301", "PENDING_301"} & children  # a pending version is not seen
-    current = rows(con, """select la_code, outcome, source_sha256 = '%s' from staging.stg_raw__submissions
+    current = rows(con, f"""select la_code, outcome, source_sha256 = '{shas["301_v1"]}' from staging.stg_raw__submissions
                            where is_current_version and table_name = 'placements' and return_period = '2024-25'
-                           order by la_code""" % shas["301_v1"])
+                           order by la_code""")
     assert current == [("301", "reverted", True), ("869", "loaded", False)]
     assert sum(n for (_, _, _), n in census(con, "301", 2025).items()) == 2
 

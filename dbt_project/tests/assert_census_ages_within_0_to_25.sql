@@ -1,4 +1,9 @@
-{{ config(severity='warn', meta={'dagster': {'description': 'No plan counted at a census for a young person over 25 (the plan should have ceased)'}}) }}
+{{ config(
+    severity='warn',
+    meta={'dagster': {
+        'description': 'No plan counted at a census for a young person over 25 (the plan should have ceased)'
+    }}
+) }}
 -- Plans counted at a census for a young person over 25 on 31 August before the academic year:
 -- the plan should have ceased. They are counted in AGE_20_25; this lists them.
 

@@ -1,4 +1,9 @@
-{{ config(meta={'dagster': {'ref': {'name': 'fct_hnb_spend'}, 'description': 'fct_hnb_spend, fct_dsg_balance and fct_mitigations hold every staged row'}}) }}
+{{ config(
+    meta={'dagster': {
+        'ref': {'name': 'fct_hnb_spend'},
+        'description': 'fct_hnb_spend, fct_dsg_balance and fct_mitigations hold every staged row'
+    }}
+) }}
 -- Reconciliation of the finance marts with staging, per LA: spend lines and pounds, DSG plan
 -- rows, mitigation rows and savings.
 

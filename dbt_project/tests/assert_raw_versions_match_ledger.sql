@@ -1,4 +1,9 @@
-{{ config(meta={'dagster': {'ref': {'name': 'stg_raw__submissions'}, 'description': 'Each current version holds the rows the ledger says were loaded'}}) }}
+{{ config(
+    meta={'dagster': {
+        'ref': {'name': 'stg_raw__submissions'},
+        'description': 'Each current version holds the rows the ledger says were loaded'
+    }}
+) }}
 -- Reconciliation of the raw layer with the ledger: for every current version of every contract
 -- table, the rows in its Parquet file equal the rows the ledger says its version loaded.
 

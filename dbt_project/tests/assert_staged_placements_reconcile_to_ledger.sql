@@ -1,4 +1,9 @@
-{{ config(meta={'dagster': {'ref': {'name': 'stg_raw__placements'}, 'description': "Staged placements equal rows_loaded of each LA's current version of its latest period"}}) }}
+{{ config(
+    meta={'dagster': {
+        'ref': {'name': 'stg_raw__placements'},
+        'description': "Staged placements equal rows_loaded of each LA's current version of its latest period"
+    }}
+) }}
 -- Reconciliation: for each LA, stg_raw__placements holds exactly rows_loaded rows of the LA's
 -- current placements version of its latest return period, per the ledger.
 

@@ -1,4 +1,9 @@
-{{ config(meta={'dagster': {'ref': {'name': 'stg_raw__placements'}, 'description': 'Every contract column is in its staging model with the contract type'}}) }}
+{{ config(
+    meta={'dagster': {
+        'ref': {'name': 'stg_raw__placements'},
+        'description': 'Every contract column is in its staging model with the contract type'
+    }}
+) }}
 -- Every column of every contract table is in stg_raw__<table> with the contract's SQL type.
 -- depends_on: {{ ref('stg_raw__placements') }}
 -- depends_on: {{ ref('stg_raw__hnb_spend') }}

@@ -58,7 +58,7 @@ def period_end_year(period: str) -> int:
 
 def valid_period(period: str) -> bool:
     match = _PERIOD.fullmatch(period)
-    return bool(match) and (int(match.group(1)) + 1) % 100 == int(match.group(2))
+    return match is not None and (int(match.group(1)) + 1) % 100 == int(match.group(2))
 
 
 def parse_name(path: Path) -> SubmissionName:

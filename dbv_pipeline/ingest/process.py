@@ -211,8 +211,8 @@ def process_file(path: Path, *, source_file: str, received_at: dt.datetime, ledg
         if dt.date(period_end_year(name.period) - 1, 4, 1) > received_at.date():
             counted = _count_rows(path)
             raise FileRejected("F_PERIOD_FUTURE", detail=name.period)
-        known = ledger.tables_of(sha) if ledger else []
-        if known and all(ledger.has_version(name.la_code, t, name.period, sha) for t in known):
+        known = ledger.tables_of(sha) if ledger is not None else []
+        if ledger is not None and known and all(ledger.has_version(name.la_code, t, name.period, sha) for t in known):
             for table in known:
                 same = ledger.current_sha(name.la_code, table, name.period) == sha
                 outcome.events.append(_event(name, table, source_file, sha, received_at, "unchanged" if same else "reverted",

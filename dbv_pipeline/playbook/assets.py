@@ -93,7 +93,7 @@ def outcome_indicators(context: dg.AssetExecutionContext, settings: PipelineSett
     tribunal appeal rate."""
     paths, out, warehouse = _context(settings)
     frame = warehouse.table("playbook", "pb_outcome_indicators", OUTCOME_COLUMNS)
-    if frame is None or frame.empty:
+    if frame.empty:
         context.log.warning(NO_PUBLIC_DATA)
         write_note(out.outcome_indicators, NO_PUBLIC_DATA)
         frame = pd.DataFrame(columns=OUTCOME_COLUMNS)
@@ -122,7 +122,7 @@ def evaluation(context: dg.AssetExecutionContext, settings: PipelineSettings,
     note = None
     if indicators.empty:
         note = NO_PUBLIC_DATA + " The evaluation is empty."
-    elif cohorts is None or not cohorts.programme.eq("DBV").any():
+    elif not cohorts.programme.eq("DBV").any():
         note = "No DBV LAs in the programme cohorts (dim_la): nothing to evaluate."
     if note:
         context.log.warning(note)

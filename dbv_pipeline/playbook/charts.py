@@ -255,7 +255,7 @@ class _Axes:
 
     def _bars(self, x, bottom, top, colour, half_width) -> str:
         left, right, b, t = self.xpos(x - half_width), self.xpos(x + half_width), self.ypos(bottom), self.ypos(top)
-        d = "".join(f"M{_n(l)} {_n(bb)}H{_n(r)}V{_n(tt)}H{_n(l)}Z" for l, r, bb, tt in zip(left, right, b, t))
+        d = "".join(f"M{_n(lf)} {_n(bb)}H{_n(r)}V{_n(tt)}H{_n(lf)}Z" for lf, r, bb, tt in zip(left, right, b, t))
         return f'<path d="{d}" fill="{colour}"/>'
 
     def _line(self, x, y, colour, width, style) -> str:

@@ -65,9 +65,9 @@ class Warehouse:
         return bool(found.n.iloc[0])
 
     def table(self, schema: str, table: str, columns: list[str] | None = None) -> pd.DataFrame:
-        """The whole table (or ``columns``); None if it does not exist."""
+        """The whole table (or ``columns``); an empty frame (with ``columns``) if it does not exist."""
         if not self.has_table(schema, table):
-            return None
+            return pd.DataFrame(columns=columns or [])
         return self.query(f"select {', '.join(columns) if columns else '*'} from {schema}.{table}")
 
 

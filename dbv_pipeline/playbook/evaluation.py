@@ -63,7 +63,7 @@ def stack(panel: pd.DataFrame, cohorts: pd.DataFrame, *, leads: int = LEADS, lag
             continue  # no year before the start in this series (e.g. after a collection break): not identified
         clean = window.programme.eq("NONE") | (window.start_year > g + lags)
         frames.append(window[treated | clean].assign(cohort=tranche, treated=treated[treated | clean],
-                                                     event_time=lambda d: d.year - int(g)))
+                                                     event_time=lambda d, start=int(g): d.year - start))
     if not frames:
         return panel.iloc[:0].assign(cohort=None, treated=pd.Series(dtype=bool), event_time=pd.Series(dtype=int))
     return pd.concat(frames, ignore_index=True)

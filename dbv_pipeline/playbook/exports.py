@@ -47,9 +47,8 @@ def collect(paths: DataPaths) -> dict[str, pd.DataFrame]:
     warehouse, out = Warehouse(paths.warehouse), PlaybookPaths.of(paths)
     tables = {}
     for name in WAREHOUSE_TABLES:
-        frame = warehouse.table("playbook", name)
-        if frame is not None:
-            tables[name] = frame
+        if warehouse.has_table("playbook", name):  # a table not built yet is not exported
+            tables[name] = warehouse.table("playbook", name)
     for folder, names in OUTPUT_TABLES.items():
         for name in names:
             tables[name] = read_output(getattr(out, folder), name)

@@ -21,9 +21,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..contract import TABLES
-from ..settings import DBT_PROJECT_DIR, DataPaths
-from .seeds import write_contract_seeds
+from dbv_pipeline.contract import TABLES
+from dbv_pipeline.settings import DBT_PROJECT_DIR, DataPaths
+from dbv_pipeline.warehouse.seeds import write_contract_seeds
 
 ARROW_TYPES = {"VARCHAR": pa.string(), "DATE": pa.date32(), "DECIMAL(18,2)": pa.decimal128(18, 2)}
 LINEAGE = [

@@ -1,4 +1,5 @@
-"""Test helper: a small synthetic warehouse with the playbook built on it, made once per process.
+"""Test harness: a small synthetic warehouse with the playbook built on it (the session fixture
+``playbook_sample`` in conftest.py builds it once per test session).
 
 Synthetic returns for a few LAs (DBV tranches, Safety Valve, neither; most of them statistical
 neighbours of Barnet, 302) → ingest → DfE release (if ../shared has it, else empty public tables) →
@@ -12,9 +13,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from ..public import dfe_ehcp
-from ..settings import PROJECT_ROOT, DataPaths, PipelineSettings
-from ..warehouse.testing import copy_dbt_project, run_dbt
+from dbv_pipeline.public import dfe_ehcp
+from dbv_pipeline.settings import PROJECT_ROOT, DataPaths, PipelineSettings
+
+from .warehouse import copy_dbt_project, run_dbt
 
 # Barnet (DBV tranche 1) and six of its statistical neighbours, plus two more LAs.
 SAMPLE_LAS = ["302", "320", "870", "310", "317", "315", "306", "212", "205"]
@@ -30,22 +32,12 @@ class PlaybookSample:
     result: dg.ExecuteInProcessResult  # the materialisation of every playbook asset
 
 
-_SAMPLE: PlaybookSample | None = None
-
-
-def playbook_sample(root: Path) -> PlaybookSample:
-    """Build the sample under ``root`` on the first call; later calls return the same sample."""
-    global _SAMPLE
-    if _SAMPLE is None:
-        _SAMPLE = _build(root)
-    return _SAMPLE
-
-
-def _build(root: Path) -> PlaybookSample:
-    from ..assurance.data import assure_pending
-    from ..ingest import ingest_landing
-    from ..sample import build_cohort, cohort_csv, generate_sample
-    from .assets import PLAYBOOK_ASSETS
+def build_playbook_sample(root: Path) -> PlaybookSample:
+    """Build the sample under ``root``."""
+    from dbv_pipeline.assurance.data import assure_pending
+    from dbv_pipeline.ingest import ingest_landing
+    from dbv_pipeline.playbook.assets import PLAYBOOK_ASSETS
+    from dbv_pipeline.sample import build_cohort, cohort_csv, generate_sample
 
     paths = DataPaths(root / "data")
     generate_sample(paths.landing, la_codes=SAMPLE_LAS, multiplier=SAMPLE_MULTIPLIER)
