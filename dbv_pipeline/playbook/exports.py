@@ -52,10 +52,7 @@ def collect(paths: DataPaths) -> dict[str, pd.DataFrame]:
     for folder, names in OUTPUT_TABLES.items():
         for name in names:
             tables[name] = read_output(getattr(out, folder), name)
-    las = warehouse.table("marts", "dim_la", ["old_la_code", *LA_DETAILS])
-    if las is None:
-        return tables
-    las = las.rename(columns={"old_la_code": "la_code"})
+    las = warehouse.table("marts", "dim_la", ["old_la_code", *LA_DETAILS]).rename(columns={"old_la_code": "la_code"})
     return {name: with_la_details(frame, las) for name, frame in tables.items()}
 
 
