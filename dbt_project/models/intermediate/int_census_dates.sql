@@ -2,10 +2,10 @@
 -- placements cover, with the first day of the flow year that ends on it.
 
 with years as (
-    select unnest(range(
-        {{ var('first_census_year') }},
-        coalesce((select max(latest_census_year) from {{ ref('int_placements_coverage') }}), 0) + 1
-    )) as census_year
+    select {{ unnest_range(
+        var('first_census_year'),
+        'coalesce((select max(latest_census_year) from ' ~ ref('int_placements_coverage') ~ '), 0) + 1'
+    ) }} as census_year
 )
 
 select

@@ -154,7 +154,7 @@ select
     case catalogue.basis
         when 'census' then 'January ' || all_metrics.year
         when 'flow_year' then 'year to January ' || all_metrics.year
-        else (all_metrics.year - 1) || '-' || right(all_metrics.year::varchar, 2)
+        else (all_metrics.year - 1) || '-' || right(all_metrics.year::string, 2)
     end as period_label,
     all_metrics.metric,
     all_metrics.value::double as value
