@@ -60,3 +60,12 @@
 {%- endmacro %}
 {% macro default__isodow(on_date) -%} isodow({{ on_date }}) {%- endmacro %}
 {% macro spark__isodow(on_date) -%} (weekday({{ on_date }}) + 1) {%- endmacro %}
+
+{# A column's type as the contract writes it (VARCHAR, DATE, DECIMAL(18,2)), from the engine's name for it. #}
+{% macro contract_sql_type(data_type) -%}
+    {{ return(adapter.dispatch('contract_sql_type', 'dbv')(data_type)) }}
+{%- endmacro %}
+{% macro default__contract_sql_type(data_type) -%} {{ return(data_type) }} {%- endmacro %}
+{% macro spark__contract_sql_type(data_type) -%}
+    {{ return('VARCHAR' if data_type | lower == 'string' else data_type | upper) }}
+{%- endmacro %}
