@@ -1,12 +1,15 @@
 {#
     Seeds on Spark, written as SQL literals. dbt-spark's session method binds every value as '<value>'
     unescaped: a quote in a label breaks the insert and an empty cell loads as the string 'None'. This
-    override (dbt takes the root project's spark__load_csv_rows) writes nulls as null and escapes quotes.
+    override (dbt takes the root project's spark__load_csv_rows) writes nulls as null, escapes quotes and
+    skips blank lines (as dbt-duckdb's CSV reader does; agate reads one as a row of nulls).
 #}
 {% macro spark__load_csv_rows(model, agate_table) %}
   {% set column_override = model['config'].get('column_types', {}) %}
   {% set statements = [] %}
-  {% for chunk in agate_table.rows | batch(get_batch_size()) %}
+  {% set rows = [] %}
+  {% for row in agate_table.rows if row | reject('none') | list | length %}{% do rows.append(row) %}{% endfor %}
+  {% for chunk in rows | batch(get_batch_size()) %}
       {% set sql %}
           insert into {{ this.render() }} values
           {% for row in chunk -%}
