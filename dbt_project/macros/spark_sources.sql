@@ -9,7 +9,6 @@
 {%- endmacro %}
 
 {% macro default__create_source_views() -%}
-    select 1
 {%- endmacro %}
 
 {% macro spark__create_source_views() -%}
