@@ -5,7 +5,7 @@ dbt test passes on both, and on Spark one LA's resubmission rewrites only that L
 Tolerance: numbers are equal within 1e-6, relative or absolute (Spark computes ``100.0 * a / b`` and
 ``spend / count`` in decimal arithmetic rounded to 6 decimal places, DuckDB in double). Everything
 else (text, dates, booleans, row counts, column names) is equal exactly. Needs Java 17 (``.ci/run``
-installs it); a few minutes on 2 cores.
+installs it; without it the test skips, under CI it fails).
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ from dbv_pipeline.warehouse.reader import DuckDBWarehouse, SparkWarehouse
 from dbv_pipeline.warehouse.testing import copy_dbt_project, run_dbt
 
 # Skips without Java outside CI; under CI (.ci/run installs openjdk-17-jre-headless) it fails instead.
-pytestmark = pytest.mark.skipif(shutil.which("java") is None and not os.environ.get("CI"),
-                                reason="Spark needs Java 17 (apt-get install openjdk-17-jre-headless)")
+# Slow (14 min on 2 busy cores): not in `make test`; .ci/run runs it after it.
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("java") is None and not os.environ.get("CI"),
+                                 reason="Spark needs Java 17 (apt-get install openjdk-17-jre-headless)")]
 
 LAS = ["869", "870", "301", "202"]
 RESUBMITTED = "870"
@@ -112,7 +114,7 @@ def test_every_dbt_test_passes_on_both_engines_alike(built):
 def test_every_mart_and_playbook_model_is_the_same_on_spark(built):
     paths, _, _, models = built
     duck, spark = DuckDBWarehouse(paths.warehouse), SparkWarehouse(paths)
-    assert len(models) >= 25
+    assert len(models) >= 24  # 16 marts, 8 playbook models
     compared = 0
     for schema, table in models:
         left, right = duck.table(schema, table), spark.table(schema, table)
