@@ -24,6 +24,7 @@ SAMPLE_COHORTS_CSV = SEEDS_DIR / "programme_cohorts.csv"
 # explore-education-statistics (release version of June 2025; a later release has a new address).
 DFE_EHCP_RELEASE_URL = "https://content.explore-education-statistics.service.gov.uk/api/releases/2e60aacd-d46c-416a-af4d-9d2269506ff6/files"
 NO_RELEASE = "none"  # DBV_DFE_EHCP_SOURCE=none: run without DfE's public data
+ENGINES = ("duckdb", "spark")  # DBV_WAREHOUSE_ENGINE: the dbt target the warehouse is built on
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,13 @@ class DataPaths:
     """The data folder layout: landing → raw (Parquet) → warehouse (DuckDB) → reports."""
 
     root: Path
+    engine: str = "duckdb"  # the warehouse's engine (one of ENGINES)
 
     @classmethod
     def from_env(cls) -> "DataPaths":
-        """The data folder of ``DBV_DATA_DIR`` (default ``./data``): for the command line, not for assets."""
-        return cls(Path(os.environ.get("DBV_DATA_DIR", "data")).resolve())
+        """The data folder of ``DBV_DATA_DIR`` (default ``./data``) and the engine of ``DBV_WAREHOUSE_ENGINE``:
+        for the command line, not for assets."""
+        return cls(Path(os.environ.get("DBV_DATA_DIR", "data")).resolve(), os.environ.get("DBV_WAREHOUSE_ENGINE", "duckdb"))
 
     @property
     def landing(self) -> Path:
@@ -63,6 +66,16 @@ class DataPaths:
         return self.root / "warehouse.duckdb"
 
     @property
+    def warehouse_built(self) -> bool:
+        """Whether the warehouse of the engine has been built (its file or folder exists)."""
+        return (self.spark if self.engine == "spark" else self.warehouse).exists()
+
+    @property
+    def spark(self) -> Path:
+        """The Spark warehouse: ``warehouse/`` (Parquet tables) and ``metastore_db/`` (its catalog)."""
+        return self.root / "spark"
+
+    @property
     def reports(self) -> Path:
         """Feedback reports for LAs, the playbook, exports."""
         return self.root / "reports"
@@ -74,6 +87,10 @@ class PipelineSettings(dg.ConfigurableResource):
     data_dir: str = Field(default="data", description="The data folder: landing, raw, quarantine, warehouse, reports.")
     dfe_ehcp_source: str = Field(default=DFE_EHCP_RELEASE_URL, description=(
         "DfE's EHCP release: an http(s) address, a zip or a folder; 'none' for no public data."))
+    warehouse_engine: str = Field(default="duckdb", description=(
+        "The engine the warehouse is built on and read from: 'duckdb' (one machine, the default) or 'spark' "
+        "(dbt-spark, a local Spark session; docs/warehouse.md, Engines)."))
+    spark_driver_memory: str = Field(default="1g", description="The local Spark driver's memory (engine 'spark').")
     duckdb_memory_limit: str = Field(default="768MB", description="DuckDB's memory cap for dbt builds (spills beyond).")
     duckdb_threads: int = Field(default=1, description="DuckDB threads per query in dbt builds (dbt runs two models at once).")
     landing_settle_seconds: int = Field(default=60, description=(
@@ -87,7 +104,9 @@ class PipelineSettings(dg.ConfigurableResource):
 
     @property
     def paths(self) -> DataPaths:
-        return DataPaths(Path(self.data_dir).resolve())
+        if self.warehouse_engine not in ENGINES:
+            raise ValueError(f"warehouse_engine must be one of {', '.join(ENGINES)}, not {self.warehouse_engine!r}")
+        return DataPaths(Path(self.data_dir).resolve(), self.warehouse_engine)
 
     @property
     def release_source(self) -> str | None:
@@ -99,6 +118,8 @@ class PipelineSettings(dg.ConfigurableResource):
 SETTINGS_ENV = {
     "data_dir": "DBV_DATA_DIR",
     "dfe_ehcp_source": "DBV_DFE_EHCP_SOURCE",
+    "warehouse_engine": "DBV_WAREHOUSE_ENGINE",
+    "spark_driver_memory": "DBV_SPARK_DRIVER_MEMORY",
     "duckdb_memory_limit": "DBV_DUCKDB_MEMORY_LIMIT",
     "duckdb_threads": "DBV_DUCKDB_THREADS",
     "landing_settle_seconds": "DBV_LANDING_SETTLE_SECONDS",

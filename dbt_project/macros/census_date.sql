@@ -5,7 +5,7 @@
 #}
 {% macro census_date(year) -%}
     (make_date(({{ year }})::integer, 1, 1)
-        + ((11 - isodow(make_date(({{ year }})::integer, 1, 1))) % 7 + 14)::integer)
+        + ((11 - {{ isodow('make_date((' ~ year ~ ')::integer, 1, 1)') }}) % 7 + 14)::integer)
 {%- endmacro %}
 
 {# The year of the first census on or after `on_date` (a date SQL expression). #}
@@ -20,11 +20,11 @@
 
 {#
     The census years from `start_date` to `end_date` (null: open) a spell or plan is active at,
-    from var('first_census_year') to `latest_year`: a list to unnest.
+    from var('first_census_year') to `latest_year`: a select-list generator, one row a year.
 #}
 {% macro census_years_between(start_date, end_date, latest_year) -%}
-    range(
-        greatest({{ var('first_census_year') }}, {{ first_census_year_from(start_date) }}),
-        least({{ latest_year }}, coalesce({{ last_census_year_to(end_date) }}, {{ latest_year }})) + 1
-    )
+    {{ unnest_range(
+        'greatest(' ~ var('first_census_year') ~ ', ' ~ first_census_year_from(start_date) ~ ')',
+        'least(' ~ latest_year ~ ', coalesce(' ~ last_census_year_to(end_date) ~ ', ' ~ latest_year ~ ')) + 1'
+    ) }}
 {%- endmacro %}

@@ -8,10 +8,16 @@
 -- current placements version of its latest return period, per the ledger.
 
 with ledger_latest as (
-    select la_code, version_rows_loaded as rows_loaded
-    from {{ ref('stg_raw__submissions') }}
-    where table_name = 'placements' and is_current_version and version_rows_loaded > 0
-    qualify row_number() over (partition by la_code order by return_period desc) = 1
+    select la_code, rows_loaded
+    from (
+        select
+            la_code,
+            version_rows_loaded as rows_loaded,
+            row_number() over (partition by la_code order by return_period desc) as period_recency
+        from {{ ref('stg_raw__submissions') }}
+        where table_name = 'placements' and is_current_version and version_rows_loaded > 0
+    ) as versions
+    where period_recency = 1
 ),
 
 staged as (

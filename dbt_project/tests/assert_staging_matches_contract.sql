@@ -10,10 +10,22 @@
 -- depends_on: {{ ref('stg_raw__dsg_plan') }}
 -- depends_on: {{ ref('stg_raw__mitigations') }}
 
+{%- set staged = [] %}
+{%- if execute %}
+    {%- for table in ['placements', 'hnb_spend', 'dsg_plan', 'mitigations'] %}
+        {%- for column in adapter.get_columns_in_relation(ref('stg_raw__' ~ table)) %}
+            {%- do staged.append(('stg_raw__' ~ table, column.name, contract_sql_type(column.dtype))) %}
+        {%- endfor %}
+    {%- endfor %}
+{%- endif %}
+
 with staged_columns as (
     select table_name, column_name, data_type
-    from information_schema.columns
-    where table_schema = '{{ ref('stg_raw__placements').schema }}'
+    from (values
+        {%- for table_name, column_name, data_type in staged or [('', '', '')] %}
+        ('{{ table_name }}', '{{ column_name }}', '{{ data_type }}'){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as staged (table_name, column_name, data_type)
 )
 
 select

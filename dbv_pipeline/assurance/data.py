@@ -6,7 +6,6 @@ memory of one chunk, not of the whole table.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pyarrow.parquet as pq
 
 from ..ingest.raw_store import ACCEPTED, RawStore
 from ..settings import DataPaths
+from ..warehouse.reader import open_warehouse
 from . import derive
 from .validate import TEXT, Result, Validation, validate
 
@@ -125,16 +125,9 @@ def read_raw(paths: DataPaths, table: str, files: list[Path]) -> pd.DataFrame:
     return pd.DataFrame({name: _column(rows.column(name)) for name in rows.column_names}, copy=False)
 
 
-def read_mart(paths: DataPaths, name: str, schema: str = "marts", attempts: int = 5) -> pd.DataFrame:
-    """A warehouse table, read-only; waits while the one writer (dbt) holds the file's lock."""
-    for attempt in range(attempts):
-        try:
-            with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-                return con.sql(f'SELECT * FROM "{schema}"."{name}"').df()
-        except duckdb.IOException as e:
-            if "lock" not in str(e).lower() or attempt == attempts - 1:
-                raise
-        time.sleep(1 + attempt)
+def read_mart(paths: DataPaths, name: str, schema: str = "marts") -> pd.DataFrame:
+    """A warehouse table, read-only, on the warehouse's engine (``WarehouseMissing`` if it is not built)."""
+    return open_warehouse(paths).query(f"select * from {schema}.{name}")
 
 
 def dfe_caseload(paths: DataPaths) -> pd.DataFrame:

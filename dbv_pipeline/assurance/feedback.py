@@ -29,6 +29,7 @@ from ..ingest.raw_store import PRIVATE_DIR, PRIVATE_FILE, RawStore, private_dir
 from .. import reporting
 from ..reporting import formats
 from ..settings import EXPECTATIONS_DIR, SEEDS_DIR, DataPaths
+from ..warehouse.reader import WarehouseMissing
 from . import data
 from .rules import RULES
 from .validate import Outcome, validate
@@ -237,7 +238,7 @@ def _cross_source(paths: DataPaths, la_codes: set[str], tables: set[str]) -> tup
             continue
         try:
             frames[suite] = data.mart_frames(paths, mart, la_codes=la_codes)[suite]
-        except duckdb.CatalogException:
+        except WarehouseMissing:
             missing[suite] = f"The {suite.replace('_', ' ')} check is not in this report: the warehouse has no {mart} yet."
     warnings = validate(frames, max_examples=None).warnings if frames else []
     by_la = {suite: {} for suite in frames}

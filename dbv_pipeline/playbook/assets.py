@@ -12,7 +12,8 @@ import pandas as pd
 
 from ..settings import DataPaths, PipelineSettings
 from ..automation import REFRESH_ON_UPSTREAM_UPDATE
-from .data import PlaybookPaths, Warehouse, provenance, read_output, write_note, write_table
+from .data import PlaybookPaths, provenance, read_output, write_note, write_table
+from ..warehouse.reader import Warehouse, open_warehouse
 from .exports import collect, write_exports
 
 # The forecasts, evaluation and report modules (scipy, matplotlib) are imported when their asset
@@ -48,7 +49,7 @@ def playbook_key(name: str) -> dg.AssetKey:
 
 def _context(settings: PipelineSettings) -> tuple[DataPaths, PlaybookPaths, Warehouse]:
     paths = settings.paths
-    return paths, PlaybookPaths.of(paths), Warehouse(paths.warehouse)
+    return paths, PlaybookPaths.of(paths), open_warehouse(paths, settings.spark_driver_memory)
 
 
 @dg.asset(

@@ -6,12 +6,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from ..public.dfe_ehcp import provenance_text, read_provenance
 from ..reporting import returns_synthetic
 from ..settings import DataPaths
+from ..warehouse.reader import Warehouse
 
 MANIFEST = "manifest.json"  # content hashes of an output folder's files, as last written
 
@@ -45,30 +45,6 @@ class PlaybookPaths:
     @property
     def exports(self) -> Path:
         return self.root / "exports"
-
-
-class Warehouse:
-    """Read-only queries on the DuckDB warehouse; a missing table reads as an empty frame."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
-        with duckdb.connect(str(self.path), read_only=True) as con:
-            return con.execute(sql, params or []).df()
-
-    def has_table(self, schema: str, table: str) -> bool:
-        if not self.path.exists():
-            return False
-        found = self.query("select count(*) as n from information_schema.tables where table_schema = ? and table_name = ?",
-                           [schema, table])
-        return bool(found.n.iloc[0])
-
-    def table(self, schema: str, table: str, columns: list[str] | None = None) -> pd.DataFrame:
-        """The whole table (or ``columns``); an empty frame (with ``columns``) if it does not exist."""
-        if not self.has_table(schema, table):
-            return pd.DataFrame(columns=columns or [])
-        return self.query(f"select {', '.join(columns) if columns else '*'} from {schema}.{table}")
 
 
 @dataclass(frozen=True)

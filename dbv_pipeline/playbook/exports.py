@@ -16,7 +16,8 @@ import pandas as pd
 import xlsxwriter
 
 from ..settings import DataPaths
-from .data import PlaybookPaths, Provenance, Warehouse, is_stale, read_manifest, read_output, write_manifest, write_table
+from .data import PlaybookPaths, Provenance, is_stale, read_manifest, read_output, write_manifest, write_table
+from ..warehouse.reader import open_warehouse
 
 WAREHOUSE_TABLES = ["pb_metric_catalogue", "pb_la_year_metrics", "pb_la_year_metrics_wide", "pb_group_stats",
                     "pb_benchmarks", "pb_benchmark_labels", "pb_outcome_indicators"]
@@ -44,7 +45,7 @@ class ExportSummary:
 def collect(paths: DataPaths) -> dict[str, pd.DataFrame]:
     """The tables to export: the playbook marts (read-only) and the Python assets' outputs, each with
     the LA's name, region, programme and tranche beside its la_code."""
-    warehouse, out = Warehouse(paths.warehouse), PlaybookPaths.of(paths)
+    warehouse, out = open_warehouse(paths), PlaybookPaths.of(paths)
     tables = {}
     for name in WAREHOUSE_TABLES:
         if warehouse.has_table("playbook", name):  # a table not built yet is not exported

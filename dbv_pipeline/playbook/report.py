@@ -25,7 +25,8 @@ from ..reporting.formats import date, financial_year, quantity
 from ..settings import DataPaths
 from .charts import BLUE, GREEN, GREY, NEIGHBOUR_GREY, ORANGE, PINK, PURPLE, RED, TURQUOISE, Chart, Charts, Fan, \
     LegendItem, Line
-from .data import PlaybookPaths, Warehouse, is_stale, provenance, read_manifest, read_output, write_manifest
+from .data import PlaybookPaths, is_stale, provenance, read_manifest, read_output, write_manifest
+from ..warehouse.reader import open_warehouse
 from .forecast import TOTAL
 
 MIX = {"pct_mainstream": "Mainstream incl. RP/SEN units", "pct_mss": "MSS", "pct_inmss": "INMSS", "pct_ap": "AP",
@@ -89,7 +90,7 @@ class ReportData:
 
     @classmethod
     def load(cls, paths: DataPaths) -> "ReportData":
-        warehouse = Warehouse(paths.warehouse)
+        warehouse = open_warehouse(paths)
         out = PlaybookPaths.of(paths)
         las = warehouse.query("""
             select metrics.la_code, coalesce(la.la_name, metrics.la_code) as la_name,

@@ -1,1 +1,1 @@
-"""The DuckDB warehouse: the dbt project (staging → intermediate → marts) and its Dagster assets."""
+"""The warehouse (DuckDB, or Spark: docs/warehouse.md): the dbt project (staging → intermediate → marts) and its Dagster assets."""

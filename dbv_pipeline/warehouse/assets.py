@@ -17,6 +17,7 @@ from pydantic import Field
 from ..automation import REFRESH_ON_UPSTREAM_UPDATE
 from ..ingest.raw_store import RawStore
 from ..settings import PipelineSettings
+from .reader import Warehouse, open_warehouse
 
 WAREHOUSE_POOL = "warehouse_writer"
 # dbt's run artefacts that Dagster does not read: manifest.json and run_results.json written again
@@ -105,48 +106,48 @@ def warehouse_assets(project: DbtProject) -> dg.AssetsDefinition:
     )
     def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: PipelineSettings,
                              config: WarehouseBuildConfig):
-        """``dbt build`` against the data folder of the settings (dbt vars, see ``dbt_vars``). The raw
-        layer's empty schema files are ensured first, so a build before any ingest works. The
-        placements chain is incremental per LA (dbt_project/macros/incremental_by_la.sql)."""
-        RawStore(settings.paths).ensure_schemas()
-        wait_for_warehouse_lock(settings.paths.warehouse, context.log)
+        """``dbt build`` against the data folder of the settings (dbt vars, see ``dbt_vars``) on the
+        settings' engine (dbt target ``warehouse_engine``). The raw layer's empty schema files are ensured
+        first, so a build before any ingest works. The placements chain is incremental per LA
+        (dbt_project/macros/incremental_by_la.sql)."""
+        paths = settings.paths
+        RawStore(paths).ensure_schemas()
+        if paths.engine == "duckdb":
+            wait_for_warehouse_lock(paths.warehouse, context.log)
         refresh = ["--full-refresh"] if config.full_refresh else []
-        build = dbt.cli(["build", *refresh, *QUIET_BUILD, *dbt_vars(settings)], context=context,
-                        target_path=build_target(project))
+        build = dbt.cli(["build", "--target", paths.engine, *refresh, *QUIET_BUILD, *dbt_vars(settings)],
+                        context=context, target_path=build_target(project))
         events = list(build.stream())  # the build ends (and lets go of the warehouse) before it is read
-        yield from with_table_metadata(events, build.manifest, settings.paths.warehouse)
+        yield from with_table_metadata(events, build.manifest, open_warehouse(paths, settings.spark_driver_memory))
 
     return warehouse_dbt_assets
 
 
-def with_table_metadata(events: Iterable[Any], manifest: Mapping[str, Any], warehouse: Path) -> Iterator[Any]:
+def with_table_metadata(events: Iterable[Any], manifest: Mapping[str, Any], warehouse: Warehouse) -> Iterator[Any]:
     """The build's events, each model's and seed's output with Dagster's standard metadata read from the
     warehouse after the build: its column schema, and its row count if it is a table."""
     nodes = manifest["nodes"]
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        columns: dict[tuple[str, str], list[dg.TableColumn]] = {}
-        for schema, table, column, data_type in con.execute(
-                "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
-                "ORDER BY table_schema, table_name, ordinal_position").fetchall():
-            columns.setdefault((schema, table), []).append(dg.TableColumn(column, data_type))
-        for event in events:
-            node = nodes.get(event.metadata.get("unique_id", dg.TextMetadataValue("")).value) if isinstance(event, dg.Output) else None
-            relation = (node["schema"], node["alias"]) if node else None
-            if relation not in columns:
-                yield event
-                continue
-            standard = {"dagster/column_schema": dg.TableSchema(columns=columns[relation])}
-            if node["config"]["materialized"] in COUNTED:
-                sql = f'SELECT count(*) FROM "{relation[0]}"."{relation[1]}"'
-                standard["dagster/row_count"] = con.execute(sql).fetchone()[0]
-            yield event.with_metadata({**event.metadata, **standard})
+    columns: dict[tuple[str, str], list[dg.TableColumn]] = {}
+    for schema, table, column, data_type in warehouse.columns():
+        columns.setdefault((schema, table), []).append(dg.TableColumn(column, data_type))
+    for event in events:
+        node = nodes.get(event.metadata.get("unique_id", dg.TextMetadataValue("")).value) if isinstance(event, dg.Output) else None
+        relation = (node["schema"], node["alias"]) if node else None
+        if relation not in columns:
+            yield event
+            continue
+        standard = {"dagster/column_schema": dg.TableSchema(columns=columns[relation])}
+        if node["config"]["materialized"] in COUNTED:
+            count = warehouse.query(f"select count(*) as n from {relation[0]}.{relation[1]}")
+            standard["dagster/row_count"] = int(count.n.iloc[0])
+        yield event.with_metadata({**event.metadata, **standard})
 
 
 def dbt_vars(settings: PipelineSettings) -> list[str]:
     """The settings as dbt vars (data folder, DuckDB limits), the same at every build so that dbt's
     parse state is reused (``make setup`` parses with them too)."""
     values = {"data_dir": str(settings.paths.root), "duckdb_memory_limit": settings.duckdb_memory_limit,
-              "duckdb_threads": settings.duckdb_threads}
+              "duckdb_threads": settings.duckdb_threads, "spark_driver_memory": settings.spark_driver_memory}
     return ["--vars", json.dumps(values, sort_keys=True)]
 
 

@@ -56,7 +56,7 @@ def _seeds_yaml(contract: Contract) -> str:
         {
             "name": code_seed_name(name),
             "description": f"Contract code list `{name}`: {code_list.description}. Generated from return_spec.yaml.",
-            "config": {"column_types": {"code": "varchar", "label": "varchar", "sort_order": "integer"}},
+            "config": {"column_types": {"code": "string", "label": "string", "sort_order": "integer"}},
             "data_tests": [{"not_null_columns": {"arguments": {"columns": ["code", "label", "sort_order"]}}}],
             "columns": [
                 {"name": "code", "description": "The code as it appears in the data", "data_tests": ["unique"]},
@@ -71,8 +71,8 @@ def _seeds_yaml(contract: Contract) -> str:
         "description": "Every column of every contract table. Generated from return_spec.yaml.",
         "config": {
             "column_types": {
-                "table_name": "varchar", "column_name": "varchar", "type": "varchar",
-                "sql_type": "varchar", "code_list": "varchar", "required": "boolean",
+                "table_name": "string", "column_name": "string", "type": "string",
+                "sql_type": "string", "code_list": "string", "required": "boolean",
             }
         },
         "data_tests": [{"unique_combination_of_columns": {"arguments": {"combination_of_columns": ["table_name", "column_name"]}}}],

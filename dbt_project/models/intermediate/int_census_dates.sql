@@ -1,11 +1,14 @@
 -- One row per January census from var('first_census_year') to the latest census any LA's
 -- placements cover, with the first day of the flow year that ends on it.
 
-with years as (
-    select unnest(range(
-        {{ var('first_census_year') }},
-        coalesce((select max(latest_census_year) from {{ ref('int_placements_coverage') }}), 0) + 1
-    )) as census_year
+with latest as (
+    select coalesce(max(latest_census_year), 0) as latest_census_year
+    from {{ ref('int_placements_coverage') }}
+),
+
+years as (
+    select {{ unnest_range(var('first_census_year'), 'latest_census_year + 1') }} as census_year
+    from latest
 )
 
 select

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='la_code') }}
+{{ config(**incremental_by_la()) }}
 
 -- One row per EHC plan active at each January census the LA's placements cover.
 -- A plan is active if ehcp_start_date <= census_date and (ehcp_end_date is null or
@@ -19,7 +19,7 @@ with coverage as (
 plan_censuses as (
     select
         plans.*,
-        unnest({{ census_years_between('plans.ehcp_start_date', 'plans.ehcp_end_date', 'coverage.latest_census_year') }})
+        {{ census_years_between('plans.ehcp_start_date', 'plans.ehcp_end_date', 'coverage.latest_census_year') }}
             as census_year
     from {{ ref('int_ehcp_plans') }} as plans
     inner join coverage
@@ -34,7 +34,7 @@ spell_censuses as (
         spells.primary_need,
         spells.setting_urn,
         spells.annual_cost_gbp,
-        unnest({{ census_years_between('spells.placement_start_date', 'spells.placement_end_date', 'coverage.latest_census_year') }})
+        {{ census_years_between('spells.placement_start_date', 'spells.placement_end_date', 'coverage.latest_census_year') }}
             as census_year
     from {{ ref('int_placement_spells') }} as spells
     inner join coverage
@@ -45,10 +45,10 @@ active_spells as (
     select
         plan_id,
         census_year,
-        arg_max_null(provision_type, spell_number) as provision_type,
-        arg_max_null(primary_need, spell_number) as primary_need,
-        arg_max_null(setting_urn, spell_number) as setting_urn,
-        arg_max_null(annual_cost_gbp, spell_number) as annual_cost_gbp
+        {{ arg_max_null('provision_type', 'spell_number') }} as provision_type,
+        {{ arg_max_null('primary_need', 'spell_number') }} as primary_need,
+        {{ arg_max_null('setting_urn', 'spell_number') }} as setting_urn,
+        {{ arg_max_null('annual_cost_gbp', 'spell_number') }} as annual_cost_gbp
     from spell_censuses
     group by plan_id, census_year
 ),

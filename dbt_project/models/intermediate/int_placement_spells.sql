@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='la_code') }}
+{{ config(**incremental_by_la()) }}
 
 -- One row per placement spell with its plan: a plan is (LA, child, ehcp_start_date). Spells of a
 -- plan are numbered in order of placement_start_date; previous_provision_type is the provision of
@@ -6,7 +6,7 @@
 
 with spells as (
     select
-        la_code || '/' || child_id || '/' || strftime(ehcp_start_date, '%Y-%m-%d') as plan_id,
+        la_code || '/' || child_id || '/' || cast(ehcp_start_date as string) as plan_id,
         *
     from {{ ref('stg_raw__placements') }}
     {{ where_la_is_stale('la_code', ref('stg_raw__placements')) }}

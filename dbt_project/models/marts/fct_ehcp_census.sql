@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='la_code') }}
+{{ config(**incremental_by_la()) }}
 
 -- EHCP caseload at each January census by LA, provision type, primary need and age group.
 -- Built per LA (macros/incremental_by_la.sql).

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='la_code') }}
+{{ config(**incremental_by_la()) }}
 
 -- Flows of EHC plans by LA and flow year: new plans, ceased plans by reason, and moves between
 -- provision types. Flow year Y runs from the day after census Y-1 to census Y inclusive (a flow
@@ -32,8 +32,8 @@ flows as (
         plans.la_code,
         'NEW' as flow_type,
         plans.ehcp_start_date as flow_date,
-        null::varchar as cease_reason,
-        null::varchar as from_provision_type,
+        null::string as cease_reason,
+        null::string as from_provision_type,
         plans.first_provision_type as to_provision_type
     from plans
 
@@ -45,7 +45,7 @@ flows as (
         plans.ehcp_end_date + 1 as flow_date,
         plans.cease_reason,
         plans.last_provision_type as from_provision_type,
-        null::varchar as to_provision_type
+        null::string as to_provision_type
     from plans
     where plans.ehcp_end_date is not null
 
@@ -55,7 +55,7 @@ flows as (
         spells.la_code,
         'MOVE' as flow_type,
         spells.placement_start_date as flow_date,
-        null::varchar as cease_reason,
+        null::string as cease_reason,
         spells.previous_provision_type as from_provision_type,
         spells.provision_type as to_provision_type
     from spells

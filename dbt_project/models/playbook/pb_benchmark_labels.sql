@@ -6,6 +6,6 @@ select
     la_code,
     year,
     metric,
-    metric_label || ': ' || string_agg(phrase, ', ' order by group_order) as label
+    metric_label || ': ' || {{ string_agg_ordered('phrase', "', '", 'group_order') }} as label
 from {{ ref('pb_benchmarks') }}
 group by la_code, year, metric, metric_label

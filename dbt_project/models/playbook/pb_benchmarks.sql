@@ -11,6 +11,7 @@ groups as (
     select * from {{ ref('pb_la_groups') }}
 ),
 
+{%- set group_window = 'partition by groups.group_code, metrics.metric, metrics.year' %}
 group_ranks as (
     select
         metrics.la_code,
@@ -23,16 +24,15 @@ group_ranks as (
         groups.group_name,
         groups.group_phrase,
         groups.group_order,
-        count(*) over w as n_las,
-        count(*) over (partition by groups.group_code, metrics.metric, metrics.year, metrics.value) as n_tied,
-        rank() over (w order by metrics.value desc) as rank,
-        percent_rank() over (w order by metrics.value) as percent_rank,
-        quantile_cont(metrics.value, 0.5) over w as comparison_median,
-        min(metrics.value) over w = max(metrics.value) over w as all_level
+        count(*) over ({{ group_window }}) as n_las,
+        count(*) over ({{ group_window }}, metrics.value) as n_tied,
+        rank() over ({{ group_window }} order by metrics.value desc) as rank,
+        percent_rank() over ({{ group_window }} order by metrics.value) as percent_rank,
+        {{ quantile_cont('metrics.value', 0.5) }} over ({{ group_window }}) as comparison_median,
+        min(metrics.value) over ({{ group_window }}) = max(metrics.value) over ({{ group_window }}) as all_level
     from metrics
     inner join groups
         on groups.la_code = metrics.la_code
-    window w as (partition by groups.group_code, metrics.metric, metrics.year)
 ),
 
 -- Each LA's neighbour set: itself and its statistical neighbours.
@@ -44,6 +44,7 @@ neighbour_sets as (
     from metrics
 ),
 
+{%- set neighbour_window = 'partition by neighbour_sets.la_code, metrics.metric, metrics.year' %}
 neighbour_windows as (
     select
         neighbour_sets.la_code,
@@ -51,17 +52,16 @@ neighbour_windows as (
         metrics.year,
         metrics.metric,
         metrics.value,
-        count(*) over w as n_las,
-        count(*) over (partition by neighbour_sets.la_code, metrics.metric, metrics.year, metrics.value) as n_tied,
-        rank() over (w order by metrics.value desc) as rank,
-        percent_rank() over (w order by metrics.value) as percent_rank,
-        quantile_cont(metrics.value, 0.5) filter (where metrics.la_code <> neighbour_sets.la_code) over w
-            as comparison_median,
-        min(metrics.value) over w = max(metrics.value) over w as all_level
+        count(*) over ({{ neighbour_window }}) as n_las,
+        count(*) over ({{ neighbour_window }}, metrics.value) as n_tied,
+        rank() over ({{ neighbour_window }} order by metrics.value desc) as rank,
+        percent_rank() over ({{ neighbour_window }} order by metrics.value) as percent_rank,
+        {{ quantile_cont('case when metrics.la_code <> neighbour_sets.la_code then metrics.value end', 0.5) }}
+            over ({{ neighbour_window }}) as comparison_median,
+        min(metrics.value) over ({{ neighbour_window }}) = max(metrics.value) over ({{ neighbour_window }}) as all_level
     from neighbour_sets
     inner join metrics
         on metrics.la_code = neighbour_sets.member_la_code
-    window w as (partition by neighbour_sets.la_code, metrics.metric, metrics.year)
 ),
 
 neighbour_ranks as (

@@ -105,38 +105,40 @@ flow_metrics as (
     inner join totals as prev on prev.la_code = flows.la_code and prev.year = flows.year - 1
 ),
 
+-- Money is cast to double in each branch: a union of decimals of different scales keeps only the
+-- scale that fits 38 digits on Spark (2 decimal places here).
 money_metrics as (
     select
         la_code,
         {{ fy_start_year('financial_year') }} + 1 as year,
         'unit_cost_' || lower(provision_type) as metric,
-        unit_cost_gbp as value
+        cast(unit_cost_gbp as double) as value
     from {{ ref('fct_unit_cost') }}
     where spend_type = 'OUTTURN'
         and provision_type in ('MAINSTREAM', 'RP_UNIT', 'MSS', 'INMSS', 'AP', 'POST16', 'EARLY_YEARS', 'EOTAS')
 
     union all
 
-    select la_code, {{ fy_start_year('financial_year') }} + 1, 'hnb_spend_gbp', sum(spend_gbp)
+    select la_code, {{ fy_start_year('financial_year') }} + 1, 'hnb_spend_gbp', cast(sum(spend_gbp) as double)
     from {{ ref('fct_hnb_spend') }}
     where spend_type = 'OUTTURN'
     group by la_code, financial_year
 
     union all
 
-    select la_code, {{ fy_start_year('financial_year') }} + 1, 'dsg_in_year_balance_pct', in_year_balance_pct_of_income
+    select la_code, {{ fy_start_year('financial_year') }} + 1, 'dsg_in_year_balance_pct', cast(in_year_balance_pct_of_income as double)
     from {{ ref('fct_dsg_balance') }}
     where scenario = 'ACTUAL'
 
     union all
 
-    select la_code, {{ fy_start_year('financial_year') }} + 1, 'dsg_cumulative_balance_pct', cumulative_balance_pct_of_income
+    select la_code, {{ fy_start_year('financial_year') }} + 1, 'dsg_cumulative_balance_pct', cast(cumulative_balance_pct_of_income as double)
     from {{ ref('fct_dsg_balance') }}
     where scenario = 'ACTUAL'
 
     union all
 
-    select la_code, {{ fy_start_year('financial_year') }} + 1, 'dsg_cumulative_balance_gbp', cumulative_balance_gbp
+    select la_code, {{ fy_start_year('financial_year') }} + 1, 'dsg_cumulative_balance_gbp', cast(cumulative_balance_gbp as double)
     from {{ ref('fct_dsg_balance') }}
     where scenario = 'ACTUAL'
 ),
@@ -154,7 +156,7 @@ select
     case catalogue.basis
         when 'census' then 'January ' || all_metrics.year
         when 'flow_year' then 'year to January ' || all_metrics.year
-        else (all_metrics.year - 1) || '-' || right(all_metrics.year::varchar, 2)
+        else (all_metrics.year - 1) || '-' || right(all_metrics.year::string, 2)
     end as period_label,
     all_metrics.metric,
     all_metrics.value::double as value

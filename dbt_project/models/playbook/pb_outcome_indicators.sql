@@ -30,17 +30,25 @@ wide as (
         and growth.census_year = indicators.census_year
 ),
 
+{%- set indicator_columns = {
+    'timeliness_20wk_pct': 'pct_issued_within_20_weeks',
+    'timeliness_20wk_excl_exceptions_pct': 'pct_issued_within_20_weeks_excl_exceptions',
+    'public_pct_mainstream': 'pct_in_mainstream',
+    'public_pct_inmss': 'pct_in_inmss',
+    'public_ehcp_growth_pct': 'ehcp_growth_pct',
+    'requests_refused_pct': 'pct_requests_refused',
+    'tribunal_appeal_rate_pct': 'tribunal_appeal_rate_pct',
+} %}
+-- One row per area, year and indicator (wide unpivoted).
 tidy as (
-    unpivot wide
-    on
-        pct_issued_within_20_weeks as timeliness_20wk_pct,
-        pct_issued_within_20_weeks_excl_exceptions as timeliness_20wk_excl_exceptions_pct,
-        pct_in_mainstream as public_pct_mainstream,
-        pct_in_inmss as public_pct_inmss,
-        ehcp_growth_pct as public_ehcp_growth_pct,
-        pct_requests_refused as requests_refused_pct,
-        tribunal_appeal_rate_pct as tribunal_appeal_rate_pct
-    into name indicator value value
+    {%- for indicator, column in indicator_columns.items() %}
+    select geographic_level, area_code, area_name, old_la_code, calendar_year, census_year,
+        '{{ indicator }}' as indicator, cast({{ column }} as double) as value
+    from wide
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
 ),
 
 breaks as (

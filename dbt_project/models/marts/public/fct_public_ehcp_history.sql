@@ -43,9 +43,9 @@ mapped as (
 
 select
     la_code,
-    arg_max(la_name, census_year) as la_name,
+    {{ arg_max('la_name', 'census_year') }} as la_name,
     bool_or(harmonised) as harmonised,
-    string_agg(old_la_code, '+' order by old_la_code) as old_la_codes,
+    {{ string_agg_ordered('old_la_code', "'+'", 'old_la_code') }} as old_la_codes,
     census_year,
     sum(ehcplans)::bigint as ehcplans,
     sum(statements)::bigint as statements,

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='la_code') }}
+{{ config(**incremental_by_la()) }}
 
 -- Placements are a full refresh: each LA's spell history is its current version of its latest
 -- return period that has rows. Built per LA (macros/incremental_by_la.sql): a run reloads only
@@ -6,9 +6,16 @@
 
 with latest_versions as (
     select la_code, return_period, source_sha256
-    from {{ ref('stg_raw__submissions') }}
-    where table_name = 'placements' and is_current_version and version_rows_loaded > 0
-    qualify row_number() over (partition by la_code order by return_period desc) = 1
+    from (
+        select
+            la_code,
+            return_period,
+            source_sha256,
+            row_number() over (partition by la_code order by return_period desc) as period_recency
+        from {{ ref('stg_raw__submissions') }}
+        where table_name = 'placements' and is_current_version and version_rows_loaded > 0
+    ) as versions
+    where period_recency = 1
 ),
 
 version_rows as (
