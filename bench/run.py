@@ -94,7 +94,9 @@ def what_it_did(result) -> dict[str, dict]:
     for event in result.all_events:
         if event.step_key is None:
             continue
-        stage = did.setdefault(stage_of(event.step_key), {"assets": set(), "checks": 0, "check_errors": 0, "check_warnings": 0})
+        stage = did.setdefault(
+            stage_of(event.step_key), {"assets": set(), "checks": 0, "check_errors": 0, "check_warnings": 0}
+        )
         if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
             materialization = event.step_materialization_data.materialization
             key, meta = materialization.asset_key.to_user_string(), materialization.metadata
@@ -124,8 +126,11 @@ def dbt_nodes(result, top: int = 12) -> dict:
         if duration is not None:
             nodes.append((duration.value, f"test {check.check_name} on {check.asset_key.to_user_string()}"))
     nodes.sort(reverse=True)
-    return {"count": len(nodes), "total_s": round(sum(s for s, _ in nodes), 2),
-            "slowest": [{"node": name, "s": round(s, 2)} for s, name in nodes[:top]]}
+    return {
+        "count": len(nodes),
+        "total_s": round(sum(s for s, _ in nodes), 2),
+        "slowest": [{"node": name, "s": round(s, 2)} for s, name in nodes[:top]],
+    }
 
 
 def run_in_process(run: str, out: Path, la_code: str | None) -> None:
@@ -142,20 +147,32 @@ def run_in_process(run: str, out: Path, la_code: str | None) -> None:
     tags = {}
     if run == "ingest":  # as the landing sensor does: add new LAs' partitions, run a range of them
         known = set(instance.get_dynamic_partitions(la_partitions.name))
-        instance.add_dynamic_partitions(la_partitions.name, sorted(set(files_by_la(DataPaths.from_env().landing)) - known))
+        instance.add_dynamic_partitions(
+            la_partitions.name, sorted(set(files_by_la(DataPaths.from_env().landing)) - known)
+        )
         partitions = [la_code] if la_code else instance.get_dynamic_partitions(la_partitions.name)
-        tags = {"dagster/asset_partition_range_start": partitions[0], "dagster/asset_partition_range_end": partitions[-1]}
+        tags = {
+            "dagster/asset_partition_range_start": partitions[0],
+            "dagster/asset_partition_range_end": partitions[-1],
+        }
     loaded = time.perf_counter()
-    result = job.get_subset(asset_selection=assets).execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+    result = job.get_subset(asset_selection=assets).execute_in_process(
+        instance=instance, tags=tags, raise_on_error=False
+    )
     finished = time.perf_counter()
-    out.write_text(json.dumps({
-        "success": result.success,
-        "load_s": round(loaded - started, 2),
-        "run_s": round(finished - loaded, 2),
-        "windows": step_windows(instance, result.run_id),
-        "did": what_it_did(result),
-        "dbt": dbt_nodes(result),
-    }, indent=1))
+    out.write_text(
+        json.dumps(
+            {
+                "success": result.success,
+                "load_s": round(loaded - started, 2),
+                "run_s": round(finished - loaded, 2),
+                "windows": step_windows(instance, result.run_id),
+                "did": what_it_did(result),
+                "dbt": dbt_nodes(result),
+            },
+            indent=1,
+        )
+    )
 
 
 # ---------------------------------------------------------------- parent: measure runs in child processes
@@ -188,8 +205,10 @@ class TreeSampler(threading.Thread):
 
     def peak(self, windows: list[list[float]] | None = None) -> int:
         """Peak over all samples, or over those inside any of ``windows``."""
-        return max((rss for t, rss in self.samples
-                    if windows is None or any(start <= t <= end for start, end in windows)), default=0)
+        return max(
+            (rss for t, rss in self.samples if windows is None or any(start <= t <= end for start, end in windows)),
+            default=0,
+        )
 
 
 def measure(run: str, env: dict, logs: Path, label: str, la_code: str | None) -> dict:
@@ -240,8 +259,14 @@ def run_scenario(label: str, env: dict, logs: Path, la_code: str | None = None) 
         runs["warehouse"] = measure("warehouse", env, logs, label, la_code)
         print(f" warehouse run {runs['warehouse']['wall_s']:.1f}s", end="", flush=True)
     else:
-        runs["warehouse"] = {"skipped": True, "success": True, "wall_s": 0.0, "run_s": 0.0, "peak_mib": 0.0,
-                             "stages": {stage: {"skipped": True} for stage in RUNS["warehouse"]}}
+        runs["warehouse"] = {
+            "skipped": True,
+            "success": True,
+            "wall_s": 0.0,
+            "run_s": 0.0,
+            "peak_mib": 0.0,
+            "stages": {stage: {"skipped": True} for stage in RUNS["warehouse"]},
+        }
     print()
     return {
         "runs": runs,
@@ -266,8 +291,12 @@ def prepare_sample(folder: Path, multiplier: float, la_count: int | None) -> dic
     print(f"  generating the sample (multiplier {multiplier:g}) into {folder} …", flush=True)
     summary = generate_sample(folder / "landing", la_codes=codes, multiplier=multiplier)
     facts = {
-        "multiplier": multiplier, "la_count": summary.la_count, "files": summary.files, "rows": summary.rows,
-        "variations": summary.variations, "seconds": round(summary.seconds, 1),
+        "multiplier": multiplier,
+        "la_count": summary.la_count,
+        "files": summary.files,
+        "rows": summary.rows,
+        "variations": summary.variations,
+        "seconds": round(summary.seconds, 1),
         "landing_mib": round(sum(p.stat().st_size for p in (folder / "landing").iterdir()) / MIB, 1),
     }
     facts_path.write_text(json.dumps(facts, indent=1))
@@ -285,7 +314,9 @@ def resubmit(landing: Path, sample: dict) -> dict:
     for row in rows[::20]:
         if row[cost]:
             row[cost], changed = str(round(float(row[cost]) * 1.05)), changed + 1
-    edited = path.with_suffix(".edit")  # not a landing suffix; replaced in one step (the sample's hard link stays intact)
+    edited = path.with_suffix(
+        ".edit"
+    )  # not a landing suffix; replaced in one step (the sample's hard link stays intact)
     with edited.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle, lineterminator="\n").writerows([header, *rows])
     os.replace(edited, path)
@@ -304,22 +335,37 @@ def bench_size(label: str, multiplier: float, workdir: Path, la_count: int | Non
         folder.mkdir(parents=True)
     shutil.copytree(sample_dir / "landing", data / "landing", copy_function=os.link)  # hard links: no copying
     shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DBV_DATA_DIR": str(data), "GX_ANALYTICS_ENABLED": "False",
-           "DAGSTER_DISABLE_TELEMETRY": "1"}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "DBV_DATA_DIR": str(data),
+        "GX_ANALYTICS_ENABLED": "False",
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+    }
     env.pop("DBT_INDIRECT_SELECTION", None)  # as deployed
     # As `make setup` does for a deployment's data folder: dbt's parse state made for this one (else
     # the first build re-parses the project, about 8 s). Not timed.
-    subprocess.run([sys.executable, "-c", "from dbv_pipeline.settings import PipelineSettings; "
-                    "from dbv_pipeline.warehouse.assets import dbt_vars; "
-                    "from dbv_pipeline.warehouse.prepare import parse, prepare_dbt_project; "
-                    "parse(prepare_dbt_project(), dbt_vars(PipelineSettings.from_env()))"], cwd=REPO, env=env, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from dbv_pipeline.settings import PipelineSettings; "
+            "from dbv_pipeline.warehouse.assets import dbt_vars; "
+            "from dbv_pipeline.warehouse.prepare import parse, prepare_dbt_project; "
+            "parse(prepare_dbt_project(), dbt_vars(PipelineSettings.from_env()))",
+        ],
+        cwd=REPO,
+        env=env,
+        check=True,
+    )
     scenarios = {"full": run_scenario("full", env, logs)}
     change = resubmit(data / "landing", sample)
     scenarios["resubmission"] = run_scenario("resubmission", env, logs, change["la_code"])
     scenarios["no_change"] = run_scenario("no_change", env, logs)
     return {
         "multiplier": multiplier,
-        "sample": {k: v for k, v in sample.items() if k not in ("files", "variations")} | {"files": len(sample["files"])},
+        "sample": {k: v for k, v in sample.items() if k not in ("files", "variations")}
+        | {"files": len(sample["files"])},
         "resubmitted": change,
         "warehouse_mib": round((data / "warehouse.duckdb").stat().st_size / MIB, 1),
         "scenarios": scenarios,
@@ -338,10 +384,16 @@ def no_change_summary(scenario: dict) -> str:
     """What a rerun with nothing new did, in words."""
     stages, runs = scenario["stages"], scenario["runs"]
     ingest = stages["ingest"].get("did", {})
-    words = ["ingest found nothing new (nothing materialised)" if not ingest.get("assets")
-             else f"ingest re-ingested {ingest.get('files', '?')} files"]
-    words.append("assurance ran nothing" if did_nothing(stages["assurance"])
-                 else f"assurance ran {stages['assurance']['did'].get('checks', '?')} checks")
+    words = [
+        "ingest found nothing new (nothing materialised)"
+        if not ingest.get("assets")
+        else f"ingest re-ingested {ingest.get('files', '?')} files"
+    ]
+    words.append(
+        "assurance ran nothing"
+        if did_nothing(stages["assurance"])
+        else f"assurance ran {stages['assurance']['did'].get('checks', '?')} checks"
+    )
     words.append("warehouse run not requested" if runs["warehouse"].get("skipped") else "the warehouse run ran")
     return "; ".join(words)
 
@@ -352,40 +404,70 @@ def judge(sizes: dict) -> list[dict]:
     full, resub, rerun = (base["scenarios"][s] for s in SCENARIOS)
     idle = all(did_nothing(rerun["stages"][stage]) for stage in STAGES)
     rows = [
-        {"target": f"full rebuild, landing to playbook ({base_label})", "goal": f"≤ {GOALS['full_s']} s",
-         "measured": f"{full['wall_s']:.0f} s (in-run {full['run_s']:.0f} s)",
-         "met": full["success"] and full["wall_s"] <= GOALS["full_s"]},
-        {"target": f"one LA's resubmission, end to end ({base_label})", "goal": f"≤ {GOALS['resubmission_s']} s",
-         "measured": f"{resub['wall_s']:.0f} s (in-run {resub['run_s']:.0f} s)",
-         "met": resub["success"] and resub["wall_s"] <= GOALS["resubmission_s"]},
-        {"target": f"no-change rerun does nothing expensive ({base_label})",
-         "goal": "no file re-ingested, nothing downstream run (time reported, not judged)",
-         "measured": f"{rerun['wall_s']:.0f} s: {no_change_summary(rerun)}",
-         "met": rerun["success"] and idle},
+        {
+            "target": f"full rebuild, landing to playbook ({base_label})",
+            "goal": f"≤ {GOALS['full_s']} s",
+            "measured": f"{full['wall_s']:.0f} s (in-run {full['run_s']:.0f} s)",
+            "met": full["success"] and full["wall_s"] <= GOALS["full_s"],
+        },
+        {
+            "target": f"one LA's resubmission, end to end ({base_label})",
+            "goal": f"≤ {GOALS['resubmission_s']} s",
+            "measured": f"{resub['wall_s']:.0f} s (in-run {resub['run_s']:.0f} s)",
+            "met": resub["success"] and resub["wall_s"] <= GOALS["resubmission_s"],
+        },
+        {
+            "target": f"no-change rerun does nothing expensive ({base_label})",
+            "goal": "no file re-ingested, nothing downstream run (time reported, not judged)",
+            "measured": f"{rerun['wall_s']:.0f} s: {no_change_summary(rerun)}",
+            "met": rerun["success"] and idle,
+        },
     ]
     for label, size in sizes.items():
         peak = max(s["peak_mib"] for s in size["scenarios"].values())
-        rows.append({"target": f"peak memory of any stage ({label})", "goal": f"≤ {GOALS['peak_mib']} MiB",
-                     "measured": f"{peak:.0f} MiB", "met": peak <= GOALS["peak_mib"]})
+        rows.append(
+            {
+                "target": f"peak memory of any stage ({label})",
+                "goal": f"≤ {GOALS['peak_mib']} MiB",
+                "measured": f"{peak:.0f} MiB",
+                "met": peak <= GOALS["peak_mib"],
+            }
+        )
     if len(sizes) > 1:
         big_label, big = list(sizes.items())[1]
         ratio = big["scenarios"]["full"]["wall_s"] / full["wall_s"]
         scale = big["multiplier"] / base["multiplier"]
-        rows.append({"target": f"{big_label} data in ≤ {scale:g}× the time (full rebuild)", "goal": f"≤ {scale:g}×",
-                     "measured": f"{ratio:.2f}× ({big['scenarios']['full']['wall_s']:.0f} s vs {full['wall_s']:.0f} s)",
-                     "met": big["scenarios"]["full"]["success"] and ratio <= scale})
+        rows.append(
+            {
+                "target": f"{big_label} data in ≤ {scale:g}× the time (full rebuild)",
+                "goal": f"≤ {scale:g}×",
+                "measured": f"{ratio:.2f}× ({big['scenarios']['full']['wall_s']:.0f} s vs {full['wall_s']:.0f} s)",
+                "met": big["scenarios"]["full"]["success"] and ratio <= scale,
+            }
+        )
     return rows
 
 
 def machine_facts() -> dict:
     meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     return {
-        "nproc": len(os.sched_getaffinity(0)), "cpu": cpu,
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu": cpu,
         "memory_gib": round(int(meminfo["MemTotal"].split()[0]) / 1024 / 1024, 1),
-        "os": platform.platform(), "python": platform.python_version(),
-        **{name: version(name) for name in ("duckdb", "dagster", "dagster-dbt", "dbt-core", "dbt-duckdb", "great_expectations")},
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        **{
+            name: version(name)
+            for name in ("duckdb", "dagster", "dagster-dbt", "dbt-core", "dbt-duckdb", "great_expectations")
+        },
     }
 
 
@@ -394,8 +476,11 @@ def git_facts() -> dict:
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
 
     changed = [line for line in git("status", "--porcelain").splitlines() if line]
-    return {"commit": git("rev-parse", "HEAD"), "branch": git("rev-parse", "--abbrev-ref", "HEAD"),
-            "uncommitted_files": len(changed)}
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "branch": git("rev-parse", "--abbrev-ref", "HEAD"),
+        "uncommitted_files": len(changed),
+    }
 
 
 def fmt_did(stage: str, report: dict) -> str:
@@ -408,11 +493,15 @@ def fmt_did(stage: str, report: dict) -> str:
     if stage == "ingest":
         if "files" not in did:
             return "nothing new: no asset materialised"
-        return (f"{did['files']} files ingested ({did['rows_loaded']:,} rows loaded, {did['rows_rejected']:,} "
-                f"rejected), {did['skipped']} unchanged skipped")
+        return (
+            f"{did['files']} files ingested ({did['rows_loaded']:,} rows loaded, {did['rows_rejected']:,} "
+            f"rejected), {did['skipped']} unchanged skipped"
+        )
     if stage == "assurance":
-        return (f"{did.get('reports_written', 0)} feedback reports; {did['checks']} GX checks "
-                f"({did['check_errors']} errors, {did['check_warnings']} warnings)")
+        return (
+            f"{did.get('reports_written', 0)} feedback reports; {did['checks']} GX checks "
+            f"({did['check_errors']} errors, {did['check_warnings']} warnings)"
+        )
     return f"{did['assets']} assets; {did['checks']} checks ({did['check_errors']} errors, {did['check_warnings']} warnings)"
 
 
@@ -420,32 +509,49 @@ def markdown(results: dict) -> str:
     """results.md: targets, the stage × scenario table per size, what each run did, the profile."""
     m, g = results["machine"], results["git"]
     lines = [
-        "# DBV pipeline benchmark", "",
+        "# DBV pipeline benchmark",
+        "",
         f"Measured {results['finished']} on commit `{g['commit'][:12]}` ({g['branch']}"
-        + (f", {g['uncommitted_files']} uncommitted files" if g["uncommitted_files"] else "") + ") with "
+        + (f", {g['uncommitted_files']} uncommitted files" if g["uncommitted_files"] else "")
+        + ") with "
         f"`python -m bench.run {' '.join(results['argv'])}`.",
         f"Machine: {m['nproc']} cores ({m['cpu']}), {m['memory_gib']} GiB, {m['os']}; Python {m['python']}, "
         f"DuckDB {m['duckdb']}, Dagster {m['dagster']}, dagster-dbt {m['dagster-dbt']}, dbt-core {m['dbt-core']}, "
         f"dbt-duckdb {m['dbt-duckdb']}, GX {m['great_expectations']}. Load average before / after: "
-        f"{results['load_before']} / {results['load_after']}.", "",
-        "Timings on a shared machine are noisy (other processes compete for the cores); take them to ±20%.", "",
-        "## Targets", "", "| target | goal | measured | met |", "|---|---|---|---|",
+        f"{results['load_before']} / {results['load_after']}.",
+        "",
+        "Timings on a shared machine are noisy (other processes compete for the cores); take them to ±20%.",
+        "",
+        "## Targets",
+        "",
+        "| target | goal | measured | met |",
+        "|---|---|---|---|",
     ]
-    lines += [f"| {t['target']} | {t['goal']} | {t['measured']} | {'met' if t['met'] else '**not met**'} |"
-              for t in results["targets"]]
-    lines += ["", "## Wall time and peak memory", "",
-              "Per run: *wall*, the run's process from start to exit; *start-up*, starting Python and loading "
-              "the Dagster definitions; *in-run*, the Dagster run; *peak*, peak resident memory of the process "
-              "tree (dbt and ingest workers included). Per stage: the seconds of its Dagster steps and the "
-              "peak memory sampled during them (the rest of a run's in-run time is Dagster's own work "
-              "between steps)."]
+    lines += [
+        f"| {t['target']} | {t['goal']} | {t['measured']} | {'met' if t['met'] else '**not met**'} |"
+        for t in results["targets"]
+    ]
+    lines += [
+        "",
+        "## Wall time and peak memory",
+        "",
+        "Per run: *wall*, the run's process from start to exit; *start-up*, starting Python and loading "
+        "the Dagster definitions; *in-run*, the Dagster run; *peak*, peak resident memory of the process "
+        "tree (dbt and ingest workers included). Per stage: the seconds of its Dagster steps and the "
+        "peak memory sampled during them (the rest of a run's in-run time is Dagster's own work "
+        "between steps).",
+    ]
     for label, size in results["sizes"].items():
         s = size["sample"]
-        lines += ["", f"### {label}: multiplier {size['multiplier']:g}, {s['la_count']} LAs, {s['files']} files "
-                      f"({s['landing_mib']:.0f} MiB), {s['rows']['placements']:,} placement rows; warehouse "
-                      f"{size['warehouse_mib']:.0f} MiB", "",
-                  "| run | " + " | ".join(f"{sc}: wall s | start-up s | in-run s | peak MiB" for sc in SCENARIOS) + " |",
-                  "|---|" + "---:|" * 4 * len(SCENARIOS)]
+        lines += [
+            "",
+            f"### {label}: multiplier {size['multiplier']:g}, {s['la_count']} LAs, {s['files']} files "
+            f"({s['landing_mib']:.0f} MiB), {s['rows']['placements']:,} placement rows; warehouse "
+            f"{size['warehouse_mib']:.0f} MiB",
+            "",
+            "| run | " + " | ".join(f"{sc}: wall s | start-up s | in-run s | peak MiB" for sc in SCENARIOS) + " |",
+            "|---|" + "---:|" * 4 * len(SCENARIOS),
+        ]
         for run in RUNS:
             cells = []
             for sc in SCENARIOS:
@@ -453,14 +559,27 @@ def markdown(results: dict) -> str:
                 if r.get("skipped"):
                     cells += ["not run", "—", "—", "—"]
                     continue
-                cells += [f"{r['wall_s']:.1f}" + ("" if r["success"] else " FAILED"), f"{r['load_s']:.1f}",
-                          f"{r['run_s']:.1f}", f"{r['peak_mib']:.0f}"]
+                cells += [
+                    f"{r['wall_s']:.1f}" + ("" if r["success"] else " FAILED"),
+                    f"{r['load_s']:.1f}",
+                    f"{r['run_s']:.1f}",
+                    f"{r['peak_mib']:.0f}",
+                ]
             lines.append(f"| {run} run | " + " | ".join(cells) + " |")
-        lines.append("| **total** | " + " | ".join(
-            f"**{size['scenarios'][sc]['wall_s']:.1f}** | | {size['scenarios'][sc]['run_s']:.1f} | "
-            f"{size['scenarios'][sc]['peak_mib']:.0f}" for sc in SCENARIOS) + " |")
-        lines += ["", "| stage (run) | " + " | ".join(f"{sc}: steps s | peak MiB" for sc in SCENARIOS) + " |",
-                  "|---|" + "---:|" * 2 * len(SCENARIOS)]
+        lines.append(
+            "| **total** | "
+            + " | ".join(
+                f"**{size['scenarios'][sc]['wall_s']:.1f}** | | {size['scenarios'][sc]['run_s']:.1f} | "
+                f"{size['scenarios'][sc]['peak_mib']:.0f}"
+                for sc in SCENARIOS
+            )
+            + " |"
+        )
+        lines += [
+            "",
+            "| stage (run) | " + " | ".join(f"{sc}: steps s | peak MiB" for sc in SCENARIOS) + " |",
+            "|---|" + "---:|" * 2 * len(SCENARIOS),
+        ]
         for run, stages in RUNS.items():
             for stage in stages:
                 cells = []
@@ -469,9 +588,12 @@ def markdown(results: dict) -> str:
                     cells += ["—", "—"] if st.get("skipped") else [f"{st['run_s']:.1f}", f"{st['peak_mib']:.0f}"]
                 lines.append(f"| {stage} ({run}) | " + " | ".join(cells) + " |")
         r = size["resubmitted"]
-        lines += ["", f"Resubmission: LA {r['la_code']}'s `{r['file']}` ({r['rows']:,} rows) with {r['rows_changed']:,} "
-                      "costs raised by 5%; ingest and assurance on that LA's partition only, then what automation "
-                      "requests downstream of the raw layer: dbt (per-LA incremental models) and the playbook."]
+        lines += [
+            "",
+            f"Resubmission: LA {r['la_code']}'s `{r['file']}` ({r['rows']:,} rows) with {r['rows_changed']:,} "
+            "costs raised by 5%; ingest and assurance on that LA's partition only, then what automation "
+            "requests downstream of the raw layer: dbt (per-LA incremental models) and the playbook.",
+        ]
     lines += ["", "## What each run did", ""]
     for label, size in results["sizes"].items():
         lines += [f"| {label} | " + " | ".join(STAGES) + " |", "|---|" + "---|" * len(STAGES)]
@@ -482,21 +604,32 @@ def markdown(results: dict) -> str:
     lines += ["## Profile of the full rebuild", ""]
     for label, size in results["sizes"].items():
         stages = size["scenarios"]["full"]["stages"]
-        steps = sorted(((sec, stage, step) for stage, st in stages.items() for step, sec in st.get("steps", {}).items()),
-                       reverse=True)
+        steps = sorted(
+            ((sec, stage, step) for stage, st in stages.items() for step, sec in st.get("steps", {}).items()),
+            reverse=True,
+        )
         lines += [f"### {label}", "", "Dagster steps, slowest first:", "", "| stage | step | s |", "|---|---|---:|"]
         lines += [f"| {stage} | `{step}` | {sec:.1f} |" for sec, stage, step in steps[:12]]
         dbt = size["scenarios"]["full"]["runs"]["warehouse"].get("dbt", {})
-        lines += ["", "dbt models and tests, slowest first (dbt's own timing per node):", "", "| node | s |", "|---|---:|"]
+        lines += [
+            "",
+            "dbt models and tests, slowest first (dbt's own timing per node):",
+            "",
+            "| node | s |",
+            "|---|---:|",
+        ]
         lines += [f"| `{n['node']}` | {n['s']:.1f} |" for n in dbt.get("slowest", [])]
-        lines += ["", f"dbt nodes in all: {dbt.get('count', 0)} nodes, {dbt.get('total_s', 0):.1f} s summed "
-                      "(2 dbt threads)", ""]
+        lines += [
+            "",
+            f"dbt nodes in all: {dbt.get('count', 0)} nodes, {dbt.get('total_s', 0):.1f} s summed (2 dbt threads)",
+            "",
+        ]
     return "\n".join(lines)
 
 
 def write_results(results: dict, out: Path) -> None:
     results["targets"] = judge(results["sizes"])
-    results["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    results["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     results["load_after"] = [round(x, 2) for x in os.getloadavg()]
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
@@ -514,12 +647,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-5x", action="store_true", help="only the base run")
     parser.add_argument("--las", type=int, default=None, help="only the first N LAs (default all 153)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="where results.json/.md go")
-    parser.add_argument("--workdir", type=Path, default=None, help="samples, data and Dagster homes (default a temp dir, removed after)")
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="samples, data and Dagster homes (default a temp dir, removed after)"
+    )
     args = parser.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dbv-bench-"))
     print(f"work dir: {workdir}")
-    results = {"argv": argv, "machine": machine_facts(), "git": git_facts(),
-               "load_before": [round(x, 2) for x in os.getloadavg()], "sizes": {}}
+    results = {
+        "argv": argv,
+        "machine": machine_facts(),
+        "git": git_facts(),
+        "load_before": [round(x, 2) for x in os.getloadavg()],
+        "sizes": {},
+    }
     sizes = [args.multiplier] + ([] if args.skip_5x else [args.scale5])
     try:
         for multiplier in sizes:
@@ -530,7 +670,9 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     print(f"results: {args.out / 'results.md'}")
     for target in results.get("targets", []):
-        print(f"  {'met    ' if target['met'] else 'NOT MET'}  {target['target']}: {target['measured']} (goal {target['goal']})")
+        print(
+            f"  {'met    ' if target['met'] else 'NOT MET'}  {target['target']}: {target['measured']} (goal {target['goal']})"
+        )
     return 0
 
 

@@ -28,8 +28,7 @@ class UpstreamNewer(dg.AutomationCondition):
         empty = context.get_empty_subset()
         if context.candidate_subset.is_empty or context.partitions_def is not None:
             return dg.AutomationResult(context, true_subset=empty)
-        parents = [key for key in context.asset_graph.get(context.key).parent_entity_keys
-                   if key not in LEDGER_KEYS]
+        parents = [key for key in context.asset_graph.get(context.key).parent_entity_keys if key not in LEDGER_KEYS]
         records = context.asset_graph_view.instance.get_asset_records([context.key, *parents])
         latest = {r.asset_entry.asset_key: r.asset_entry.last_materialization_storage_id for r in records}
         own = latest.get(context.key)
@@ -43,7 +42,8 @@ class UpstreamNewer(dg.AutomationCondition):
 # On the sensor's first evaluation, also rebuild what is older than its upstream, with everything
 # downstream of it in the same run (eager itself does nothing on a first evaluation).
 REFRESH_ON_UPSTREAM_UPDATE = (
-    dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+    dg.AutomationCondition.eager()
+    .without(~dg.AutomationCondition.any_deps_missing())
     .replace("any_deps_updated", dg.AutomationCondition.any_deps_updated().ignore(NOT_A_TRIGGER))
     | (
         dg.AutomationCondition.initial_evaluation()
@@ -60,5 +60,5 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
     use_user_code_server=True,  # UpstreamNewer is Python of this project's
     minimum_interval_seconds=30,
     description="Every 30 s: request the warehouse and playbook assets whose upstream was updated (an ingest, "
-                "a DfE release, a seed); on its first tick also those older than their upstream. On from the start.",
+    "a DfE release, a seed); on its first tick also those older than their upstream. On from the start.",
 )

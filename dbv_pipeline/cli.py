@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .settings import DataPaths, PipelineSettings
+from .settings import PipelineSettings
 
 CLEAN, REJECTIONS, USAGE = 0, 1, 2
 EXIT_CODES = "exit codes: 0 clean, 1 files or rows rejected, 2 usage or environment error"
@@ -37,8 +37,9 @@ def _settings(args: argparse.Namespace, *, create: bool = False) -> PipelineSett
     root = settings.paths.root
     if not root.is_dir():
         if not (create or args.create):
-            raise UserError(f"the data folder {root} does not exist (check --data-dir or DBV_DATA_DIR, "
-                            "or pass --create to make it)")
+            raise UserError(
+                f"the data folder {root} does not exist (check --data-dir or DBV_DATA_DIR, or pass --create to make it)"
+            )
         root.mkdir(parents=True)
     return settings
 
@@ -59,20 +60,31 @@ def cmd_sample(args: argparse.Namespace) -> int:
                 bar.update(done - bar.n)
 
             try:
-                summary = generate_sample(staging, seed=args.seed, la_codes=args.la or None, multiplier=args.multiplier,
-                                          faults=args.faults, progress=progress)
+                summary = generate_sample(
+                    staging,
+                    seed=args.seed,
+                    la_codes=args.la or None,
+                    multiplier=args.multiplier,
+                    faults=args.faults,
+                    progress=progress,
+                )
             except ValueError as error:
                 raise UserError(str(error)) from None
-        clashes = sorted(p.name for p in staging.iterdir() if (paths.landing / p.name).exists()
-                         and p.name != SYNTHETIC_MARKER)
+        clashes = sorted(
+            p.name for p in staging.iterdir() if (paths.landing / p.name).exists() and p.name != SYNTHETIC_MARKER
+        )
         if clashes and not args.overwrite:
-            raise UserError(f"{len(clashes)} files would replace returns in {paths.landing} (e.g. {clashes[0]}); "
-                            "pass --overwrite to replace them, or use another --data-dir")
+            raise UserError(
+                f"{len(clashes)} files would replace returns in {paths.landing} (e.g. {clashes[0]}); "
+                "pass --overwrite to replace them, or use another --data-dir"
+            )
         paths.landing.mkdir(parents=True, exist_ok=True)
         for path in staging.iterdir():
             shutil.move(str(path), paths.landing / path.name)
         if summary.manifest_path:
-            summary.manifest_path = Path(shutil.move(str(summary.manifest_path), paths.root / summary.manifest_path.name))
+            summary.manifest_path = Path(
+                shutil.move(str(summary.manifest_path), paths.root / summary.manifest_path.name)
+            )
     summary.landing_dir = paths.landing
     print(summary)
     return CLEAN
@@ -139,7 +151,9 @@ def findings_of(outcome) -> list[tuple]:
     from .assurance.data import validate_rows
     from .assurance.feedback import gx_rows
 
-    found = [(f["severity"], f["rule_code"], f["line"], f["column_name"], f["message"]) for f in outcome.findings.to_pylist()]
+    found = [
+        (f["severity"], f["rule_code"], f["line"], f["column_name"], f["message"]) for f in outcome.findings.to_pylist()
+    ]
     for table, rows in outcome.loaded.items():
         for row in gx_rows(validate_rows(table, rows).warnings, table):
             found.append(("warning", row["rule"], row["line"], row["column"], row["reason"]))
@@ -152,8 +166,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     worst = CLEAN
     for path in _files_to_validate(args.files):
         outcome = validate_file(path)
-        print(f"{path}: {outcome.outcome.upper()} — rows in {outcome.rows_in} = "
-              f"loaded {outcome.rows_loaded} + rejected {outcome.rows_rejected}")
+        print(
+            f"{path}: {outcome.outcome.upper()} — rows in {outcome.rows_in} = "
+            f"loaded {outcome.rows_loaded} + rejected {outcome.rows_rejected}"
+        )
         found = findings_of(outcome)
         for severity, rule, line, column, reason in found[: args.limit]:
             where = f"line {line}" if line else "file"
@@ -190,58 +206,88 @@ class HelpWithDefaults(argparse.ArgumentDefaultsHelpFormatter):
 def common_options(default) -> argparse.ArgumentParser:
     """Options taken before or after the command (after it, they do not reset what came before)."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", default=default, metavar="DIR",
-                        help="the data folder (default: $DBV_DATA_DIR, else ./data)")
-    common.add_argument("--create", action="store_true", default=default or False,
-                        help="create the data folder if it does not exist")
+    common.add_argument(
+        "--data-dir", default=default, metavar="DIR", help="the data folder (default: $DBV_DATA_DIR, else ./data)"
+    )
+    common.add_argument(
+        "--create", action="store_true", default=default or False, help="create the data folder if it does not exist"
+    )
     return common
 
 
 def build_parser() -> argparse.ArgumentParser:
     formatter = HelpWithDefaults
-    parser = argparse.ArgumentParser(prog="dbv", description="DBV data pipeline and warehouse: LA returns → raw layer "
-                                     "→ assurance → DuckDB warehouse → playbook.", epilog=EXIT_CODES,
-                                     parents=[common_options(None)], formatter_class=formatter)
+    parser = argparse.ArgumentParser(
+        prog="dbv",
+        description="DBV data pipeline and warehouse: LA returns → raw layer "
+        "→ assurance → DuckDB warehouse → playbook.",
+        epilog=EXIT_CODES,
+        parents=[common_options(None)],
+        formatter_class=formatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=summary, description=description, epilog=EXIT_CODES,
-                              parents=[common_options(argparse.SUPPRESS)], formatter_class=formatter)
+        return sub.add_parser(
+            name,
+            help=summary,
+            description=description,
+            epilog=EXIT_CODES,
+            parents=[common_options(argparse.SUPPRESS)],
+            formatter_class=formatter,
+        )
 
-    p = command("sample", "generate synthetic LA returns into the landing folder",
-                "Write SYNTHETIC returns (every table, spec §1 file names) for the chosen LAs into <data>/landing. "
-                "Existing returns with the same names are kept unless --overwrite.")
+    p = command(
+        "sample",
+        "generate synthetic LA returns into the landing folder",
+        "Write SYNTHETIC returns (every table, spec §1 file names) for the chosen LAs into <data>/landing. "
+        "Existing returns with the same names are kept unless --overwrite.",
+    )
     p.add_argument("--seed", type=int, default=2025, help="random seed (same seed, same files)")
     p.add_argument("--la", action="append", metavar="CODE", help="only this LA (3-digit code); repeatable")
     p.add_argument("--multiplier", type=float, default=1.0, help="scale the number of children (1.0 = national scale)")
-    p.add_argument("--faults", action="store_true", help="also write files with each fault class of spec §4, "
-                   "listed in <data>/faults_manifest.json")
+    p.add_argument(
+        "--faults",
+        action="store_true",
+        help="also write files with each fault class of spec §4, listed in <data>/faults_manifest.json",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace landing files of the same name")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sample)
 
-    p = command("ingest", "ingest new or changed landing files into the raw layer",
-                "Ingest every new or changed file in <data>/landing (spec §1 version rules), write each file's "
-                "feedback report under <data>/reports/feedback/<la>/, and name every rejected file.")
+    p = command(
+        "ingest",
+        "ingest new or changed landing files into the raw layer",
+        "Ingest every new or changed file in <data>/landing (spec §1 version rules), write each file's "
+        "feedback report under <data>/reports/feedback/<la>/, and name every rejected file.",
+    )
     p.add_argument("--la", action="append", metavar="CODE", help="only this LA (3-digit code); repeatable")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)
 
-    p = command("validate", "check files as ingest would, without loading them",
-                "Check each file (or each .csv/.xlsx in a folder) against the return contract as ingest would; "
-                "writes nothing.")
+    p = command(
+        "validate",
+        "check files as ingest would, without loading them",
+        "Check each file (or each .csv/.xlsx in a folder) against the return contract as ingest would; writes nothing.",
+    )
     p.add_argument("files", nargs="+", metavar="FILE", help="a return file, or a folder of them")
     p.add_argument("--limit", type=int, default=50, help="findings to print per file")
     p.set_defaults(func=cmd_validate)
 
-    p = command("template", "write the Excel return template for LAs",
-                "Write the return template workbook: a sheet per table, drop-downs for every code list.")
+    p = command(
+        "template",
+        "write the Excel return template for LAs",
+        "Write the return template workbook: a sheet per table, drop-downs for every code list.",
+    )
     p.add_argument("path", nargs="?", default="dbv_return_template.xlsx", help="where to write it")
     p.set_defaults(func=cmd_template)
 
-    p = command("demo", "generate the sample and materialise every asset",
-                "Generate the synthetic sample (if the landing folder is empty) and run the ingest and the "
-                "warehouse jobs with Dagster; prints where everything went.")
+    p = command(
+        "demo",
+        "generate the sample and materialise every asset",
+        "Generate the synthetic sample (if the landing folder is empty) and run the ingest and the "
+        "warehouse jobs with Dagster; prints where everything went.",
+    )
     p.add_argument("--multiplier", type=float, default=0.1, help="sample size (1.0 = national scale)")
     p.add_argument("--las", type=int, default=None, help="only the first N LAs (default: all 153)")
     p.set_defaults(func=cmd_demo)

@@ -43,8 +43,12 @@ def build_defs(settings: PipelineSettings) -> dg.Definitions:
         # Every run executes its steps one after another in the run's own process: a step in a process
         # of its own (the multiprocess default) would load these definitions again, about 5 s a step.
         # The parallel work is inside steps (the ingest's worker pool, DuckDB, dbt's threads).
-        dg.Definitions(jobs=[warehouse_job], sensors=[automation_sensor], executor=dg.in_process_executor,
-                       resources={"settings": settings}),
+        dg.Definitions(
+            jobs=[warehouse_job],
+            sensors=[automation_sensor],
+            executor=dg.in_process_executor,
+            resources={"settings": settings},
+        ),
     )
 
 

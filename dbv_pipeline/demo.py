@@ -53,9 +53,12 @@ def say(text: str) -> None:
 
 def checks_not_passed(result: dg.ExecuteInProcessResult) -> list[str]:
     """Each asset check of the run that did not pass: asset, check and what it said."""
-    return [f"{e.asset_key.to_user_string()} {e.check_name} ({e.severity.value.lower()}): "
-            f"{(e.description or '').splitlines()[0][:110] if e.description else 'failed'}"
-            for e in result.get_asset_check_evaluations() if not e.passed]
+    return [
+        f"{e.asset_key.to_user_string()} {e.check_name} ({e.severity.value.lower()}): "
+        f"{(e.description or '').splitlines()[0][:110] if e.description else 'failed'}"
+        for e in result.get_asset_check_evaluations()
+        if not e.passed
+    ]
 
 
 def run_all(settings: PipelineSettings, instance: dg.DagsterInstance, log: Path) -> list[str]:
@@ -74,15 +77,21 @@ def run_all(settings: PipelineSettings, instance: dg.DagsterInstance, log: Path)
     say(f"[2/3] Ingest and assurance: {len(la_codes)} LAs (raw layer, GX checks, feedback reports) …")
     with output_to(log):
         ingest = defs.resolve_job_def("ingest_job").execute_in_process(
-            instance=instance, raise_on_error=False,
-            tags={"dagster/asset_partition_range_start": partitions[0], "dagster/asset_partition_range_end": partitions[-1]},
+            instance=instance,
+            raise_on_error=False,
+            tags={
+                "dagster/asset_partition_range_start": partitions[0],
+                "dagster/asset_partition_range_end": partitions[-1],
+            },
         )
     if not ingest.success:
         raise RuntimeError(f"The ingest run failed; its log: {log}")
     meta = next((m.metadata for m in ingest.asset_materializations_for_node("raw_returns")), {})
     counts = {k: getattr(meta.get(k), "value", 0) for k in ("files", "files_rejected", "rows_loaded", "rows_rejected")}
-    say(f"      {counts['files']} files ({counts['files_rejected']} rejected), {counts['rows_loaded']:,} rows loaded, "
-        f"{counts['rows_rejected']:,} rejected, in {time.perf_counter() - started:.0f} s")
+    say(
+        f"      {counts['files']} files ({counts['files_rejected']} rejected), {counts['rows_loaded']:,} rows loaded, "
+        f"{counts['rows_rejected']:,} rejected, in {time.perf_counter() - started:.0f} s"
+    )
     started = time.perf_counter()
     say("[3/3] Warehouse (dbt build and tests) and playbook (forecasts, evaluation, report, exports) …")
     with output_to(log):
@@ -97,8 +106,10 @@ def warehouse_counts(warehouse: Path) -> str:
     import duckdb
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        year, las, plans = con.sql("SELECT census_year, count(DISTINCT la_code), sum(ehcp_count) FROM marts.fct_ehcp_census "
-                                   "GROUP BY ALL ORDER BY census_year DESC LIMIT 1").fetchone() or (None, 0, 0)
+        year, las, plans = con.sql(
+            "SELECT census_year, count(DISTINCT la_code), sum(ehcp_count) FROM marts.fct_ehcp_census "
+            "GROUP BY ALL ORDER BY census_year DESC LIMIT 1"
+        ).fetchone() or (None, 0, 0)
     return f"{las} LAs, {int(plans or 0):,} EHCPs at the January {year} census"
 
 
@@ -127,11 +138,15 @@ def run_demo(settings: PipelineSettings, *, multiplier: float, la_count: int | N
     not_passed = run_all(settings, dagster_instance(), log)
     bin_dir = Path(sys.executable).parent
     report = paths.reports / "playbook" / "report" / "index.html"
-    say(f"\nDone in {time.perf_counter() - started:.0f} s: {warehouse_counts(paths.warehouse)}."
-        + (" Everything here is SYNTHETIC sample data." if returns_synthetic(paths.landing) else ""))
+    say(
+        f"\nDone in {time.perf_counter() - started:.0f} s: {warehouse_counts(paths.warehouse)}."
+        + (" Everything here is SYNTHETIC sample data." if returns_synthetic(paths.landing) else "")
+    )
     if public_rows(paths.public) == 0:
-        say(f"No DfE public data was loaded ({settings.release_source or 'DBV_DFE_EHCP_SOURCE=none'}; see the log): "
-            "outcome indicators and the evaluation are empty. Set DBV_DFE_EHCP_SOURCE to the release zip to add them.")
+        say(
+            f"No DfE public data was loaded ({settings.release_source or 'DBV_DFE_EHCP_SOURCE=none'}; see the log): "
+            "outcome indicators and the evaluation are empty. Set DBV_DFE_EHCP_SOURCE to the release zip to add them."
+        )
     if not_passed:
         say(f"{len(not_passed)} checks did not pass (warnings do not block; see the UI or the log):")
         for line in not_passed[:8]:
@@ -139,11 +154,15 @@ def run_demo(settings: PipelineSettings, *, multiplier: float, la_count: int | N
         if len(not_passed) > 8:
             say(f"  … and {len(not_passed) - 8} more")
     say("Outputs:")
-    for name, path in [("warehouse (DuckDB)", paths.warehouse), ("raw layer (Parquet)", paths.raw),
-                       ("LA feedback reports", paths.reports / "feedback"),
-                       ("GX Data Docs", paths.reports / "data_docs" / "index.html"),
-                       ("playbook report", report), ("playbook exports", paths.reports / "playbook" / "exports"),
-                       ("full log", log)]:
+    for name, path in [
+        ("warehouse (DuckDB)", paths.warehouse),
+        ("raw layer (Parquet)", paths.raw),
+        ("LA feedback reports", paths.reports / "feedback"),
+        ("GX Data Docs", paths.reports / "data_docs" / "index.html"),
+        ("playbook report", report),
+        ("playbook exports", paths.reports / "playbook" / "exports"),
+        ("full log", log),
+    ]:
         say(f"  {name + ':':<22}{path}")
     say("Next:")
     say(f"  query the warehouse:  {bin_dir / 'duckdb'} -readonly {paths.warehouse}")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
-import re
 import shutil
 import subprocess
 import tarfile
@@ -45,7 +44,7 @@ CDN_FILES = {
 
 def package_specs() -> list[str]:
     """The npm packages the Data Docs need (``name@version`` as the CDN addresses pin them)."""
-    return sorted({re.match(r"(@[^/]+/)?[^/]+", target).group(0) for target in CDN_FILES.values()})
+    return sorted({"/".join(target.split("/")[: 2 if target.startswith("@") else 1]) for target in CDN_FILES.values()})
 
 
 def fetch_assets(folder: Path = ASSETS_DIR) -> list[str]:
@@ -58,8 +57,13 @@ def fetch_assets(folder: Path = ASSETS_DIR) -> list[str]:
         raise RuntimeError("npm is not installed: the Data Docs' styles and scripts cannot be fetched")
     with tempfile.TemporaryDirectory() as tmp:
         for spec in missing:
-            subprocess.run(["npm", "pack", "--silent", "--pack-destination", tmp, spec], cwd=tmp, check=True,
-                           capture_output=True, timeout=300)
+            subprocess.run(
+                ["npm", "pack", "--silent", "--pack-destination", tmp, spec],
+                cwd=tmp,
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
             [tarball] = Path(tmp).glob("*.tgz")
             target = folder / spec
             with tarfile.open(tarball) as archive:
@@ -114,8 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dbt-port", type=int, default=8080, help="port of the dbt docs")
     parser.add_argument("--gx-port", type=int, default=8081, help="port of the GX Data Docs")
-    parser.add_argument("--fetch-assets", action="store_true",
-                        help=f"only fetch the Data Docs' styles and scripts from the npm registry into {ASSETS_DIR}")
+    parser.add_argument(
+        "--fetch-assets",
+        action="store_true",
+        help=f"only fetch the Data Docs' styles and scripts from the npm registry into {ASSETS_DIR}",
+    )
     args = parser.parse_args(argv)
     if args.fetch_assets:
         try:
@@ -125,8 +132,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"GX Data Docs assets: {len(fetched)} packages fetched" if fetched else "GX Data Docs assets: present")
         return 0
-    sites = [("dbt docs", DBT_PROJECT_DIR / "target", "index.html", args.dbt_port),
-             ("GX Data Docs", DataPaths.from_env().reports / "data_docs", "index.html", args.gx_port)]
+    sites = [
+        ("dbt docs", DBT_PROJECT_DIR / "target", "index.html", args.dbt_port),
+        ("GX Data Docs", DataPaths.from_env().reports / "data_docs", "index.html", args.gx_port),
+    ]
     servers = []
     for name, folder, page, port in sites:
         if not (folder / page).exists():

@@ -35,10 +35,12 @@ class DataPaths:
     engine: str = "duckdb"  # the warehouse's engine (one of ENGINES)
 
     @classmethod
-    def from_env(cls) -> "DataPaths":
+    def from_env(cls) -> DataPaths:
         """The data folder of ``DBV_DATA_DIR`` (default ``./data``) and the engine of ``DBV_WAREHOUSE_ENGINE``:
         for the command line, not for assets."""
-        return cls(Path(os.environ.get("DBV_DATA_DIR", "data")).resolve(), os.environ.get("DBV_WAREHOUSE_ENGINE", "duckdb"))
+        return cls(
+            Path(os.environ.get("DBV_DATA_DIR", "data")).resolve(), os.environ.get("DBV_WAREHOUSE_ENGINE", "duckdb")
+        )
 
     @property
     def landing(self) -> Path:
@@ -85,20 +87,32 @@ class PipelineSettings(dg.ConfigurableResource):
     """The deployment's settings: data folder, DfE release, DuckDB limits for the warehouse build."""
 
     data_dir: str = Field(default="data", description="The data folder: landing, raw, quarantine, warehouse, reports.")
-    dfe_ehcp_source: str = Field(default=DFE_EHCP_RELEASE_URL, description=(
-        "DfE's EHCP release: an http(s) address, a zip or a folder; 'none' for no public data."))
-    warehouse_engine: str = Field(default="duckdb", description=(
-        "The engine the warehouse is built on and read from: 'duckdb' (one machine, the default) or 'spark' "
-        "(dbt-spark, a local Spark session; docs/warehouse.md, Engines)."))
+    dfe_ehcp_source: str = Field(
+        default=DFE_EHCP_RELEASE_URL,
+        description=("DfE's EHCP release: an http(s) address, a zip or a folder; 'none' for no public data."),
+    )
+    warehouse_engine: str = Field(
+        default="duckdb",
+        description=(
+            "The engine the warehouse is built on and read from: 'duckdb' (one machine, the default) or 'spark' "
+            "(dbt-spark, a local Spark session; docs/warehouse.md, Engines)."
+        ),
+    )
     spark_driver_memory: str = Field(default="1g", description="The local Spark driver's memory (engine 'spark').")
     duckdb_memory_limit: str = Field(default="768MB", description="DuckDB's memory cap for dbt builds (spills beyond).")
-    duckdb_threads: int = Field(default=1, description="DuckDB threads per query in dbt builds (dbt runs two models at once).")
-    landing_settle_seconds: int = Field(default=60, description=(
-        "A landing file is taken once its mtime is this many seconds old (a file being copied keeps changing it); "
-        "0 takes files at once (for uploads that copy under a .part/.tmp name, then rename)."))
+    duckdb_threads: int = Field(
+        default=1, description="DuckDB threads per query in dbt builds (dbt runs two models at once)."
+    )
+    landing_settle_seconds: int = Field(
+        default=60,
+        description=(
+            "A landing file is taken once its mtime is this many seconds old (a file being copied keeps changing it); "
+            "0 takes files at once (for uploads that copy under a .part/.tmp name, then rename)."
+        ),
+    )
 
     @classmethod
-    def from_env(cls) -> "PipelineSettings":
+    def from_env(cls) -> PipelineSettings:
         """The settings with the values of their environment variables now: for command-line tools."""
         return cls(**{name: os.environ[variable] for name, variable in SETTINGS_ENV.items() if variable in os.environ})
 
@@ -132,5 +146,7 @@ def settings_from_environment() -> PipelineSettings:
     bound = {}
     for name, variable in SETTINGS_ENV.items():
         if variable in os.environ:
-            bound[name] = dg.EnvVar.int(variable) if name in ("duckdb_threads", "landing_settle_seconds") else dg.EnvVar(variable)
+            bound[name] = (
+                dg.EnvVar.int(variable) if name in ("duckdb_threads", "landing_settle_seconds") else dg.EnvVar(variable)
+            )
     return PipelineSettings(**bound)

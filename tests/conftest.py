@@ -22,29 +22,57 @@ RECEIVED = dt.datetime(2025, 5, 1, 9, 0)
 # sample: the modules below whole, and the named tests of otherwise unit modules. A new test is a unit test
 # unless it is listed here (or marked @pytest.mark.integration): keep the unit tier under a minute.
 INTEGRATION_MODULES = {
-    "test_asset_graph.py", "test_assurance_checks.py", "test_assurance_faults.py", "test_assurance_gx_rules.py",
-    "test_bench.py", "test_cli.py", "test_dagster_dev.py", "test_dagster_ingest.py", "test_dagster_webserver.py",
-    "test_definitions.py", "test_deployment.py", "test_hostile_inputs.py", "test_incremental.py",
-    "test_latest_files.py", "test_pages_hostile_text.py", "test_playbook_metrics.py", "test_playbook_report.py",
-    "test_public_dfe_ehcp.py", "test_warehouse_dagster.py", "test_warehouse_dbt.py",
+    "test_asset_graph.py",
+    "test_assurance_checks.py",
+    "test_assurance_faults.py",
+    "test_assurance_gx_rules.py",
+    "test_bench.py",
+    "test_cli.py",
+    "test_dagster_dev.py",
+    "test_dagster_ingest.py",
+    "test_dagster_webserver.py",
+    "test_definitions.py",
+    "test_deployment.py",
+    "test_hostile_inputs.py",
+    "test_incremental.py",
+    "test_latest_files.py",
+    "test_pages_hostile_text.py",
+    "test_playbook_metrics.py",
+    "test_playbook_report.py",
+    "test_public_dfe_ehcp.py",
+    "test_warehouse_dagster.py",
+    "test_warehouse_dbt.py",
 }
 INTEGRATION_TESTS = {
     "test_docs_server.py": {"test_gx_data_docs_render_offline_when_served"},  # GX, npm, headless Chromium
-    "test_assurance_suites.py": {"test_each_suite_loads_in_gx_and_round_trips", "test_data_docs_are_built_for_each_run"},
-    "test_playbook_evaluation.py": {"test_zero_effect_gives_no_finding_after_adjustment",
-                                    "test_injected_effect_is_recovered_and_significant",
-                                    "test_confidence_intervals_cover_at_about_the_nominal_rate",
-                                    "test_within_transformation_matches_dummy_regression"},
+    "test_assurance_suites.py": {
+        "test_each_suite_loads_in_gx_and_round_trips",
+        "test_data_docs_are_built_for_each_run",
+    },
+    "test_playbook_evaluation.py": {
+        "test_zero_effect_gives_no_finding_after_adjustment",
+        "test_injected_effect_is_recovered_and_significant",
+        "test_confidence_intervals_cover_at_about_the_nominal_rate",
+        "test_within_transformation_matches_dummy_regression",
+    },
     # the backtest on DfE's history (fixture backtest_result)
-    "test_playbook_forecast.py": {"test_backtest_covers_every_origin_with_four_censuses", "test_backtest_summary_and_report",
-                                  "test_backtest_bands_use_only_past_errors"},
+    "test_playbook_forecast.py": {
+        "test_backtest_covers_every_origin_with_four_censuses",
+        "test_backtest_summary_and_report",
+        "test_backtest_bands_use_only_past_errors",
+    },
     # the national-scale sample (fixture national), and the whole fault sample
-    "test_sample_generator.py": {"test_clean_sample_passes_every_row_rule", "test_national_active_plans_match_the_census",
-                                 "test_placement_mix_ages_and_needs_are_realistic", "test_unit_costs_are_in_range",
-                                 "test_clean_placements_have_no_overlaps_or_personal_data",
-                                 "test_dsg_plans_are_consistent_with_spend_and_mitigations",
-                                 "test_cohort_follows_the_generated_dsg_plans",
-                                 "test_faults_manifest_covers_every_fault_class", "test_same_arguments_give_identical_bytes"},
+    "test_sample_generator.py": {
+        "test_clean_sample_passes_every_row_rule",
+        "test_national_active_plans_match_the_census",
+        "test_placement_mix_ages_and_needs_are_realistic",
+        "test_unit_costs_are_in_range",
+        "test_clean_placements_have_no_overlaps_or_personal_data",
+        "test_dsg_plans_are_consistent_with_spend_and_mitigations",
+        "test_cohort_follows_the_generated_dsg_plans",
+        "test_faults_manifest_covers_every_fault_class",
+        "test_same_arguments_give_identical_bytes",
+    },
 }
 
 
@@ -60,17 +88,38 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 PLACEMENT_HEADER = [
-    "la_code", "child_id", "date_of_birth", "sex", "primary_need", "ehcp_start_date", "ehcp_end_date",
-    "cease_reason", "provision_type", "setting_urn", "placement_start_date", "placement_end_date", "annual_cost_gbp",
+    "la_code",
+    "child_id",
+    "date_of_birth",
+    "sex",
+    "primary_need",
+    "ehcp_start_date",
+    "ehcp_end_date",
+    "cease_reason",
+    "provision_type",
+    "setting_urn",
+    "placement_start_date",
+    "placement_end_date",
+    "annual_cost_gbp",
 ]
 
 
 def placement(child: str = "C0001", **overrides: str) -> dict[str, str]:
     """One valid placements row for LA 869; override any column."""
     row = {
-        "la_code": "869", "child_id": child, "date_of_birth": "2012-05-01", "sex": "F", "primary_need": "ASD",
-        "ehcp_start_date": "2019-09-01", "ehcp_end_date": "", "cease_reason": "", "provision_type": "MSS",
-        "setting_urn": "123456", "placement_start_date": "2019-09-01", "placement_end_date": "", "annual_cost_gbp": "25000",
+        "la_code": "869",
+        "child_id": child,
+        "date_of_birth": "2012-05-01",
+        "sex": "F",
+        "primary_need": "ASD",
+        "ehcp_start_date": "2019-09-01",
+        "ehcp_end_date": "",
+        "cease_reason": "",
+        "provision_type": "MSS",
+        "setting_urn": "123456",
+        "placement_start_date": "2019-09-01",
+        "placement_end_date": "",
+        "annual_cost_gbp": "25000",
     }
     row.update(overrides)
     return row

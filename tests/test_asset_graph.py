@@ -40,15 +40,18 @@ def graph_snapshot(defs: dg.Definitions) -> dict:
             "partitions": type(node.partitions_def).__name__ if node.partitions_def else None,
             "automation": (condition.get_label() or condition.name) if condition else None,
             "freshness": repr(freshness) if freshness else None,
-            "checks": sorted(f"{check.name}{' (blocking)' if graph.get(check).blocking else ''}"
-                             for check in node.check_keys),
+            "checks": sorted(
+                f"{check.name}{' (blocking)' if graph.get(check).blocking else ''}" for check in node.check_keys
+            ),
             "pool": next(iter(node.pools), None) if getattr(node, "pools", None) else None,
         }
     return {
         "assets": assets,
         "automation_conditions": conditions,
-        "sensors": {s.name: {"status": s.default_status.value, "interval_s": s.minimum_interval_seconds}
-                    for s in sorted(repository.sensor_defs, key=lambda s: s.name)},
+        "sensors": {
+            s.name: {"status": s.default_status.value, "interval_s": s.minimum_interval_seconds}
+            for s in sorted(repository.sensor_defs, key=lambda s: s.name)
+        },
         "jobs": sorted(job.name for job in repository.get_all_jobs() if not job.name.startswith("__")),
     }
 
@@ -63,4 +66,5 @@ def test_the_asset_graph_matches_its_snapshot():
     assert SNAPSHOT.exists(), "no snapshot yet: run with DBV_UPDATE_SNAPSHOT=1"
     assert current == SNAPSHOT.read_text(encoding="utf-8"), (
         "The asset graph changed. If that is intended, run DBV_UPDATE_SNAPSHOT=1 .venv/bin/python -m pytest "
-        "tests/test_asset_graph.py and commit tests/snapshots/asset_graph.json")
+        "tests/test_asset_graph.py and commit tests/snapshots/asset_graph.json"
+    )

@@ -12,12 +12,33 @@ from dbv_pipeline.ingest import ingest_landing
 from dbv_pipeline.settings import DataPaths
 from tests.conftest import RECEIVED, placement, write_csv
 
-HNB = {"la_code": "869", "financial_year": "2023-24", "provision_type": "MSS", "spend_type": "OUTTURN",
-       "spend_gbp": "1000000", "s251_line": ""}
-DSG = {"la_code": "869", "financial_year": "2023-24", "scenario": "ACTUAL", "hnb_income_gbp": "50000000",
-       "hnb_expenditure_gbp": "55000000", "in_year_balance_gbp": "-5000000", "cumulative_balance_gbp": "-9000000"}
-MIT = {"la_code": "869", "mitigation_id": "M1", "line_of_enquiry": "2", "title": "Inclusion in mainstream",
-       "status": "ASSESSED", "financial_year": "2025-26", "saving_gbp": "250000", "dbv_grant_gbp": ""}
+HNB = {
+    "la_code": "869",
+    "financial_year": "2023-24",
+    "provision_type": "MSS",
+    "spend_type": "OUTTURN",
+    "spend_gbp": "1000000",
+    "s251_line": "",
+}
+DSG = {
+    "la_code": "869",
+    "financial_year": "2023-24",
+    "scenario": "ACTUAL",
+    "hnb_income_gbp": "50000000",
+    "hnb_expenditure_gbp": "55000000",
+    "in_year_balance_gbp": "-5000000",
+    "cumulative_balance_gbp": "-9000000",
+}
+MIT = {
+    "la_code": "869",
+    "mitigation_id": "M1",
+    "line_of_enquiry": "2",
+    "title": "Inclusion in mainstream",
+    "status": "ASSESSED",
+    "financial_year": "2025-26",
+    "saving_gbp": "250000",
+    "dbv_grant_gbp": "",
+}
 
 
 @pytest.fixture(scope="module")
@@ -27,11 +48,17 @@ def raw(tmp_path_factory) -> dict[str, pd.DataFrame]:
     land = paths.landing
     write_csv(land / "869_placements_2024-25.csv", [placement(f"C{i:04d}") for i in range(1, 4)])
     write_csv(land / "869_hnb_spend_2024-25.csv", [HNB, {**HNB, "provision_type": "CENTRAL", "s251_line": "1.2.3"}])
-    write_csv(land / "869_dsg_plan_2024-25.csv", [DSG, {**DSG, "financial_year": "2024-25", "cumulative_balance_gbp": "-14000000"}])
+    write_csv(
+        land / "869_dsg_plan_2024-25.csv",
+        [DSG, {**DSG, "financial_year": "2024-25", "cumulative_balance_gbp": "-14000000"}],
+    )
     write_csv(land / "869_mitigations_2024-25.csv", [MIT, {**MIT, "mitigation_id": "M2"}])
     summary = ingest_landing(paths, received_at=RECEIVED)
     assert {f.outcome for f in summary.files} == {"loaded"}
-    return {t: data.read_raw(paths, t, data.current_files(paths, t)) for t in ("placements", "hnb_spend", "dsg_plan", "mitigations")}
+    return {
+        t: data.read_raw(paths, t, data.current_files(paths, t))
+        for t in ("placements", "hnb_spend", "dsg_plan", "mitigations")
+    }
 
 
 def run(suite: str, frame: pd.DataFrame) -> Result:
@@ -43,6 +70,7 @@ def failed(result: Result) -> set[str]:
 
 
 # --- conformance of the loaded raw layer (errors) ------------------------------------------------
+
 
 def test_clean_raw_tables_pass_every_raw_suite(raw):
     for table, frame in raw.items():
@@ -69,7 +97,9 @@ CORRUPTIONS = [
 ]
 
 
-@pytest.mark.parametrize("rule_code, table, corrupt", CORRUPTIONS, ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CORRUPTIONS)])
+@pytest.mark.parametrize(
+    "rule_code, table, corrupt", CORRUPTIONS, ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CORRUPTIONS)]
+)
 def test_a_conformance_error_fails_and_blocks(raw, rule_code, table, corrupt):
     result = run(f"raw_{table}", corrupt(raw[table].copy()))
     assert not result.passed
@@ -78,6 +108,7 @@ def test_a_conformance_error_fails_and_blocks(raw, rule_code, table, corrupt):
 
 
 # --- W_NEGATIVE_SPEND -----------------------------------------------------------------------------
+
 
 def test_negative_spend_warns_and_zero_does_not(raw):
     hnb = raw["hnb_spend"]
@@ -91,13 +122,24 @@ def test_negative_spend_warns_and_zero_does_not(raw):
 
 # --- W_ROLL_FORWARD -------------------------------------------------------------------------------
 
+
 def plan(*rows: tuple[str, str, float, float], period: str = "2024-25") -> pd.DataFrame:
     """dsg_plan rows (financial_year, scenario, in_year_balance_gbp, cumulative_balance_gbp)."""
-    return pd.DataFrame([
-        {"la_code": "869", "return_period": period, "source_sha256": period, "source_line": i + 2,
-         "financial_year": fy, "scenario": s, "in_year_balance_gbp": iy, "cumulative_balance_gbp": cum}
-        for i, (fy, s, iy, cum) in enumerate(rows)
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "la_code": "869",
+                "return_period": period,
+                "source_sha256": period,
+                "source_line": i + 2,
+                "financial_year": fy,
+                "scenario": s,
+                "in_year_balance_gbp": iy,
+                "cumulative_balance_gbp": cum,
+            }
+            for i, (fy, s, iy, cum) in enumerate(rows)
+        ]
+    )
 
 
 def roll_forward(frame: pd.DataFrame) -> list[tuple[str, str]]:
@@ -111,15 +153,23 @@ def test_roll_forward_holds_and_the_first_year_is_not_checked():
 
 def test_roll_forward_tolerates_1000_and_warns_beyond():
     assert roll_forward(plan(("2022-23", "ACTUAL", 0, -500), ("2023-24", "ACTUAL", -100, -1600))) == []
-    assert roll_forward(plan(("2022-23", "ACTUAL", 0, -500), ("2023-24", "ACTUAL", -100, -1600.01))) == [("2023-24", "ACTUAL")]
-    assert roll_forward(plan(("2022-23", "ACTUAL", 0, -500), ("2023-24", "ACTUAL", -100, 400.01))) == [("2023-24", "ACTUAL")]
+    assert roll_forward(plan(("2022-23", "ACTUAL", 0, -500), ("2023-24", "ACTUAL", -100, -1600.01))) == [
+        ("2023-24", "ACTUAL")
+    ]
+    assert roll_forward(plan(("2022-23", "ACTUAL", 0, -500), ("2023-24", "ACTUAL", -100, 400.01))) == [
+        ("2023-24", "ACTUAL")
+    ]
 
 
 def test_forecasts_continue_from_the_last_actual_year():
     k = 1000
-    rows = [("2023-24", "ACTUAL", -100 * k, -1000 * k),
-            ("2024-25", "UNMITIGATED", -300 * k, -1300 * k), ("2024-25", "MITIGATED", -200 * k, -1200 * k),
-            ("2025-26", "UNMITIGATED", -400 * k, -1700 * k), ("2025-26", "MITIGATED", -100 * k, -1300 * k)]
+    rows = [
+        ("2023-24", "ACTUAL", -100 * k, -1000 * k),
+        ("2024-25", "UNMITIGATED", -300 * k, -1300 * k),
+        ("2024-25", "MITIGATED", -200 * k, -1200 * k),
+        ("2025-26", "UNMITIGATED", -400 * k, -1700 * k),
+        ("2025-26", "MITIGATED", -100 * k, -1300 * k),
+    ]
     assert roll_forward(plan(*rows)) == []
     # A forecast that restarts from zero instead of the last ACTUAL balance is flagged.
     rows[2] = ("2024-25", "MITIGATED", -200 * k, -200 * k)
@@ -128,12 +178,18 @@ def test_forecasts_continue_from_the_last_actual_year():
 
 def test_forecast_without_an_actual_year_chains_within_its_scenario():
     assert roll_forward(plan(("2025-26", "MITIGATED", -10, -5000), ("2026-27", "MITIGATED", -10, -5010))) == []
-    assert roll_forward(plan(("2025-26", "MITIGATED", -10, -5000), ("2026-27", "MITIGATED", -10, -9000))) == [("2026-27", "MITIGATED")]
+    assert roll_forward(plan(("2025-26", "MITIGATED", -10, -5000), ("2026-27", "MITIGATED", -10, -9000))) == [
+        ("2026-27", "MITIGATED")
+    ]
 
 
 def test_versions_are_not_chained_to_each_other():
-    two = pd.concat([plan(("2022-23", "ACTUAL", 0, -500), period="2023-24"),
-                     plan(("2023-24", "ACTUAL", -100, -99_999), period="2024-25")])
+    two = pd.concat(
+        [
+            plan(("2022-23", "ACTUAL", 0, -500), period="2023-24"),
+            plan(("2023-24", "ACTUAL", -100, -99_999), period="2024-25"),
+        ]
+    )
     assert roll_forward(two) == []
 
 
@@ -147,12 +203,21 @@ def test_roll_forward_on_the_loaded_raw_dsg_plan(raw):
 
 # --- cross-source warnings -------------------------------------------------------------------------
 
+
 def census(counts: dict[str, int], year: int = 2025) -> pd.DataFrame:
     """fct_ehcp_census rows: each LA's caseload split over two provisions."""
-    return pd.DataFrame([
-        {"la_code": la, "census_year": year, "provision_type": p, "ehcp_count": n // 2 + (n % 2 if p == "MSS" else 0)}
-        for la, n in counts.items() for p in ("MSS", "MAINSTREAM")
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "la_code": la,
+                "census_year": year,
+                "provision_type": p,
+                "ehcp_count": n // 2 + (n % 2 if p == "MSS" else 0),
+            }
+            for la, n in counts.items()
+            for p in ("MSS", "MAINSTREAM")
+        ]
+    )
 
 
 @pytest.mark.parametrize("la_caseload, warns", [(1049, False), (1051, True), (951, False), (949, True), (1000, False)])
@@ -171,17 +236,39 @@ def test_caseload_vs_dfe_compares_the_same_census_only():
 
 
 def spend(outturn: float, budget: float = 0) -> pd.DataFrame:
-    return pd.DataFrame([
-        {"la_code": "869", "financial_year": "2023-24", "provision_type": "MSS", "spend_type": "OUTTURN", "spend_gbp": outturn * 0.75},
-        {"la_code": "869", "financial_year": "2023-24", "provision_type": "CENTRAL", "spend_type": "OUTTURN", "spend_gbp": outturn * 0.25},
-        {"la_code": "869", "financial_year": "2023-24", "provision_type": "MSS", "spend_type": "BUDGET", "spend_gbp": budget},
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "la_code": "869",
+                "financial_year": "2023-24",
+                "provision_type": "MSS",
+                "spend_type": "OUTTURN",
+                "spend_gbp": outturn * 0.75,
+            },
+            {
+                "la_code": "869",
+                "financial_year": "2023-24",
+                "provision_type": "CENTRAL",
+                "spend_type": "OUTTURN",
+                "spend_gbp": outturn * 0.25,
+            },
+            {
+                "la_code": "869",
+                "financial_year": "2023-24",
+                "provision_type": "MSS",
+                "spend_type": "BUDGET",
+                "spend_gbp": budget,
+            },
+        ]
+    )
 
 
-DSG_BALANCE = pd.DataFrame([
-    {"la_code": "869", "financial_year": "2023-24", "scenario": "ACTUAL", "hnb_expenditure_gbp": 1_000_000.0},
-    {"la_code": "869", "financial_year": "2023-24", "scenario": "UNMITIGATED", "hnb_expenditure_gbp": 9.0},
-])
+DSG_BALANCE = pd.DataFrame(
+    [
+        {"la_code": "869", "financial_year": "2023-24", "scenario": "ACTUAL", "hnb_expenditure_gbp": 1_000_000.0},
+        {"la_code": "869", "financial_year": "2023-24", "scenario": "UNMITIGATED", "hnb_expenditure_gbp": 9.0},
+    ]
+)
 
 
 @pytest.mark.parametrize("outturn, warns", [(1_019_000, False), (1_021_000, True), (981_000, False), (979_000, True)])
@@ -193,47 +280,94 @@ def test_hnb_outturn_vs_dsg_actual_warns_beyond_2_percent(outturn, warns):
 
 
 def unit_costs(costs: dict[str, float]) -> pd.DataFrame:
-    return pd.DataFrame([{"la_code": la, "financial_year": "2023-24", "provision_type": "INMSS", "spend_type": "OUTTURN",
-                          "unit_cost_gbp": c} for la, c in costs.items()])
+    return pd.DataFrame(
+        [
+            {
+                "la_code": la,
+                "financial_year": "2023-24",
+                "provision_type": "INMSS",
+                "spend_type": "OUTTURN",
+                "unit_cost_gbp": c,
+            }
+            for la, c in costs.items()
+        ]
+    )
 
 
 @pytest.mark.parametrize("cost, warns", [(290_000, False), (300_000, False), (310_000, True)])
 def test_unit_cost_warns_over_three_times_the_national_median(cost, warns):
-    frame = derive.unit_cost_vs_median(unit_costs({"869": cost, "870": 100_000, "871": 100_000, "872": 90_000, "873": 110_000}))
+    frame = derive.unit_cost_vs_median(
+        unit_costs({"869": cost, "870": 100_000, "871": 100_000, "872": 90_000, "873": 110_000})
+    )
     assert frame.loc[frame["la_code"] == "869", "national_median_gbp"].item() == 100_000
     result = run("unit_cost_vs_median", frame)
-    assert [(w.rule_code, w.examples[0]["la_code"]) for w in result.warnings] == ([("W_UNIT_COST", "869")] if warns else [])
+    assert [(w.rule_code, w.examples[0]["la_code"]) for w in result.warnings] == (
+        [("W_UNIT_COST", "869")] if warns else []
+    )
 
 
 def test_unit_cost_median_is_per_provision_and_ignores_missing_costs():
-    frame = derive.unit_cost_vs_median(pd.concat([
-        unit_costs({"869": 50_000, "870": None}),
-        unit_costs({"869": 10_000}).assign(provision_type="MSS"),
-    ]))
+    frame = derive.unit_cost_vs_median(
+        pd.concat(
+            [
+                unit_costs({"869": 50_000, "870": None}),
+                unit_costs({"869": 10_000}).assign(provision_type="MSS"),
+            ]
+        )
+    )
     assert sorted(zip(frame["provision_type"], frame["unit_cost_ratio"])) == [("INMSS", 1.0), ("MSS", 1.0)]
 
 
 # --- marts (errors) -------------------------------------------------------------------------------
 
+
 def mart(name: str) -> pd.DataFrame:
     """A valid two-row frame of each key mart."""
     base = {"la_code": ["869", "870"]}
     frames = {
-        "fct_ehcp_census": {**base, "census_year": [2025, 2025], "census_date": pd.to_datetime(["2025-01-16"] * 2),
-                            "provision_type": ["MSS", "MSS"], "primary_need": ["ASD", "ASD"], "age_group": ["AGE_5_10"] * 2,
-                            "ehcp_count": [10, 3]},
-        "fct_hnb_spend": {**base, "financial_year": ["2023-24"] * 2, "provision_type": ["CENTRAL", "MSS"],
-                          "spend_type": ["OUTTURN"] * 2, "spend_gbp": [-5.0, 1e6], "line_count": [1, 2],
-                          "return_period": ["2024-25"] * 2},
-        "fct_unit_cost": {**base, "financial_year": ["2023-24"] * 2, "provision_type": ["MSS"] * 2,
-                          "spend_type": ["OUTTURN"] * 2, "spend_gbp": [1e6, 2e6], "start_census_ehcp_count": [10, None],
-                          "end_census_ehcp_count": [12, None], "average_ehcp_count": [11.0, None],
-                          "unit_cost_gbp": [90909.0, None], "costed_placements": [0, 0], "mean_placement_cost_gbp": [None, None]},
-        "fct_dsg_balance": {**base, "financial_year": ["2023-24"] * 2, "scenario": ["ACTUAL", "MITIGATED"],
-                            "hnb_income_gbp": [5e7, 5e7], "hnb_expenditure_gbp": [5.5e7, 5.2e7],
-                            "in_year_balance_gbp": [-5e6, -2e6], "cumulative_balance_gbp": [-9e6, -4e6],
-                            "in_year_balance_pct_of_income": [-10.0, -4.0], "cumulative_balance_pct_of_income": [-18.0, -8.0],
-                            "return_period": ["2024-25"] * 2},
+        "fct_ehcp_census": {
+            **base,
+            "census_year": [2025, 2025],
+            "census_date": pd.to_datetime(["2025-01-16"] * 2),
+            "provision_type": ["MSS", "MSS"],
+            "primary_need": ["ASD", "ASD"],
+            "age_group": ["AGE_5_10"] * 2,
+            "ehcp_count": [10, 3],
+        },
+        "fct_hnb_spend": {
+            **base,
+            "financial_year": ["2023-24"] * 2,
+            "provision_type": ["CENTRAL", "MSS"],
+            "spend_type": ["OUTTURN"] * 2,
+            "spend_gbp": [-5.0, 1e6],
+            "line_count": [1, 2],
+            "return_period": ["2024-25"] * 2,
+        },
+        "fct_unit_cost": {
+            **base,
+            "financial_year": ["2023-24"] * 2,
+            "provision_type": ["MSS"] * 2,
+            "spend_type": ["OUTTURN"] * 2,
+            "spend_gbp": [1e6, 2e6],
+            "start_census_ehcp_count": [10, None],
+            "end_census_ehcp_count": [12, None],
+            "average_ehcp_count": [11.0, None],
+            "unit_cost_gbp": [90909.0, None],
+            "costed_placements": [0, 0],
+            "mean_placement_cost_gbp": [None, None],
+        },
+        "fct_dsg_balance": {
+            **base,
+            "financial_year": ["2023-24"] * 2,
+            "scenario": ["ACTUAL", "MITIGATED"],
+            "hnb_income_gbp": [5e7, 5e7],
+            "hnb_expenditure_gbp": [5.5e7, 5.2e7],
+            "in_year_balance_gbp": [-5e6, -2e6],
+            "cumulative_balance_gbp": [-9e6, -4e6],
+            "in_year_balance_pct_of_income": [-10.0, -4.0],
+            "cumulative_balance_pct_of_income": [-18.0, -8.0],
+            "return_period": ["2024-25"] * 2,
+        },
     }
     return pd.DataFrame(frames[name])
 
@@ -270,12 +404,19 @@ def test_dfe_caseload_is_the_published_la_total_per_census(tmp_path):
     paths = DataPaths(tmp_path / "data")
     assert data.dfe_caseload(paths).empty  # public data not loaded yet
     paths.public.mkdir(parents=True)
-    rows = pd.DataFrame({
-        "geographic_level": ["Local authority"] * 3 + ["National"],
-        "old_la_code": ["869", "869", "869", None], "census_year": [2025, 2025, 2024, 2025],
-        "provision_type": ["MSS", "MAINSTREAM", "MSS", "MSS"], "plans": [400, 500, 380, 9],
-        "ehcplans": [1100, 1100, 1000, 639_000],  # the published total, repeated on each placement row
-    })
+    rows = pd.DataFrame(
+        {
+            "geographic_level": ["Local authority"] * 3 + ["National"],
+            "old_la_code": ["869", "869", "869", None],
+            "census_year": [2025, 2025, 2024, 2025],
+            "provision_type": ["MSS", "MAINSTREAM", "MSS", "MSS"],
+            "plans": [400, 500, 380, 9],
+            "ehcplans": [1100, 1100, 1000, 639_000],  # the published total, repeated on each placement row
+        }
+    )
     rows.to_parquet(paths.public / "caseload.parquet")
     got = data.dfe_caseload(paths).sort_values("census_year")
-    assert list(zip(got["la_code"], got["census_year"], got["dfe_caseload"])) == [("869", 2024, 1000), ("869", 2025, 1100)]
+    assert list(zip(got["la_code"], got["census_year"], got["dfe_caseload"])) == [
+        ("869", 2024, 1000),
+        ("869", 2025, 1100),
+    ]

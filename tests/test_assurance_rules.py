@@ -30,10 +30,19 @@ def test_ingest_owns_every_contract_rule_and_every_reject():
 def test_gx_owns_the_warnings_of_spec_section_4_and_the_errors():
     gx = {r.code: r for r in rules_for("gx")}
     assert {c for c, r in gx.items() if r.severity == "warning"} == {
-        "W_NEGATIVE_SPEND", "W_ROLL_FORWARD", "W_CASELOAD_DFE", "W_HNB_VS_DSG", "W_UNIT_COST"}
+        "W_NEGATIVE_SPEND",
+        "W_ROLL_FORWARD",
+        "W_CASELOAD_DFE",
+        "W_HNB_VS_DSG",
+        "W_UNIT_COST",
+    }
     assert {r.severity for r in gx.values()} == {"warning", "error"}
-    assert (gx["W_ROLL_FORWARD"].threshold, gx["W_CASELOAD_DFE"].threshold, gx["W_HNB_VS_DSG"].threshold,
-            gx["W_UNIT_COST"].threshold) == (1000, 0.05, 0.02, 3)
+    assert (
+        gx["W_ROLL_FORWARD"].threshold,
+        gx["W_CASELOAD_DFE"].threshold,
+        gx["W_HNB_VS_DSG"].threshold,
+        gx["W_UNIT_COST"].threshold,
+    ) == (1000, 0.05, 0.02, 3)
 
 
 def test_every_gx_rule_is_in_a_suite_and_every_suite_rule_is_gx():

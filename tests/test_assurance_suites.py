@@ -52,8 +52,11 @@ def write_suite(directory: Path, expectations: list[dict], name: str = "broken")
     return name
 
 
-NEGATIVE = {"type": "expect_column_values_to_be_between", "kwargs": {"column": "spend_gbp", "min_value": 0},
-            "meta": {"rule_code": "W_NEGATIVE_SPEND", "severity": "warning"}}
+NEGATIVE = {
+    "type": "expect_column_values_to_be_between",
+    "kwargs": {"column": "spend_gbp", "min_value": 0},
+    "meta": {"rule_code": "W_NEGATIVE_SPEND", "severity": "warning"},
+}
 
 
 def test_bad_json_fails_loudly(tmp_path):
@@ -101,9 +104,16 @@ def test_a_missing_column_fails_with_a_clear_message(tmp_path):
 
 
 def test_an_expectation_that_raised_is_a_failure_even_when_it_is_a_warning(tmp_path):
-    write_suite(tmp_path, [{"type": "expect_column_values_to_be_in_type_list",
-                            "kwargs": {"column": "spend_gbp", "type_list": ["no_such_type"]},
-                            "meta": {"rule_code": "W_NEGATIVE_SPEND", "severity": "warning"}}])
+    write_suite(
+        tmp_path,
+        [
+            {
+                "type": "expect_column_values_to_be_in_type_list",
+                "kwargs": {"column": "spend_gbp", "type_list": ["no_such_type"]},
+                "meta": {"rule_code": "W_NEGATIVE_SPEND", "severity": "warning"},
+            }
+        ],
+    )
     result = validate({"broken": pd.DataFrame({"spend_gbp": ["1"]}, dtype=object)}, directory=tmp_path)
     [error] = result.outcomes
     assert error.exception and not error.success and error.blocking
@@ -111,8 +121,17 @@ def test_an_expectation_that_raised_is_a_failure_even_when_it_is_a_warning(tmp_p
 
 
 def test_a_warning_does_not_fail_the_result_and_an_error_does(tmp_path):
-    write_suite(tmp_path, [NEGATIVE, {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "la_code"},
-                                      "meta": {"rule_code": "C_REQUIRED", "severity": "error"}}])
+    write_suite(
+        tmp_path,
+        [
+            NEGATIVE,
+            {
+                "type": "expect_column_values_to_not_be_null",
+                "kwargs": {"column": "la_code"},
+                "meta": {"rule_code": "C_REQUIRED", "severity": "error"},
+            },
+        ],
+    )
     frame = pd.DataFrame({"la_code": ["869", "869"], "spend_gbp": [-5.0, 3.0], "source_line": [2, 3]})
     result = validate({"broken": frame}, directory=tmp_path)
     assert result.passed and [w.rule_code for w in result.warnings] == ["W_NEGATIVE_SPEND"]

@@ -12,7 +12,12 @@ from bench.run import RUNS, SCENARIOS, STAGES, main
 @pytest.mark.slow
 def test_bench_measures_every_stage_of_every_scenario(tmp_path):
     out = tmp_path / "results"
-    assert main(["--las", "3", "--multiplier", "0.02", "--skip-5x", "--workdir", str(tmp_path / "work"), "--out", str(out)]) == 0
+    assert (
+        main(
+            ["--las", "3", "--multiplier", "0.02", "--skip-5x", "--workdir", str(tmp_path / "work"), "--out", str(out)]
+        )
+        == 0
+    )
 
     results = json.loads((out / "results.json").read_text())
     [size] = results["sizes"].values()
@@ -36,6 +41,8 @@ def test_bench_measures_every_stage_of_every_scenario(tmp_path):
     assert "dfe_ehcp_release" in stages["full"]["dbt"]["steps"]
     assert "dfe_ehcp_release" not in stages["resubmission"]["dbt"]["steps"]
     assert "warehouse_dbt_assets" in stages["resubmission"]["dbt"]["steps"]
-    assert {t["target"].split(" (")[0] for t in results["targets"]} >= {"full rebuild, landing to playbook",
-                                                                         "one LA's resubmission, end to end"}
+    assert {t["target"].split(" (")[0] for t in results["targets"]} >= {
+        "full rebuild, landing to playbook",
+        "one LA's resubmission, end to end",
+    }
     assert "| ingest (ingest) |" in (out / "results.md").read_text()

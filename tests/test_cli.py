@@ -33,30 +33,50 @@ def test_validate_reports_missing_files_and_checks_a_folder(tmp_path, capsys):
     write_csv(folder / "869_placements_2024-25.csv", [placement()])
     code, out, _ = run(capsys, "validate", str(folder))
     assert code == 0 and "869_placements_2024-25.csv: LOADED" in out
-    write_csv(folder / "870_placements_2024-25.csv", [placement(la_code="870"), placement("C0002", la_code="870", sex="Q")])
+    write_csv(
+        folder / "870_placements_2024-25.csv", [placement(la_code="870"), placement("C0002", la_code="870", sex="Q")]
+    )
     code, out, _ = run(capsys, "validate", str(folder))
     assert code == 1 and "rows in 2 = loaded 1 + rejected 1" in out
 
 
 def test_sample_never_overwrites_returns_unless_asked(tmp_path, capsys):
     data = str(tmp_path / "data")
-    code, out, _ = run(capsys, "sample", "--data-dir", data, "--la", "869", "--faults", "--multiplier", "0.02", "--quiet")
+    code, out, _ = run(
+        capsys, "sample", "--data-dir", data, "--la", "869", "--faults", "--multiplier", "0.02", "--quiet"
+    )
     assert code == 0 and "SYNTHETIC" in out  # one LA with every fault class: no crash
     landing = tmp_path / "data" / "landing"
     stamps = {p.name: p.stat().st_mtime_ns for p in landing.iterdir()}
-    code, _, err = run(capsys, "sample", "--data-dir", data, "--la", "869", "--seed", "7", "--multiplier", "0.02", "--quiet")
+    code, _, err = run(
+        capsys, "sample", "--data-dir", data, "--la", "869", "--seed", "7", "--multiplier", "0.02", "--quiet"
+    )
     assert code == 2 and "--overwrite" in err
     assert {p.name: p.stat().st_mtime_ns for p in landing.iterdir()} == stamps
     assert not [p for p in (tmp_path / "data").iterdir() if p.name.startswith(".sample-")]  # nothing left behind
-    code, _, _ = run(capsys, "sample", "--data-dir", data, "--la", "869", "--seed", "7", "--multiplier", "0.02",
-                     "--quiet", "--overwrite")
+    code, _, _ = run(
+        capsys,
+        "sample",
+        "--data-dir",
+        data,
+        "--la",
+        "869",
+        "--seed",
+        "7",
+        "--multiplier",
+        "0.02",
+        "--quiet",
+        "--overwrite",
+    )
     assert code == 0 and {p.name: p.stat().st_mtime_ns for p in landing.iterdir()} != stamps
 
 
 def test_ingest_names_rejected_files_writes_their_feedback_and_exits_1(data_paths, capsys):
     write_csv(data_paths.landing / "869_placements_2024-25.csv", [placement()])
-    write_csv(data_paths.landing / "870_placements_2024-25.csv", [{k: v for k, v in placement(la_code="870").items()
-                                                                  if k != "sex"}])
+    write_csv(
+        data_paths.landing / "870_placements_2024-25.csv",
+        [{k: v for k, v in placement(la_code="870").items() if k != "sex"}],
+    )
     code, out, _ = run(capsys, "ingest", "--data-dir", str(data_paths.root), "--quiet")
     assert code == 1
     assert "REJECTED 870_placements_2024-25.csv: Required column sex is missing" in out
@@ -81,8 +101,10 @@ def test_validate_shows_every_warning_the_feedback_report_will(data_paths, capsy
     from dbv_pipeline.ingest import ingest_landing
     from tests.test_assurance_gx_rules import HNB
 
-    path = write_csv(data_paths.landing / "869_hnb_spend_2024-25.csv",
-                     [HNB, {**HNB, "provision_type": "CENTRAL", "spend_gbp": "-5000"}, {**HNB, "provision_type": "MSX"}])
+    path = write_csv(
+        data_paths.landing / "869_hnb_spend_2024-25.csv",
+        [HNB, {**HNB, "provision_type": "CENTRAL", "spend_gbp": "-5000"}, {**HNB, "provision_type": "MSX"}],
+    )
     code, out, _ = run(capsys, "validate", str(path))
     assert code == 1 and "W_NEGATIVE_SPEND line 3, spend_gbp" in out and "R_CODE" in out
     [outcome] = ingest_landing(data_paths).files

@@ -30,8 +30,11 @@ def finished_ticks(instance: dg.DagsterInstance) -> dict[str, list]:
 
     ticks = {}
     for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
-        done = [t for t in instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=20)
-                if t.status != TickStatus.STARTED]
+        done = [
+            t
+            for t in instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=20)
+            if t.status != TickStatus.STARTED
+        ]
         ticks[state.instigator_name] = done
     return ticks
 
@@ -49,7 +52,9 @@ def wait_for(what: str, condition, seconds: float, log: Path):
 def census_total(warehouse: Path, la: str) -> int | None:
     try:
         with duckdb.connect(str(warehouse), read_only=True) as con:
-            return con.execute("SELECT sum(ehcp_count) FROM marts.fct_ehcp_census WHERE la_code = ?", [la]).fetchone()[0]
+            return con.execute("SELECT sum(ehcp_count) FROM marts.fct_ehcp_census WHERE la_code = ?", [la]).fetchone()[
+                0
+            ]
     except duckdb.IOException:  # a build holds the lock: try again
         return None
 
@@ -58,11 +63,23 @@ def test_dagster_dev_after_the_demo_redoes_nothing_then_refreshes_on_a_new_file(
     home, data, log = tmp_path / "home", tmp_path / "data", tmp_path / "dagster_dev.log"
     home.mkdir()
     shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DBV_DATA_DIR": str(data), "DBV_DFE_EHCP_SOURCE": "none",
-           "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true", "GX_ANALYTICS_ENABLED": "False",
-           "DAGSTER_DISABLE_TELEMETRY": "1"}
-    demo = subprocess.run([str(BIN / "dbv"), "demo", "--las", str(LAS), "--multiplier", "0.02"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "DBV_DATA_DIR": str(data),
+        "DBV_DFE_EHCP_SOURCE": "none",
+        "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
+        "GX_ANALYTICS_ENABLED": "False",
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+    }
+    demo = subprocess.run(
+        [str(BIN / "dbv"), "demo", "--las", str(LAS), "--multiplier", "0.02"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
 
     os.environ["DAGSTER_HOME"], previous_home = str(home), os.environ.get("DAGSTER_HOME")
@@ -72,17 +89,31 @@ def test_dagster_dev_after_the_demo_redoes_nothing_then_refreshes_on_a_new_file(
             assert len(demo_runs) == 2  # the demo's ingest run and warehouse run
             port = free_port()
             with log.open("w") as out:
-                dev = subprocess.Popen([str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-                                       cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                dev = subprocess.Popen(
+                    [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             try:
                 # Every sensor ticks with no click; the automation sensor twice (its first tick catches up).
-                wait_for("each sensor's first ticks", lambda: (lambda t: SENSORS <= set(t) and all(t[s] for s in SENSORS)
-                                                               and len(t["automation_sensor"]) >= 2)(finished_ticks(instance)),
-                         240, log)
+                wait_for(
+                    "each sensor's first ticks",
+                    lambda: (
+                        lambda t: SENSORS <= set(t) and all(t[s] for s in SENSORS) and len(t["automation_sensor"]) >= 2
+                    )(finished_ticks(instance)),
+                    240,
+                    log,
+                )
                 ticks = finished_ticks(instance)
                 assert not [t for s in SENSORS for t in ticks[s] if t.status.value == "FAILURE"], ticks
-                redone = [(r.job_name, r.tags.get("dagster/partition"), r.tags.get("dagster/sensor_name"))
-                          for r in instance.get_runs() if r.run_id not in demo_runs]
+                redone = [
+                    (r.job_name, r.tags.get("dagster/partition"), r.tags.get("dagster/sensor_name"))
+                    for r in instance.get_runs()
+                    if r.run_id not in demo_runs
+                ]
                 assert not redone, f"runs after the demo: {redone}"  # nothing the demo did is redone
 
                 # A changed return: its LA is ingested, then automation rebuilds the marts and the playbook.
@@ -100,13 +131,20 @@ def test_dagster_dev_after_the_demo_redoes_nothing_then_refreshes_on_a_new_file(
                     total = census_total(data / "warehouse.duckdb", la)
                     done = {r.job_name for r in runs if r.status == dg.DagsterRunStatus.SUCCESS}
                     return "ingest_job" in done and total is not None and total < before and runs
+
                 wait_for("the changed return to reach the marts", refreshed, 300, log)
                 print(f"drop to fresh marts under dagster dev: {time.monotonic() - dropped:.0f} s")
-                wait_for("the playbook run to finish", lambda: all(r.is_finished for r in instance.get_runs()), 120, log)
+                wait_for(
+                    "the playbook run to finish", lambda: all(r.is_finished for r in instance.get_runs()), 120, log
+                )
                 new_runs = [r for r in instance.get_runs() if r.run_id not in demo_runs]
-                latest = {record.event_log_entry.dagster_event.asset_key.to_user_string() for r in new_runs
-                          for record in instance.get_records_for_run(
-                              r.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records}
+                latest = {
+                    record.event_log_entry.dagster_event.asset_key.to_user_string()
+                    for r in new_runs
+                    for record in instance.get_records_for_run(
+                        r.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+                    ).records
+                }
                 assert {"warehouse/fct_ehcp_census", "playbook/report"} <= latest
                 assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in new_runs)
             finally:

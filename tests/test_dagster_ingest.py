@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from dbv_pipeline.ingest.assets import RAW_KEYS, landing_sensor, la_partitions, raw_returns
+from dbv_pipeline.ingest.assets import RAW_KEYS, la_partitions, landing_sensor, raw_returns
 from dbv_pipeline.ingest.raw_store import RawStore
 from tests.conftest import placement, write_csv
 
@@ -20,11 +20,17 @@ def test_sensor_adds_la_partitions_and_requests_runs_only_for_changed_las(data_p
         assert sorted(add.partition_keys) == ["869", "870"]
         instance.add_dynamic_partitions(la_partitions.name, list(add.partition_keys))
 
-        unchanged = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=result.cursor))
+        unchanged = landing_sensor(
+            dg.build_sensor_context(instance=instance, resources=resources, cursor=result.cursor)
+        )
         assert not unchanged.run_requests
 
-        write_csv(data_paths.landing / "870_placements_2024-25.csv", [placement("C0002", la_code="870")])  # a resubmission
-        resubmitted = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=result.cursor))
+        write_csv(
+            data_paths.landing / "870_placements_2024-25.csv", [placement("C0002", la_code="870")]
+        )  # a resubmission
+        resubmitted = landing_sensor(
+            dg.build_sensor_context(instance=instance, resources=resources, cursor=result.cursor)
+        )
         assert [r.partition_key for r in resubmitted.run_requests] == ["870"]
 
 
@@ -35,7 +41,10 @@ def test_many_changed_las_become_one_run_over_the_partition_range(data_paths, re
     with dg.instance_for_test() as instance:
         result = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources))
         [run] = result.run_requests
-        assert (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) == ("801", "812")
+        assert (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) == (
+            "801",
+            "812",
+        )
 
 
 def test_materialising_a_partition_ingests_only_that_la(data_paths, resources):
@@ -59,8 +68,12 @@ def test_a_single_run_backfill_ingests_every_la_in_the_range(data_paths, resourc
         write_csv(data_paths.landing / f"{la}_placements_2024-25.csv", [placement(la_code=la)])
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(la_partitions.name, ["869", "870", "871"])
-        result = dg.materialize([raw_returns], instance=instance, resources=resources, tags={
-            "dagster/asset_partition_range_start": "869", "dagster/asset_partition_range_end": "871"})
+        result = dg.materialize(
+            [raw_returns],
+            instance=instance,
+            resources=resources,
+            tags={"dagster/asset_partition_range_start": "869", "dagster/asset_partition_range_end": "871"},
+        )
         assert result.success
         partitions = {m.partition for m in result.asset_materializations_for_node("raw_returns")}
         assert partitions == {"869", "870", "871"}
@@ -70,9 +83,8 @@ def test_a_single_run_backfill_ingests_every_la_in_the_range(data_paths, resourc
 def test_the_sensors_first_tick_requests_only_what_the_ledger_does_not_hold(data_paths, resources):
     """After `make demo` (or a restart that lost the cursor), the landing sensor does not ingest again
     what was ingested: its first tick compares the landing folder with the ledger."""
-    from dbv_pipeline.ingest import ingest_landing
-
     from dbv_pipeline.assurance.checks import validate_raw
+    from dbv_pipeline.ingest import ingest_landing
 
     write_csv(data_paths.landing / "869_placements_2024-25.csv", [placement()])
     write_csv(data_paths.landing / "870_placements_2024-25.csv", [placement(la_code="870")])
@@ -100,7 +112,9 @@ def test_files_settling_on_the_first_tick_are_not_taken_for_new_later(data_paths
 
     def tick(settle: int, cursor=None):  # a long settle interval: the file is still settling
         settings = PipelineSettings(data_dir=str(data_paths.root), landing_settle_seconds=settle)
-        return landing_sensor(dg.build_sensor_context(instance=instance, resources={"settings": settings}, cursor=cursor))
+        return landing_sensor(
+            dg.build_sensor_context(instance=instance, resources={"settings": settings}, cursor=cursor)
+        )
 
     with dg.instance_for_test() as instance:
         first = tick(3600)

@@ -25,8 +25,19 @@ def test_webserver_serves_the_asset_graph(tmp_path):
     port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "DBV_DATA_DIR": str(tmp_path / "data")}
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            str(Path(sys.executable).parent / "dagster-webserver"),
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -41,7 +52,9 @@ def test_webserver_serves_the_asset_graph(tmp_path):
             except requests.ConnectionError:
                 pass
             time.sleep(1)
-        assert nodes, f"no asset graph from the webserver: {server.stderr.read().decode()[-2000:] if server.poll() is not None else 'timed out'}"
+        assert nodes, (
+            f"no asset graph from the webserver: {server.stderr.read().decode()[-2000:] if server.poll() is not None else 'timed out'}"
+        )
         keys = {"/".join(n["assetKey"]["path"]) for n in nodes}
         assert {"raw/placements", "raw/hnb_spend", "raw/dsg_plan", "raw/mitigations"} <= keys
     finally:
@@ -51,6 +64,12 @@ def test_webserver_serves_the_asset_graph(tmp_path):
 
 def test_definitions_validate(tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "DBV_DATA_DIR": str(tmp_path / "data")}
-    done = subprocess.run([str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr

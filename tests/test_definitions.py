@@ -26,8 +26,14 @@ def tree_state(root: Path) -> dict[str, int]:
 def test_loading_the_definitions_writes_nothing_and_runs_no_dbt(tmp_path):
     before = tree_state(ROOT)
     env = {**os.environ, "DBV_DATA_DIR": str(tmp_path / "data"), "DAGSTER_HOME": str(tmp_path / "home")}
-    done = subprocess.run([sys.executable, "-c", "import dbv_pipeline.definitions as d; d.defs.resolve_asset_graph()"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", "import dbv_pipeline.definitions as d; d.defs.resolve_asset_graph()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert tree_state(ROOT) == before  # no seed, manifest or dbt log written
     assert not (tmp_path / "data").exists() and not (tmp_path / "home").exists()
@@ -46,10 +52,16 @@ def test_every_sensor_runs_from_the_daemons_first_start_and_says_what_it_does():
 def test_dg_check_defs_passes(tmp_path):
     """Dagster's project checker (dagster-dg-cli, configured in pyproject's [tool.dg]) loads the definitions."""
     venv = Path(sys.executable).parent.parent
-    env = {**os.environ, "VIRTUAL_ENV": str(venv), "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
-           "DAGSTER_HOME": str(tmp_path), "DBV_DATA_DIR": str(tmp_path / "data")}
-    done = subprocess.run([str(venv / "bin" / "dg"), "check", "defs"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
+    env = {
+        **os.environ,
+        "VIRTUAL_ENV": str(venv),
+        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "DAGSTER_HOME": str(tmp_path),
+        "DBV_DATA_DIR": str(tmp_path / "data"),
+    }
+    done = subprocess.run(
+        [str(venv / "bin" / "dg"), "check", "defs"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "All definitions loaded successfully" in done.stdout + done.stderr
 
@@ -62,6 +74,10 @@ def test_every_asset_check_says_what_it_checks():
     graph = defs.resolve_asset_graph()
     checks = [graph.get(key) for key in graph.asset_check_keys]
     assert len(checks) > 200 and not [check.key for check in checks if not check.description]
-    relationships = {"test_metadata": {"name": "relationships", "kwargs": {"to": "ref('dim_la')", "field": "old_la_code"}},
-                     "column_name": "la_code", "name": "t", "config": {"severity": "warn"}}
+    relationships = {
+        "test_metadata": {"name": "relationships", "kwargs": {"to": "ref('dim_la')", "field": "old_la_code"}},
+        "column_name": "la_code",
+        "name": "t",
+        "config": {"severity": "warn"},
+    }
     assert describe_test(relationships) == "Every la_code is in dim_la.old_la_code (warns)"

@@ -65,6 +65,7 @@ def free_port() -> int:
 
 # --- PostgreSQL ------------------------------------------------------------------------------------
 
+
 @dataclass
 class Postgres:
     host: str
@@ -73,7 +74,9 @@ class Postgres:
 
 def postgres_bin_dir() -> Path | None:
     """The folder of initdb and pg_ctl: Debian's /usr/lib/postgresql/<version>/bin (newest), else PATH."""
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0
+    )
     for folder in reversed(candidates):
         if (folder / "initdb").exists() and (folder / "pg_ctl").exists():
             return folder
@@ -114,23 +117,66 @@ def postgres(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         done = subprocess.run([*as_owner, *args], capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}\n{tail(log)}"
 
-    run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust",
-        "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync")
+    run(
+        str(bin_dir / "initdb"),
+        "-D",
+        str(data),
+        "-U",
+        "postgres",
+        "--auth-local=trust",
+        "--auth-host=scram-sha-256",
+        "-E",
+        "UTF8",
+        "--no-sync",
+    )
     run("mkdir", str(sockets))
     try:
-        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "start", "-o",
-            f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off")
-        psql = [str(bin_dir / "psql"), "-h", str(sockets), "-p", str(port), "-U", "postgres", "-d", "postgres",
-                "-v", "ON_ERROR_STOP=1", "-q"]
+        run(
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(log),
+            "-w",
+            "-t",
+            "60",
+            "start",
+            "-o",
+            f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off",
+        )
+        psql = [
+            str(bin_dir / "psql"),
+            "-h",
+            str(sockets),
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+        ]
         password = PG_PASSWORD.replace("'", "''")
-        run(*psql, "-c", f"CREATE ROLE {PG_USER} LOGIN PASSWORD '{password}'", "-c", f"CREATE DATABASE {PG_DB} OWNER {PG_USER}")
+        run(
+            *psql,
+            "-c",
+            f"CREATE ROLE {PG_USER} LOGIN PASSWORD '{password}'",
+            "-c",
+            f"CREATE DATABASE {PG_DB} OWNER {PG_USER}",
+        )
         yield Postgres("127.0.0.1", port)
     finally:
-        subprocess.run([*as_owner, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                       capture_output=True, timeout=120)
+        subprocess.run(
+            [*as_owner, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+            capture_output=True,
+            timeout=120,
+        )
 
 
 # --- The deployment --------------------------------------------------------------------------------
+
 
 @dataclass
 class Deployment:
@@ -150,7 +196,9 @@ class Deployment:
         return int(done.stdout.strip()) if done.stdout.strip().isdigit() else 0
 
     def logs(self, lines: int = 25) -> str:
-        return "\n".join(f"--- {name}.log (last {lines} lines)\n{tail(self.log_dir / f'{name}.log', lines)}" for name in SERVICE_LOGS)
+        return "\n".join(
+            f"--- {name}.log (last {lines} lines)\n{tail(self.log_dir / f'{name}.log', lines)}" for name in SERVICE_LOGS
+        )
 
     def graphql(self, query: str) -> dict:
         return requests.post(f"{self.webserver}/graphql", json={"query": query}, timeout=20).json()
@@ -197,20 +245,38 @@ def deployment(tmp_path: Path, postgres: Postgres, monkeypatch: pytest.MonkeyPat
     home, data, logs = tmp_path / "dagster_home", tmp_path / "data", tmp_path / "logs"
     web_port = free_port()
     settings = {
-        "DAGSTER_HOME": str(home), "DBV_LOG_DIR": str(logs), "DBV_DATA_DIR": str(data),
-        "DAGSTER_PG_HOST": postgres.host, "DAGSTER_PG_PORT": str(postgres.port), "DAGSTER_PG_DB": PG_DB,
-        "DAGSTER_PG_USERNAME": PG_USER, "DAGSTER_PG_PASSWORD": PG_PASSWORD,
-        "DBV_DFE_EHCP_SOURCE": "none", "DBV_DUCKDB_MEMORY_LIMIT": "512MB", "DBV_DUCKDB_THREADS": "1",
+        "DAGSTER_HOME": str(home),
+        "DBV_LOG_DIR": str(logs),
+        "DBV_DATA_DIR": str(data),
+        "DAGSTER_PG_HOST": postgres.host,
+        "DAGSTER_PG_PORT": str(postgres.port),
+        "DAGSTER_PG_DB": PG_DB,
+        "DAGSTER_PG_USERNAME": PG_USER,
+        "DAGSTER_PG_PASSWORD": PG_PASSWORD,
+        "DBV_DFE_EHCP_SOURCE": "none",
+        "DBV_DUCKDB_MEMORY_LIMIT": "512MB",
+        "DBV_DUCKDB_THREADS": "1",
         "DBV_LANDING_SETTLE_SECONDS": "0",  # returns arrive by rename (drop() moves them in), so at once
-        "DBV_CODE_SERVER_PORT": str(free_port()), "DBV_WEBSERVER_HOST": "127.0.0.1", "DBV_WEBSERVER_PORT": str(web_port),
-        "GX_ANALYTICS_ENABLED": "False", "DAGSTER_DISABLE_TELEMETRY": "1", "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
+        "DBV_CODE_SERVER_PORT": str(free_port()),
+        "DBV_WEBSERVER_HOST": "127.0.0.1",
+        "DBV_WEBSERVER_PORT": str(web_port),
+        "GX_ANALYTICS_ENABLED": "False",
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+        "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
     }
     env_file = tmp_path / "dbv.env"
     env_file_from_example(env_file, settings)
     marker = uuid.uuid4().hex
     env = {**os.environ, "DBV_ENV_FILE": str(env_file), MARKER: marker}
     # this process reads the same instance (Dagster's Python API against PostgreSQL)
-    for key in ("DAGSTER_HOME", "DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_DB", "DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD"):
+    for key in (
+        "DAGSTER_HOME",
+        "DAGSTER_PG_HOST",
+        "DAGSTER_PG_PORT",
+        "DAGSTER_PG_DB",
+        "DAGSTER_PG_USERNAME",
+        "DAGSTER_PG_PASSWORD",
+    ):
         monkeypatch.setenv(key, settings[key])
     monkeypatch.setenv("DBV_DATA_DIR", str(data))
     found = Deployment(env, env_file, DataPaths(data), logs, f"http://127.0.0.1:{web_port}")
@@ -225,7 +291,9 @@ def deployment(tmp_path: Path, postgres: Postgres, monkeypatch: pytest.MonkeyPat
         yield found
     finally:
         stopped = found.service("stop", timeout=180)
-        leftovers = {pid: _cmdline(pid).replace(b"\0", b" ").decode(errors="replace")[:200] for pid in processes_with(marker)}
+        leftovers = {
+            pid: _cmdline(pid).replace(b"\0", b" ").decode(errors="replace")[:200] for pid in processes_with(marker)
+        }
         for pid in leftovers:
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -237,8 +305,15 @@ def deployment(tmp_path: Path, postgres: Postgres, monkeypatch: pytest.MonkeyPat
 
 # --- Watching the deployment -----------------------------------------------------------------------
 
-def wait_for(what: str, check: Callable[[], object], deployment: Deployment, timeout: float = STEP_TIMEOUT,
-             every: float = 1.0, describe: Callable[[], str] = lambda: ""):
+
+def wait_for(
+    what: str,
+    check: Callable[[], object],
+    deployment: Deployment,
+    timeout: float = STEP_TIMEOUT,
+    every: float = 1.0,
+    describe: Callable[[], str] = lambda: "",
+):
     """Poll ``check`` until it returns something truthy; fail after ``timeout`` with the services' logs."""
     deadline = time.monotonic() + timeout
     while True:
@@ -246,7 +321,9 @@ def wait_for(what: str, check: Callable[[], object], deployment: Deployment, tim
         if result:
             return result
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}\n{describe()}\n{deployment.logs()}", pytrace=False)
+            pytest.fail(
+                f"timed out after {timeout:.0f} s waiting for {what}\n{describe()}\n{deployment.logs()}", pytrace=False
+            )
         time.sleep(every)
 
 
@@ -278,10 +355,13 @@ def describe_runs(instance) -> Callable[[], str]:
         rows = []
         for record in instance.get_run_records(limit=15):
             run = record.dagster_run
-            rows.append(f"{run.run_id[:8]} {run.job_name:16} {run.status.value:9} created "
-                        f"{record.create_timestamp:%H:%M:%S} {run.tags.get('dagster/partition', '')} "
-                        f"{run.tags.get('dagster/sensor_name', '')} retry={run.tags.get('dagster/retry_number', '')}")
+            rows.append(
+                f"{run.run_id[:8]} {run.job_name:16} {run.status.value:9} created "
+                f"{record.create_timestamp:%H:%M:%S} {run.tags.get('dagster/partition', '')} "
+                f"{run.tags.get('dagster/sensor_name', '')} retry={run.tags.get('dagster/retry_number', '')}"
+            )
         return "runs, newest first:\n" + "\n".join(rows)
+
     return describe
 
 
@@ -303,19 +383,25 @@ def settled(instance, since: float) -> bool:
 
 
 def ingest_runs_of(instance, la: str, since: float):
-    return [r.dagster_run for r in runs_since(instance, since) if r.dagster_run.job_name == "ingest_job"
-            and r.dagster_run.tags.get("dagster/partition") == la]
+    return [
+        r.dagster_run
+        for r in runs_since(instance, since)
+        if r.dagster_run.job_name == "ingest_job" and r.dagster_run.tags.get("dagster/partition") == la
+    ]
 
 
 def automation_tick_after(instance, moment: float) -> bool:
     """Whether the automation sensor has finished a tick that started after ``moment``."""
     from dagster._core.definitions.run_request import InstigatorType
-    from dagster._core.scheduler.instigation import SensorInstigatorData, TickStatus
     from dagster._core.definitions.sensor_definition import SensorType
+    from dagster._core.scheduler.instigation import SensorInstigatorData, TickStatus
 
     for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
         data = state.instigator_data
-        if isinstance(data, SensorInstigatorData) and data.sensor_type in (SensorType.AUTOMATION, SensorType.AUTO_MATERIALIZE):
+        if isinstance(data, SensorInstigatorData) and data.sensor_type in (
+            SensorType.AUTOMATION,
+            SensorType.AUTO_MATERIALIZE,
+        ):
             ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=5)
             if any(t.timestamp > moment and t.status != TickStatus.STARTED for t in ticks):
                 return True
@@ -326,8 +412,10 @@ def materialised_in(instance, run_id: str) -> list[str]:
     """The assets (with partitions) a run materialised."""
     from dagster import DagsterEventType
 
-    return sorted(f"{e.dagster_event.asset_key.to_user_string()}[{e.dagster_event.partition or ''}]"
-                  for e in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION))
+    return sorted(
+        f"{e.dagster_event.asset_key.to_user_string()}[{e.dagster_event.partition or ''}]"
+        for e in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+    )
 
 
 def drop(files: list[Path], landing: Path) -> float:
@@ -345,7 +433,12 @@ def la_return(staging: Path, la: str, **options) -> list[Path]:
 
 def census_of(paths: DataPaths, la: str) -> set[str]:
     """The placements versions the LA's census rows in the marts were built from."""
-    return {sha for (sha,) in warehouse(paths, "select distinct source_sha256 from marts.fct_ehcp_census where la_code = ?", [la])}
+    return {
+        sha
+        for (sha,) in warehouse(
+            paths, "select distinct source_sha256 from marts.fct_ehcp_census where la_code = ?", [la]
+        )
+    }
 
 
 def check_converged(paths: DataPaths, la: str, placements_sha: str) -> None:
@@ -357,10 +450,17 @@ def check_converged(paths: DataPaths, la: str, placements_sha: str) -> None:
     assert not [e for e in ledger.events if e.get("pending")], "versions still pending their checks"
     current = [e for e in ledger.events if e["table_name"] == "placements" and e["outcome"] in ACCEPTED][-1]
     assert current["source_sha256"] == placements_sha, "the ledger's current placements version is not the latest file"
-    [(staged,)] = warehouse(paths, "select count(*) from staging.stg_raw__placements where la_code = ? and source_sha256 = ?",
-                            [la, placements_sha])
-    assert staged == current["rows_loaded"], f"staged {staged} placements rows, the ledger loaded {current['rows_loaded']}"
-    duplicates = warehouse(paths, f"select {CENSUS_GRAIN}, count(*) from marts.fct_ehcp_census group by all having count(*) > 1")
+    [(staged,)] = warehouse(
+        paths,
+        "select count(*) from staging.stg_raw__placements where la_code = ? and source_sha256 = ?",
+        [la, placements_sha],
+    )
+    assert staged == current["rows_loaded"], (
+        f"staged {staged} placements rows, the ledger loaded {current['rows_loaded']}"
+    )
+    duplicates = warehouse(
+        paths, f"select {CENSUS_GRAIN}, count(*) from marts.fct_ehcp_census group by all having count(*) > 1"
+    )
     assert not duplicates, f"duplicated census rows: {duplicates[:5]}"
     assert census_of(paths, la) == {placements_sha}, "the census marts are not built from the LA's latest return"
 
@@ -395,7 +495,11 @@ def worker_and_dbt(instance, run_id: str, building_for: float = 4.0) -> list[int
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                ppid = int(next(line for line in (entry / "status").read_text().splitlines() if line.startswith("PPid:")).split()[1])
+                ppid = int(
+                    next(
+                        line for line in (entry / "status").read_text().splitlines() if line.startswith("PPid:")
+                    ).split()[1]
+                )
             except (OSError, StopIteration):
                 continue
             children.setdefault(ppid, []).append(int(entry.name))
@@ -420,6 +524,7 @@ def _cmdline(pid: int) -> bytes:
 
 # --- The test --------------------------------------------------------------------------------------
 
+
 def test_production_deployment_end_to_end(deployment: Deployment, tmp_path: Path):
     from dagster import DagsterInstance, DagsterRunStatus
 
@@ -431,13 +536,17 @@ def test_production_deployment_end_to_end(deployment: Deployment, tmp_path: Path
     def ui_ready():
         try:
             nodes = deployment.graphql("{ assetNodes { assetKey { path } } }").get("data", {}).get("assetNodes")
-            health = deployment.graphql("{ instance { daemonHealth { allDaemonStatuses { daemonType required healthy } } } }")
+            health = deployment.graphql(
+                "{ instance { daemonHealth { allDaemonStatuses { daemonType required healthy } } } }"
+            )
             statuses = health["data"]["instance"]["daemonHealth"]["allDaemonStatuses"]
             return nodes and all(s["healthy"] for s in statuses if s["required"])
         except (requests.RequestException, KeyError, TypeError, ValueError):
             return False
 
-    wait_for("the web UI to serve the asset graph and report a healthy daemon", ui_ready, deployment, timeout=180, every=2)
+    wait_for(
+        "the web UI to serve the asset graph and report a healthy daemon", ui_ready, deployment, timeout=180, every=2
+    )
     for program in ("code-server", "daemon", "webserver"):
         assert deployment.pid(program), f"{program} is not running\n{deployment.logs()}"
     print(f"services up after {time.monotonic() - started:.0f} s")
@@ -448,7 +557,9 @@ def test_production_deployment_end_to_end(deployment: Deployment, tmp_path: Path
 
         # `dbv-service init` made the first full build (recorded in PostgreSQL); the services' start runs
         # nothing (checked below, once the sensors have ticked).
-        builds = [r.dagster_run for r in instance.get_run_records(limit=50) if r.dagster_run.job_name == "warehouse_job"]
+        builds = [
+            r.dagster_run for r in instance.get_run_records(limit=50) if r.dagster_run.job_name == "warehouse_job"
+        ]
         assert builds and builds[0].status == DagsterRunStatus.SUCCESS, describe()
         problems = []  # what breaks the spec but lets the later steps run: reported at the end
 
@@ -461,19 +572,38 @@ def test_production_deployment_end_to_end(deployment: Deployment, tmp_path: Path
 
         def census_materialised_since(moment: float) -> float | None:
             from dagster import AssetKey
+
             event = instance.get_latest_materialization_event(AssetKey(census_key))
             return event.timestamp if event and event.timestamp > moment else None
 
-        fresh = wait_for("the new return to reach marts.fct_ehcp_census", lambda: census_materialised_since(dropped),
-                         deployment, every=0.5, describe=describe)
-        at_start = [(r.dagster_run.job_name, r.dagster_run.run_id) for r in runs_since(instance, deployment.started_at)
-                    if r.create_timestamp.timestamp() < dropped]
-        assert not at_start, f"runs launched by the services' start, before any return arrived: {at_start}\n{describe()}"
-        wait_for("the playbook outputs to include the new LA", lambda: playbook_has(paths, FIRST_LA, dropped), deployment,
-                 describe=describe)
+        fresh = wait_for(
+            "the new return to reach marts.fct_ehcp_census",
+            lambda: census_materialised_since(dropped),
+            deployment,
+            every=0.5,
+            describe=describe,
+        )
+        at_start = [
+            (r.dagster_run.job_name, r.dagster_run.run_id)
+            for r in runs_since(instance, deployment.started_at)
+            if r.create_timestamp.timestamp() < dropped
+        ]
+        assert not at_start, (
+            f"runs launched by the services' start, before any return arrived: {at_start}\n{describe()}"
+        )
+        wait_for(
+            "the playbook outputs to include the new LA",
+            lambda: playbook_has(paths, FIRST_LA, dropped),
+            deployment,
+            describe=describe,
+        )
         playbook_at = time.time()
-        wait_for("the runs of step a to finish and automation to settle", lambda: settled(instance, dropped), deployment,
-                 describe=describe)
+        wait_for(
+            "the runs of step a to finish and automation to settle",
+            lambda: settled(instance, dropped),
+            deployment,
+            describe=describe,
+        )
         assert all(r.dagster_run.status == DagsterRunStatus.SUCCESS for r in runs_since(instance, dropped)), describe()
         assert census_of(paths, FIRST_LA) == {first_sha}, "the census marts do not hold the new return"
         print(f"a. drop to fresh marts: {fresh - dropped:.1f} s; to the playbook: {playbook_at - dropped:.1f} s")
@@ -485,18 +615,43 @@ def test_production_deployment_end_to_end(deployment: Deployment, tmp_path: Path
         os.utime(resent, (time.time() + 1, time.time() + 1))
         faulty = staging / "c" / f"{FAULTY_LA}_placements_2024-25.csv"
         faulty.parent.mkdir(parents=True)
-        header = ["la_code", "child_id", "date_of_birth", "sex", "ehcp_start_date", "ehcp_end_date", "cease_reason",
-                  "provision_type", "setting_urn", "placement_start_date", "placement_end_date", "annual_cost_gbp"]
-        faulty.write_text(",".join(header) + "\n" + f"{FAULTY_LA},C0001,2012-05-01,F,2019-09-01,,,MSS,123456,2019-09-01,,25000\n")
+        header = [
+            "la_code",
+            "child_id",
+            "date_of_birth",
+            "sex",
+            "ehcp_start_date",
+            "ehcp_end_date",
+            "cease_reason",
+            "provision_type",
+            "setting_urn",
+            "placement_start_date",
+            "placement_end_date",
+            "annual_cost_gbp",
+        ]
+        faulty.write_text(
+            ",".join(header) + "\n" + f"{FAULTY_LA},C0001,2012-05-01,F,2019-09-01,,,MSS,123456,2019-09-01,,25000\n"
+        )
         sent = drop([faulty], paths.landing)
-        ingests = wait_for("the ingest runs of the identical and the faulty file to finish", lambda: (
-            (runs := ingest_runs_of(instance, FIRST_LA, sent) + ingest_runs_of(instance, FAULTY_LA, sent))
-            and len(runs) == 2 and finished(instance, [r.run_id for r in runs])
-            and [instance.get_run_by_id(r.run_id) for r in runs]), deployment, describe=describe)
+        ingests = wait_for(
+            "the ingest runs of the identical and the faulty file to finish",
+            lambda: (
+                (runs := ingest_runs_of(instance, FIRST_LA, sent) + ingest_runs_of(instance, FAULTY_LA, sent))
+                and len(runs) == 2
+                and finished(instance, [r.run_id for r in runs])
+                and [instance.get_run_by_id(r.run_id) for r in runs]
+            ),
+            deployment,
+            describe=describe,
+        )
         assert all(r.status == DagsterRunStatus.SUCCESS for r in ingests), describe()
         ended = max(instance.get_run_record_by_id(r.run_id).end_time for r in ingests)
-        wait_for("an automation tick after the ingest runs", lambda: automation_tick_after(instance, ended + 1), deployment,
-                 describe=describe)
+        wait_for(
+            "an automation tick after the ingest runs",
+            lambda: automation_tick_after(instance, ended + 1),
+            deployment,
+            describe=describe,
+        )
         quarantined = list((paths.quarantine / FAULTY_LA).glob(f"*__{faulty.name}"))
         assert quarantined, f"{faulty.name} is not in quarantine: {list(paths.quarantine.rglob('*'))}"
         reports = list((paths.reports / "feedback" / FAULTY_LA).glob(f"*__{faulty.name.removesuffix('.csv')}.html"))
@@ -505,22 +660,40 @@ def test_production_deployment_end_to_end(deployment: Deployment, tmp_path: Path
         assert RawStore(paths).ledger(FAULTY_LA).events[-1]["outcome"] == "rejected"
         # ...and analysts see both in the warehouse without a rebuild (the submission marts are views).
         since = dt.datetime.fromtimestamp(sent - 60, dt.UTC).replace(tzinfo=None)  # the ledger's times are naive UTC
-        outcomes = warehouse(paths, "select la_code, outcome from marts.fct_submission_outcomes "
-                                    "where received_at >= ? and la_code in (?, ?)", [since, FIRST_LA, FAULTY_LA])
+        outcomes = warehouse(
+            paths,
+            "select la_code, outcome from marts.fct_submission_outcomes where received_at >= ? and la_code in (?, ?)",
+            [since, FIRST_LA, FAULTY_LA],
+        )
         assert sorted(set(outcomes)) == [(FAULTY_LA, "rejected"), (FIRST_LA, "unchanged")], outcomes
         # Nothing downstream: neither ingest run materialises a raw table (only the ledger and the
         # findings, which the warehouse reads live), and automation launches nothing.
-        downstream = [(r.dagster_run.job_name, r.dagster_run.run_id[:8]) for r in runs_since(instance, sent) if is_downstream(r.dagster_run)]
+        downstream = [
+            (r.dagster_run.job_name, r.dagster_run.run_id[:8])
+            for r in runs_since(instance, sent)
+            if is_downstream(r.dagster_run)
+        ]
         for step, la in (("b. the identical file's", FIRST_LA), ("c. the quarantined file's", FAULTY_LA)):
             run = next(r for r in ingests if r.tags["dagster/partition"] == la)
-            if materialised := [m for m in materialised_in(instance, run.run_id)
-                                if m.startswith("raw/") and not m.startswith(("raw/submissions[", "raw/findings["))]:
-                problems.append(f"{step} ingest run materialised {materialised}; downstream runs launched after b and c: {downstream}")
+            if materialised := [
+                m
+                for m in materialised_in(instance, run.run_id)
+                if m.startswith("raw/") and not m.startswith(("raw/submissions[", "raw/findings["))
+            ]:
+                problems.append(
+                    f"{step} ingest run materialised {materialised}; downstream runs launched after b and c: {downstream}"
+                )
         if downstream and not problems:
             problems.append(f"b/c: automation launched {downstream} though neither ingest run materialised a raw table")
-        print(f"b, c. runs downstream of the identical and the quarantined file: {len(downstream)} ({time.time() - sent:.0f} s)")
-        wait_for("the runs of steps b and c to finish and automation to settle", lambda: settled(instance, sent), deployment,
-                 describe=describe)
+        print(
+            f"b, c. runs downstream of the identical and the quarantined file: {len(downstream)} ({time.time() - sent:.0f} s)"
+        )
+        wait_for(
+            "the runs of steps b and c to finish and automation to settle",
+            lambda: settled(instance, sent),
+            deployment,
+            describe=describe,
+        )
 
         # d. A new return for the first LA; the daemon is SIGKILLed while its ingest runs, and the
         # warehouse run's worker (with its dbt) while it builds.
@@ -529,18 +702,42 @@ def test_production_deployment_end_to_end(deployment: Deployment, tmp_path: Path
         assert latest_sha != first_sha
         daemon = deployment.pid("daemon")
         dropped = drop(files, paths.landing)
-        ingest = wait_for("the ingest run of the new return to start", lambda: next(
-            (r for r in ingest_runs_of(instance, FIRST_LA, dropped) if r.status == DagsterRunStatus.STARTED), None),
-            deployment, every=0.2, describe=describe)
+        ingest = wait_for(
+            "the ingest run of the new return to start",
+            lambda: next(
+                (r for r in ingest_runs_of(instance, FIRST_LA, dropped) if r.status == DagsterRunStatus.STARTED), None
+            ),
+            deployment,
+            every=0.2,
+            describe=describe,
+        )
         os.kill(daemon, signal.SIGKILL)
-        restarted = wait_for("supervisord to restart the daemon", lambda: (pid := deployment.pid("daemon")) != daemon and pid,
-                             deployment, timeout=60)
-        print(f"d. daemon {daemon} killed during ingest run {ingest.run_id[:8]}; supervisord restarted it as {restarted}")
+        restarted = wait_for(
+            "supervisord to restart the daemon",
+            lambda: (pid := deployment.pid("daemon")) != daemon and pid,
+            deployment,
+            timeout=60,
+        )
+        print(
+            f"d. daemon {daemon} killed during ingest run {ingest.run_id[:8]}; supervisord restarted it as {restarted}"
+        )
 
-        target = wait_for("a warehouse run with dbt building", lambda: next(
-            ((r.dagster_run, pids) for r in runs_since(instance, dropped) if is_downstream(r.dagster_run)
-             and r.dagster_run.status == DagsterRunStatus.STARTED and (pids := worker_and_dbt(instance, r.dagster_run.run_id))),
-            None), deployment, every=0.2, describe=describe)
+        target = wait_for(
+            "a warehouse run with dbt building",
+            lambda: next(
+                (
+                    (r.dagster_run, pids)
+                    for r in runs_since(instance, dropped)
+                    if is_downstream(r.dagster_run)
+                    and r.dagster_run.status == DagsterRunStatus.STARTED
+                    and (pids := worker_and_dbt(instance, r.dagster_run.run_id))
+                ),
+                None,
+            ),
+            deployment,
+            every=0.2,
+            describe=describe,
+        )
         killed_run, pids = target
         for pid in pids:  # the worker first: it must not see dbt die and fail the step itself
             try:
@@ -548,20 +745,42 @@ def test_production_deployment_end_to_end(deployment: Deployment, tmp_path: Path
             except ProcessLookupError:
                 pass
         print(f"d. run worker {pids[0]} and dbt {pids[1:]} of run {killed_run.run_id[:8]} killed")
-        failed = wait_for("the code server to report the killed run failed", lambda: (
-            run := instance.get_run_by_id(killed_run.run_id)).status == DagsterRunStatus.FAILURE and run,
-            deployment, timeout=120, describe=describe)
-        assert any(f"Run execution process for {failed.run_id}" in (e.message or "") for e in instance.all_logs(failed.run_id)), \
-            "the run was not failed by the code server's check for orphaned runs"
-        retry = wait_for("a retry of the killed run to succeed", lambda: next(
-            (r.dagster_run for r in runs_since(instance, dropped) if r.dagster_run.tags.get("dagster/parent_run_id") == killed_run.run_id
-             and r.dagster_run.status == DagsterRunStatus.SUCCESS), None), deployment, describe=describe)
-        wait_for("every run of step d to finish and automation to settle", lambda: settled(instance, dropped), deployment,
-                 describe=describe)
+        failed = wait_for(
+            "the code server to report the killed run failed",
+            lambda: (run := instance.get_run_by_id(killed_run.run_id)).status == DagsterRunStatus.FAILURE and run,
+            deployment,
+            timeout=120,
+            describe=describe,
+        )
+        assert any(
+            f"Run execution process for {failed.run_id}" in (e.message or "") for e in instance.all_logs(failed.run_id)
+        ), "the run was not failed by the code server's check for orphaned runs"
+        retry = wait_for(
+            "a retry of the killed run to succeed",
+            lambda: next(
+                (
+                    r.dagster_run
+                    for r in runs_since(instance, dropped)
+                    if r.dagster_run.tags.get("dagster/parent_run_id") == killed_run.run_id
+                    and r.dagster_run.status == DagsterRunStatus.SUCCESS
+                ),
+                None,
+            ),
+            deployment,
+            describe=describe,
+        )
+        wait_for(
+            "every run of step d to finish and automation to settle",
+            lambda: settled(instance, dropped),
+            deployment,
+            describe=describe,
+        )
         for record in reversed(runs_since(instance, dropped)):
             run = record.dagster_run
-            print(f"   {run.run_id[:8]} {run.job_name} {run.status.value} retry of {run.tags.get('dagster/parent_run_id', '-')[:8]}: "
-                  f"{sorted(k.to_user_string() for k in run.asset_selection or [] if k.path[0] == 'playbook')}")
+            print(
+                f"   {run.run_id[:8]} {run.job_name} {run.status.value} retry of {run.tags.get('dagster/parent_run_id', '-')[:8]}: "
+                f"{sorted(k.to_user_string() for k in run.asset_selection or [] if k.path[0] == 'playbook')}"
+            )
         check_converged(paths, FIRST_LA, latest_sha)
         assert playbook_has(paths, FIRST_LA, dropped)
         print(f"d. converged by retry {retry.run_id[:8]} {time.time() - dropped:.0f} s after the drop")

@@ -24,7 +24,9 @@ def test_a_docs_folder_is_served_on_loopback(tmp_path):
         host, port = server.server_address[:2]
         assert host == "127.0.0.1"
         assert requests.get(f"http://127.0.0.1:{port}/index.html", timeout=10).text == "<html>dbt docs</html>"
-        assert requests.get(f"http://127.0.0.1:{port}/manifest.json", timeout=10).json() == {}  # what index.html fetches
+        assert (
+            requests.get(f"http://127.0.0.1:{port}/manifest.json", timeout=10).json() == {}
+        )  # what index.html fetches
     finally:
         server.shutdown()
 
@@ -34,11 +36,26 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 def rendered_dom(url: str, profile: Path) -> str:
     """The page's DOM after its scripts ran, in headless Chromium that can reach loopback only."""
-    return subprocess.run([
-        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-        f"--user-data-dir={profile}", "--virtual-time-budget=10000", "--dump-dom", url,
-    ], capture_output=True, text=True, timeout=120, check=True).stdout
+    return subprocess.run(
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+            f"--user-data-dir={profile}",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium is not installed (/usr/bin/chromium)")
@@ -60,7 +77,10 @@ def test_gx_data_docs_render_offline_when_served(data_paths, tmp_path):
         assert 'data-index="0"' in dom and "placements" in dom  # the validations table, drawn by bootstrap-table
         page = re.search(r'href="(validations/[^"]+\.html)"', dom)
         assert page and requests.get(f"http://127.0.0.1:{port}/{page.group(1)}", timeout=10).ok
-        assert requests.get(f"http://127.0.0.1:{port}{ASSETS_URL}%2e%2e/%2e%2e/pyproject.toml", timeout=10).status_code == 404
+        assert (
+            requests.get(f"http://127.0.0.1:{port}{ASSETS_URL}%2e%2e/%2e%2e/pyproject.toml", timeout=10).status_code
+            == 404
+        )
     finally:
         server.shutdown()
     assert 'data-index="0"' not in rendered_dom((site / "index.html").as_uri(), tmp_path / "profile2")

@@ -27,8 +27,12 @@ def xlsx_rows(path, sheet: str) -> list[list]:
 
 
 def test_row_rejects_and_warnings_with_line_column_and_reason(data_paths):
-    rows = [HNB, {**HNB, "provision_type": "CENTRAL", "spend_gbp": "-5000"}, {**HNB, "provision_type": "MSX"},
-            {**HNB, "provision_type": "AP", "spend_gbp": "lots"}]
+    rows = [
+        HNB,
+        {**HNB, "provision_type": "CENTRAL", "spend_gbp": "-5000"},
+        {**HNB, "provision_type": "MSX"},
+        {**HNB, "provision_type": "AP", "spend_gbp": "lots"},
+    ]
     _, outcome = ingest(data_paths, "869_hnb_spend_2024-25.csv", rows)
     html_path, xlsx_path = write_feedback_report(data_paths, "869", outcome.sha256)
     assert html_path.parent == xlsx_path.parent == data_paths.reports / "feedback" / "869"
@@ -37,7 +41,7 @@ def test_row_rejects_and_warnings_with_line_column_and_reason(data_paths):
     assert "869_hnb_spend_2024-25.csv" in html and "2024-25" in html and "4 / 2 / 2" in html
     assert "provision_type &#39;MSX&#39; is not in the code list" in html
     assert "spend_gbp &#39;lots&#39; is not an amount in pounds" in html
-    assert "<td class=\"num\">4</td><td>provision_type</td><td>MSX</td>" in html.replace("<td>hnb_spend</td>", "")
+    assert '<td class="num">4</td><td>provision_type</td><td>MSX</td>' in html.replace("<td>hnb_spend</td>", "")
     assert "W_NEGATIVE_SPEND" in html and "check the sign" in html
     assert "SYNTHETIC" not in html and "<script" not in html
 
@@ -63,7 +67,12 @@ def test_a_rejected_file_says_nothing_loaded_and_never_echoes_personal_data(data
     assert "Rejected: nothing of this file was loaded" in html and "F_PERSONAL_VALUE" in html
     assert "child_id holds what looks like a UPN or ULN" in html
     assert upn not in html
-    assert all(upn not in str(v) for sheet in ("Summary", "Rejected", "Warnings") for r in xlsx_rows(xlsx_path, sheet) for v in r)
+    assert all(
+        upn not in str(v)
+        for sheet in ("Summary", "Rejected", "Warnings")
+        for r in xlsx_rows(xlsx_path, sheet)
+        for v in r
+    )
     assert xlsx_rows(xlsx_path, "Rejected")[1][:2] == ["File rejected", "placements"]
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 import os
 import stat
 import subprocess
@@ -32,7 +31,15 @@ from tests.test_ingest_faults import HNB, MIT
 
 MEMORY_BOUND = 1 << 30  # 1 GiB: peak RSS of the whole ingest (its process and its LA workers) of the poisoned drop
 # Planted personal data: none of it may appear in any output but the quarantined files themselves.
-TOKENS = ["ZEBEDEEQUARTERMAINE", "Quartermaine", "A12345678901B", "a98765432109z", "943 476 5919", "9434765919", "RG14 5LD"]
+TOKENS = [
+    "ZEBEDEEQUARTERMAINE",
+    "Quartermaine",
+    "A12345678901B",
+    "a98765432109z",
+    "943 476 5919",
+    "9434765919",
+    "RG14 5LD",
+]
 
 
 def good(la: str, n: int = 3) -> list[dict]:
@@ -68,18 +75,64 @@ def xml_bomb(path: Path) -> Path:
 # LA → (file name, how it is written, the rule that rejects it). LAs 801-812 each get one poison,
 # 880-884 are clean: their data must reach the warehouse.
 POISON = {
-    "801": ("801_placements_2024-25.csv", lambda p: write_csv(p, [dict(r, source_sha256="x") for r in good("801")], PLACEMENT_HEADER + ["source_sha256"]), "F_RESERVED_COLUMN"),
-    "802": ("802_placements_\uff12\uff10\uff12\uff14-\uff12\uff15.csv", lambda p: write_csv(p, good("802")), "F_PERIOD"),
-    "803": ("803_placements_2024-25.csv", lambda p: p.write_text(",".join(PLACEMENT_HEADER + [f"x{i}" for i in range(16_000)]) + "\n"), "F_LIMIT"),
-    "804": ("804_placements_2024-25.csv", lambda p: p.write_text(",".join(PLACEMENT_HEADER) + ",_line\n" + ",".join(placement(la_code="804").values()) + ",1\n"), "F_RESERVED_COLUMN"),
-    "805": ("805_dbv_return_2024-25.xlsx", lambda p: workbook(p, {"placements": good("805")}, cell=(1_048_575, 16_383)), "F_LIMIT"),
+    "801": (
+        "801_placements_2024-25.csv",
+        lambda p: write_csv(p, [dict(r, source_sha256="x") for r in good("801")], PLACEMENT_HEADER + ["source_sha256"]),
+        "F_RESERVED_COLUMN",
+    ),
+    "802": (
+        "802_placements_\uff12\uff10\uff12\uff14-\uff12\uff15.csv",
+        lambda p: write_csv(p, good("802")),
+        "F_PERIOD",
+    ),
+    "803": (
+        "803_placements_2024-25.csv",
+        lambda p: p.write_text(",".join(PLACEMENT_HEADER + [f"x{i}" for i in range(16_000)]) + "\n"),
+        "F_LIMIT",
+    ),
+    "804": (
+        "804_placements_2024-25.csv",
+        lambda p: p.write_text(
+            ",".join(PLACEMENT_HEADER) + ",_line\n" + ",".join(placement(la_code="804").values()) + ",1\n"
+        ),
+        "F_RESERVED_COLUMN",
+    ),
+    "805": (
+        "805_dbv_return_2024-25.xlsx",
+        lambda p: workbook(p, {"placements": good("805")}, cell=(1_048_575, 16_383)),
+        "F_LIMIT",
+    ),
     "806": ("806_dbv_return_2024-25.xlsx", xml_bomb, "F_LIMIT"),
     "807": ("807_placements_" + "x" * 225 + "_2024-25.csv", lambda p: write_csv(p, good("807")), "F_FILENAME"),
-    "808": ("808_dbv_return_2024-25.xlsx", lambda p: workbook(p, {"placements": good("808", 1), "Placements ": good("808", 20)}), "F_AMBIGUOUS_SHEETS"),
+    "808": (
+        "808_dbv_return_2024-25.xlsx",
+        lambda p: workbook(p, {"placements": good("808", 1), "Placements ": good("808", 20)}),
+        "F_AMBIGUOUS_SHEETS",
+    ),
     "809": ("809_placements_2042-43.csv", lambda p: write_csv(p, good("809")), "F_PERIOD_FUTURE"),
-    "810": ("810_placements_2024-25.csv", lambda p: write_csv(p, good("810") + [placement("ZEBEDEEQUARTERMAINE Quartermaine", la_code="810")]), "F_PERSONAL_VALUE"),
-    "811": ("811_mitigations_2024-25.csv", lambda p: write_csv(p, [dict(MIT, la_code="811"), dict(MIT, la_code="811", mitigation_id="M2", title="Call 943 476 5919 at RG14 5LD")]), "F_PERSONAL_VALUE"),
-    "812": ("812_placements_2024-25.csv", lambda p: write_csv(p, [dict(r, child_forename="Quartermaine") for r in good("812")], PLACEMENT_HEADER + ["Child Forename"]), "F_PERSONAL_COLUMN"),
+    "810": (
+        "810_placements_2024-25.csv",
+        lambda p: write_csv(p, good("810") + [placement("ZEBEDEEQUARTERMAINE Quartermaine", la_code="810")]),
+        "F_PERSONAL_VALUE",
+    ),
+    "811": (
+        "811_mitigations_2024-25.csv",
+        lambda p: write_csv(
+            p,
+            [
+                dict(MIT, la_code="811"),
+                dict(MIT, la_code="811", mitigation_id="M2", title="Call 943 476 5919 at RG14 5LD"),
+            ],
+        ),
+        "F_PERSONAL_VALUE",
+    ),
+    "812": (
+        "812_placements_2024-25.csv",
+        lambda p: write_csv(
+            p, [dict(r, child_forename="Quartermaine") for r in good("812")], PLACEMENT_HEADER + ["Child Forename"]
+        ),
+        "F_PERSONAL_COLUMN",
+    ),
 }
 CLEAN = ["880", "881", "882", "883", "884"]
 
@@ -89,7 +142,9 @@ def plant(landing: Path) -> None:
         write(landing / name)
     for la in CLEAN:
         rows = good(la, 4)
-        rows[-1] = dict(rows[-1], annual_cost_gbp="943 476 5919")  # an NHS number in an amount: the row is rejected, masked
+        rows[-1] = dict(
+            rows[-1], annual_cost_gbp="943 476 5919"
+        )  # an NHS number in an amount: the row is rejected, masked
         write_csv(landing / f"{la}_placements_2024-25.csv", rows)
         write_csv(landing / f"{la}_hnb_spend_2024-25.csv", [dict(HNB, la_code=la)])
     (landing / "outside.txt").write_text("A12345678901B")
@@ -112,7 +167,9 @@ def grep_tokens(root: Path, skip: tuple[Path, ...] = ()) -> list[str]:
 
 def warehouse_text(warehouse: Path) -> str:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = con.sql("SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'").fetchall()
+        tables = con.sql(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
+        ).fetchall()
         return "\n".join(str(con.sql(f'SELECT * FROM "{s}"."{t}"').fetchall()) for s, t in tables)
 
 
@@ -122,8 +179,8 @@ def bulk(tmp_path_factory):
     own), then the warehouse built by dbt on it (no public data) and every playbook asset."""
     from dbv_pipeline.playbook.assets import PLAYBOOK_ASSETS
     from dbv_pipeline.public import dfe_ehcp
-    from harness.warehouse import copy_dbt_project, run_dbt
     from dbv_pipeline.settings import PipelineSettings
+    from harness.warehouse import copy_dbt_project, run_dbt
     from tests.test_warehouse_dbt import COHORTS
 
     root = tmp_path_factory.mktemp("hostile")
@@ -138,7 +195,9 @@ def bulk(tmp_path_factory):
         "print('PEAK_KIB', peak); sys.exit(rc)"
     )
     env = {**os.environ, "DBV_LANDING_SETTLE_SECONDS": "0"}
-    ingest = subprocess.run([sys.executable, "-c", script, str(paths.root)], capture_output=True, text=True, env=env, timeout=600)
+    ingest = subprocess.run(
+        [sys.executable, "-c", script, str(paths.root)], capture_output=True, text=True, env=env, timeout=600
+    )
     dfe_ehcp.write_empty(paths.public)
     project = copy_dbt_project(root / "dbt_project", COHORTS)
     build = run_dbt(project, paths, "build")
@@ -220,19 +279,30 @@ def test_dagster_storage_and_event_log_carry_no_row_values(data_paths, resources
     from dbv_pipeline.assurance.checks import RAW_CHECKS
     from dbv_pipeline.ingest.assets import la_partitions, raw_returns
 
-    write_csv(data_paths.landing / "810_placements_2024-25.csv", good("810") + [placement("ZEBEDEEQUARTERMAINE Quartermaine", la_code="810")])
-    write_csv(data_paths.landing / "880_placements_2024-25.csv", good("880") + [placement("C0009", la_code="880", annual_cost_gbp="943 476 5919")])
+    write_csv(
+        data_paths.landing / "810_placements_2024-25.csv",
+        good("810") + [placement("ZEBEDEEQUARTERMAINE Quartermaine", la_code="810")],
+    )
+    write_csv(
+        data_paths.landing / "880_placements_2024-25.csv",
+        good("880") + [placement("C0009", la_code="880", annual_cost_gbp="943 476 5919")],
+    )
     (tmp_path / "dagster").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
         instance.add_dynamic_partitions(la_partitions.name, ["810", "880"])
-        result = dg.materialize([raw_returns, *RAW_CHECKS, feedback_reports], instance=instance, resources=resources,
-                                tags={"dagster/asset_partition_range_start": "810", "dagster/asset_partition_range_end": "880"})
+        result = dg.materialize(
+            [raw_returns, *RAW_CHECKS, feedback_reports],
+            instance=instance,
+            resources=resources,
+            tags={"dagster/asset_partition_range_start": "810", "dagster/asset_partition_range_end": "880"},
+        )
         assert result.success
     assert not grep_tokens(tmp_path / "dagster")
     assert not grep_tokens(data_paths.root, skip=(data_paths.landing, data_paths.quarantine))
 
 
 # Landing hygiene ----------------------------------------------------------------------------------
+
 
 def test_symlinks_fifos_and_uploads_in_progress_are_not_taken(data_paths, tmp_path):
     secret = tmp_path / "secret.csv"
@@ -257,7 +327,9 @@ def test_a_file_still_being_copied_is_taken_only_once_stable(data_paths, resourc
 
     path = write_csv(data_paths.landing / "869_placements_2024-25.csv", good("869"))
     assert scan_landing(data_paths.landing, settle_seconds=60).settling == [path]
-    settled = {"settings": PipelineSettings(data_dir=str(data_paths.root), dfe_ehcp_source="none", landing_settle_seconds=60)}
+    settled = {
+        "settings": PipelineSettings(data_dir=str(data_paths.root), dfe_ehcp_source="none", landing_settle_seconds=60)
+    }
     with dg.instance_for_test() as instance:
         first = landing_sensor(dg.build_sensor_context(instance=instance, resources=settled))
         assert not first.run_requests
@@ -275,6 +347,7 @@ def test_a_trailing_space_in_a_name_is_rejected_with_a_report_not_ignored(data_p
 
 # No bypass -----------------------------------------------------------------------------------------
 
+
 def test_versions_are_pending_until_their_checks_pass_and_the_next_run_finishes_them(data_paths, resources):
     """A run that ingested but never ran its checks (it failed or was killed) leaves its versions
     pending: not current for the warehouse. The sensor asks for a run of those LAs, and that run, with
@@ -287,12 +360,16 @@ def test_versions_are_pending_until_their_checks_pass_and_the_next_run_finishes_
     write_csv(data_paths.landing / "869_placements_2024-25.csv", good("869"))
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(la_partitions.name, ["869"])
-        assert dg.materialize([raw_returns], instance=instance, resources=resources, partition_key="869").success  # no checks ran
+        assert dg.materialize(
+            [raw_returns], instance=instance, resources=resources, partition_key="869"
+        ).success  # no checks ran
         ledger = RawStore(data_paths).ledger("869")
         assert [e["pending"] for e in ledger.events] == [True]
         request = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources))
         assert [r.partition_key for r in request.run_requests] == ["869"]
-        finish = dg.materialize([raw_returns, *RAW_CHECKS, feedback_reports], instance=instance, resources=resources, partition_key="869")
+        finish = dg.materialize(
+            [raw_returns, *RAW_CHECKS, feedback_reports], instance=instance, resources=resources, partition_key="869"
+        )
         assert finish.success
     assert [e["pending"] for e in RawStore(data_paths).ledger("869").events] == [False]
     assert len(list((data_paths.reports / "feedback" / "869").glob("*.html"))) == 1
@@ -300,6 +377,7 @@ def test_versions_are_pending_until_their_checks_pass_and_the_next_run_finishes_
 
 
 # Faults heal ---------------------------------------------------------------------------------------
+
 
 @pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")  # a thread that raised fails it
 def test_two_concurrent_ingests_of_one_la_do_not_interleave(data_paths):
@@ -330,13 +408,16 @@ def test_a_killed_runs_orphaned_findings_and_quarantine_copies_are_removed(data_
 
 # Issue 13 items in the same paths --------------------------------------------------------------------
 
+
 def test_an_identical_resend_is_recorded_as_unchanged_with_a_report(data_paths):
     from dbv_pipeline.assurance.assets import reports_to_write
     from dbv_pipeline.assurance.feedback import write_feedback_reports
 
     path = write_csv(data_paths.landing / "869_placements_2024-25.csv", good("869"))
     ingest_landing(data_paths, received_at=RECEIVED)
-    assert not ingest_landing(data_paths, received_at=RECEIVED + dt.timedelta(hours=1)).files  # the same file, still there
+    assert not ingest_landing(
+        data_paths, received_at=RECEIVED + dt.timedelta(hours=1)
+    ).files  # the same file, still there
     again = path.stat().st_mtime_ns + 5_000_000_000
     path.write_bytes(path.read_bytes())
     os.utime(path, ns=(again, again))  # the LA sent it again
@@ -361,8 +442,15 @@ def test_the_warehouse_writer_waits_on_a_held_lock_then_fails_clearly(tmp_path):
 
     warehouse = tmp_path / "warehouse.duckdb"
     duckdb.connect(str(warehouse)).close()
-    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(warehouse)!r}); "
-                               "print('held', flush=True); time.sleep(30)"], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(warehouse)!r}); print('held', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(dg.Failure, match="stayed locked by another process"):
@@ -379,10 +467,20 @@ def test_supervised_dbt_dies_with_the_process_that_started_it(tmp_path):
 
     dbt = write_supervised_dbt(tmp_path)
     script = tmp_path / "slow.py"  # stands in for dbt: the wrapper's prologue, then a long wait
-    script.write_text(dbt.read_text().replace("from dbt.cli.main import cli", "import time").replace("cli()", "time.sleep(60)"))
+    script.write_text(
+        dbt.read_text().replace("from dbt.cli.main import cli", "import time").replace("cli()", "time.sleep(60)")
+    )
     script.chmod(0o755)
-    worker = subprocess.Popen([sys.executable, "-c", f"import subprocess, sys, time; p = subprocess.Popen([{str(script)!r}]); "
-                               "print(p.pid, flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import subprocess, sys, time; p = subprocess.Popen([{str(script)!r}]); "
+            "print(p.pid, flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     child = int(worker.stdout.readline())
     import time
 

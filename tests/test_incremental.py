@@ -45,11 +45,15 @@ def test_the_public_release_reloads_only_when_it_changes(tmp_path):
     with dg.instance_for_test() as instance:
         first = public_release_sensor(dg.build_sensor_context(instance=instance, resources=resources))
         assert len(first.run_requests) == 1
-        again = public_release_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=first.cursor))
+        again = public_release_sensor(
+            dg.build_sensor_context(instance=instance, resources=resources, cursor=first.cursor)
+        )
         assert not again.run_requests
         release.write_bytes(b"the next release")
         os.utime(release, ns=(release.stat().st_atime_ns, release.stat().st_mtime_ns + 10**9))
-        changed = public_release_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=first.cursor))
+        changed = public_release_sensor(
+            dg.build_sensor_context(instance=instance, resources=resources, cursor=first.cursor)
+        )
         assert len(changed.run_requests) == 1
 
 
@@ -65,7 +69,9 @@ def test_a_resubmission_reruns_only_its_la_and_no_change_reruns_nothing(pipeline
 
     # No change: the sensor skips; ingesting every LA again reprocesses no file and materialises
     # nothing, so the warehouse is not requested.
-    assert not landing_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=sensor_cursor)).run_requests
+    assert not landing_sensor(
+        dg.build_sensor_context(instance=instance, resources=resources, cursor=sensor_cursor)
+    ).run_requests
     rerun = ingest(defs, instance, tags=ALL_LAS)
     assert rerun.asset_materializations_for_node("raw_returns") == []
     assert {la: path.stat().st_mtime_ns for la, path in ledger_files.items()} == written
@@ -84,7 +90,7 @@ def test_a_resubmission_reruns_only_its_la_and_no_change_reruns_nothing(pipeline
     for la in ("869", "871"):
         result = ingest(defs, instance, partition_key=la)
         assert {m.asset_key for m in result.asset_materializations_for_node("raw_returns")} == set(LEDGER_KEYS)
-    assert [e["outcome"] for e in store.ledger("869").events[events["869"]:]] == ["unchanged"]
+    assert [e["outcome"] for e in store.ledger("869").events[events["869"] :]] == ["unchanged"]
     assert store.ledger("871").events[-1]["outcome"] == "rejected"
     automation = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=automation.cursor)
     assert automation.total_requested == 0
@@ -94,7 +100,9 @@ def test_a_resubmission_reruns_only_its_la_and_no_change_reruns_nothing(pipeline
     # One LA resubmits: the sensor asks for its partition only, and only its ledger changes.
     placements = next(data_paths.landing.glob("870_placements_*.csv"))
     placements.write_text(placements.read_text().rstrip("\n").rsplit("\n", 1)[0] + "\n")  # the last row dropped
-    requests = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=sensor_cursor)).run_requests
+    requests = landing_sensor(
+        dg.build_sensor_context(instance=instance, resources=resources, cursor=sensor_cursor)
+    ).run_requests
     assert [r.partition_key for r in requests] == ["870"]
     resubmission = ingest(defs, instance, partition_key="870")
     assert {m.partition for m in resubmission.asset_materializations_for_node("raw_returns")} == {"870"}
@@ -137,8 +145,10 @@ def test_a_resubmission_rebuilds_only_its_las_slice_of_the_warehouse(pipeline, d
     ingest(defs, instance, tags=ALL_LAS)
     build_placement_marts(defs, instance)
     totals_sql = "SELECT la_code, sum(ehcp_count) FROM marts.fct_ehcp_census GROUP BY la_code ORDER BY la_code"
-    markers_sql = ("SELECT la_code, count(*) FILTER (WHERE annual_cost_gbp = 0.01) FROM intermediate.int_census_plans "
-                   "GROUP BY la_code ORDER BY la_code")
+    markers_sql = (
+        "SELECT la_code, count(*) FILTER (WHERE annual_cost_gbp = 0.01) FROM intermediate.int_census_plans "
+        "GROUP BY la_code ORDER BY la_code"
+    )
     before = dict(warehouse_rows(data_paths, totals_sql))
     with duckdb.connect(str(data_paths.warehouse)) as con:  # a marker no build writes, in every LA's rows
         con.execute("UPDATE intermediate.int_census_plans SET annual_cost_gbp = 0.01")
@@ -147,13 +157,17 @@ def test_a_resubmission_rebuilds_only_its_las_slice_of_the_warehouse(pipeline, d
 
     placements = next(data_paths.landing.glob("870_placements_*.csv"))
     lines = placements.read_text().splitlines()
-    placements.write_text("\n".join(lines[:1] + lines[1 + len(lines) // 2:]) + "\n")  # the first half of the rows dropped
+    placements.write_text(
+        "\n".join(lines[:1] + lines[1 + len(lines) // 2 :]) + "\n"
+    )  # the first half of the rows dropped
     ingest(defs, instance, partition_key="870")
     build_placement_marts(defs, instance)
 
     assert dict(warehouse_rows(data_paths, markers_sql)) == {**planted, "870": 0}  # only 870 rebuilt
     after = dict(warehouse_rows(data_paths, totals_sql))
-    assert after["870"] < before["870"] and {k: after[k] for k in ("869", "871")} == {k: before[k] for k in ("869", "871")}
+    assert after["870"] < before["870"] and {k: after[k] for k in ("869", "871")} == {
+        k: before[k] for k in ("869", "871")
+    }
     versions = dict(warehouse_rows(data_paths, "SELECT DISTINCT la_code, source_sha256 FROM marts.fct_ehcp_census"))
     assert versions["870"] == RawStore(data_paths).ledger("870").events[-1]["source_sha256"]
 

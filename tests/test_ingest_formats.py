@@ -18,26 +18,45 @@ def loaded_rows(paths, table: str, outcome) -> list[dict]:
     return pq.read_table(RawStore(paths).version_path(table, "869", "2024-25", outcome.sha256)).to_pylist()
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2019-09-01", dt.date(2019, 9, 1)),
-    ("2019-09-01 00:00:00", dt.date(2019, 9, 1)),
-    ("1/9/2019", dt.date(2019, 9, 1)),
-    ("01/09/2019", dt.date(2019, 9, 1)),
-    (" 01/09/2019 ", dt.date(2019, 9, 1)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2019-09-01", dt.date(2019, 9, 1)),
+        ("2019-09-01 00:00:00", dt.date(2019, 9, 1)),
+        ("1/9/2019", dt.date(2019, 9, 1)),
+        ("01/09/2019", dt.date(2019, 9, 1)),
+        (" 01/09/2019 ", dt.date(2019, 9, 1)),
+    ],
+)
 def test_dates_in_iso_or_uk_order(data_paths, text, expected):
-    write_csv(data_paths.landing / "869_placements_2024-25.csv", [placement(ehcp_start_date=text, placement_start_date=text)])
+    write_csv(
+        data_paths.landing / "869_placements_2024-25.csv", [placement(ehcp_start_date=text, placement_start_date=text)]
+    )
     [outcome] = ingest_landing(data_paths, received_at=RECEIVED).files
     assert outcome.rows_rejected == 0, outcome.findings.to_pylist()
     assert loaded_rows(data_paths, "placements", outcome)[0]["ehcp_start_date"] == expected
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("1234.5", Decimal("1234.50")), ("£1,234", Decimal("1234.00")), ("-£1,234", Decimal("-1234.00")),
-    ("(1,234)", Decimal("-1234.00")), ("£-1,234.56", Decimal("-1234.56")), (" 12,345,678.9 ", Decimal("12345678.90")),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("1234.5", Decimal("1234.50")),
+        ("£1,234", Decimal("1234.00")),
+        ("-£1,234", Decimal("-1234.00")),
+        ("(1,234)", Decimal("-1234.00")),
+        ("£-1,234.56", Decimal("-1234.56")),
+        (" 12,345,678.9 ", Decimal("12345678.90")),
+    ],
+)
 def test_money_with_pound_sign_separators_and_negatives(data_paths, text, expected):
-    row = {"la_code": "869", "financial_year": "2023-24", "provision_type": "MSS", "spend_type": "OUTTURN", "spend_gbp": text, "s251_line": ""}
+    row = {
+        "la_code": "869",
+        "financial_year": "2023-24",
+        "provision_type": "MSS",
+        "spend_type": "OUTTURN",
+        "spend_gbp": text,
+        "s251_line": "",
+    }
     write_csv(data_paths.landing / "869_hnb_spend_2024-25.csv", [row])
     [outcome] = ingest_landing(data_paths, received_at=RECEIVED).files
     assert outcome.rows_rejected == 0, outcome.findings.to_pylist()
@@ -45,10 +64,25 @@ def test_money_with_pound_sign_separators_and_negatives(data_paths, text, expect
 
 
 def test_headers_are_normalised_and_codes_match_case_insensitively(data_paths):
-    header = [" LA Code", "Child ID", "Date-of-Birth", "SEX", " Primary-Need ", "ehcp start date", "EHCP_End_Date",
-              "cease reason", "Provision  Type", "setting-urn", "placement start date", "placement end date", "Annual Cost GBP"]
+    header = [
+        " LA Code",
+        "Child ID",
+        "Date-of-Birth",
+        "SEX",
+        " Primary-Need ",
+        "ehcp start date",
+        "EHCP_End_Date",
+        "cease reason",
+        "Provision  Type",
+        "setting-urn",
+        "placement start date",
+        "placement end date",
+        "Annual Cost GBP",
+    ]
     path = data_paths.landing / "869_placements_2024-25.csv"
-    write_csv(path, [dict(zip(header, placement(sex="f", primary_need=" asd ", provision_type="mss").values()))], header)
+    write_csv(
+        path, [dict(zip(header, placement(sex="f", primary_need=" asd ", provision_type="mss").values()))], header
+    )
     outcome = validate_file(path, RECEIVED)
     assert outcome.rows_loaded == 1, outcome.findings.to_pylist()
     row = outcome.loaded["placements"].to_pylist()[0]
@@ -57,8 +91,16 @@ def test_headers_are_normalised_and_codes_match_case_insensitively(data_paths):
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
 def test_encodings_utf8_bom_and_windows_1252(data_paths, encoding):
-    mitigation = {"la_code": "869", "mitigation_id": "M1", "line_of_enquiry": "3", "title": "Step down – £2m saving",
-                  "status": "ASSURED", "financial_year": "2025-26", "saving_gbp": "£2,000,000", "dbv_grant_gbp": ""}
+    mitigation = {
+        "la_code": "869",
+        "mitigation_id": "M1",
+        "line_of_enquiry": "3",
+        "title": "Step down – £2m saving",
+        "status": "ASSURED",
+        "financial_year": "2025-26",
+        "saving_gbp": "£2,000,000",
+        "dbv_grant_gbp": "",
+    }
     write_csv(data_paths.landing / "869_mitigations_2024-25.csv", [mitigation], encoding=encoding)
     [outcome] = ingest_landing(data_paths, received_at=RECEIVED).files
     assert outcome.rows_loaded == 1, outcome.findings.to_pylist()

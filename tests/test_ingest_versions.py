@@ -54,8 +54,19 @@ def test_identical_to_an_older_version_reverts(data_paths):
 
 def test_received_order_is_strict_within_one_run(data_paths):
     write_csv(data_paths.landing / NAME, [placement("C0001")])
-    write_csv(data_paths.landing / "869_hnb_spend_2024-25.csv", [{"la_code": "869", "financial_year": "2023-24", "provision_type": "MSS",
-                                                                  "spend_type": "OUTTURN", "spend_gbp": "1", "s251_line": ""}])
+    write_csv(
+        data_paths.landing / "869_hnb_spend_2024-25.csv",
+        [
+            {
+                "la_code": "869",
+                "financial_year": "2023-24",
+                "provision_type": "MSS",
+                "spend_type": "OUTTURN",
+                "spend_gbp": "1",
+                "s251_line": "",
+            }
+        ],
+    )
     ingest_landing(data_paths, received_at=RECEIVED)
     received = [e["received_at"] for e in RawStore(data_paths).ledger("869").events]
     assert received == sorted(received) and len(set(received)) == 2

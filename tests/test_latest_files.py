@@ -34,8 +34,13 @@ def after_submissions():
 
 
 def run(instance, resources, la: str):
-    return dg.materialize([raw_returns, latest_files_accepted, after_submissions], instance=instance,
-                          resources=resources, partition_key=la, raise_on_error=False)
+    return dg.materialize(
+        [raw_returns, latest_files_accepted, after_submissions],
+        instance=instance,
+        resources=resources,
+        partition_key=la,
+        raise_on_error=False,
+    )
 
 
 def test_the_check_is_in_the_ingest_job_and_does_not_block(pipeline_defs):
@@ -45,7 +50,9 @@ def test_the_check_is_in_the_ingest_job_and_does_not_block(pipeline_defs):
     assert not spec.blocking and "Never blocks" in spec.description
 
 
-def test_an_la_whose_latest_file_was_rejected_is_flagged_until_an_accepted_file_follows(data_paths, resources, pipeline_defs):
+def test_an_la_whose_latest_file_was_rejected_is_flagged_until_an_accepted_file_follows(
+    data_paths, resources, pipeline_defs
+):
     landing = data_paths.landing
     no_sex = [h for h in PLACEMENT_HEADER if h != "sex"]
     land(landing / "870_placements_2024-25.csv", [placement(la_code="870")], order=0)
@@ -67,8 +74,14 @@ def test_an_la_whose_latest_file_was_rejected_is_flagged_until_an_accepted_file_
         flagged = evaluation(result)
         assert not flagged.passed and flagged.severity == dg.AssetCheckSeverity.WARN
         assert "1 of 2 LAs has a rejected latest file (2 files): " in flagged.description
-        assert "LA 869: 869_placements_2024-25.csv rejected: Required column sex is missing from the header" in flagged.description
-        assert "LA 869: 869_placements_2024.csv rejected: The period in the file name is not a financial year" in flagged.description
+        assert (
+            "LA 869: 869_placements_2024-25.csv rejected: Required column sex is missing from the header"
+            in flagged.description
+        )
+        assert (
+            "LA 869: 869_placements_2024.csv rejected: The period in the file name is not a financial year"
+            in flagged.description
+        )
         assert "LA 870" not in flagged.description and "LA unattributed" not in flagged.description
         assert flagged.description.endswith("1 file naming no LA was rejected (see metadata)")
         table = flagged.metadata["rejected_latest"].value
@@ -76,7 +89,9 @@ def test_an_la_whose_latest_file_was_rejected_is_flagged_until_an_accepted_file_
         assert flagged.metadata["las_flagged"].value == 1 and flagged.metadata["files_rejected"].value == 2
         assert "| unattributed | placements.csv |" in flagged.metadata["unattributed"].value
         assert result.success  # WARN does not fail the run
-        assert {e.asset_key for e in result.get_asset_materialization_events()} >= {dg.AssetKey(["reports", "feedback"])}
+        assert {e.asset_key for e in result.get_asset_materialization_events()} >= {
+            dg.AssetKey(["reports", "feedback"])
+        }
 
         # A later accepted file of another table clears the file rejected before its table was known, not
         # the placements file.
@@ -90,4 +105,6 @@ def test_an_la_whose_latest_file_was_rejected_is_flagged_until_an_accepted_file_
         land(landing / "869_placements_2024-25.csv", [placement()], order=6)  # corrected and resent
         cleared = evaluation(run(instance, resources, "869"))
         assert cleared.passed and cleared.metadata["las_flagged"].value == 0
-        assert cleared.description.startswith("Passed: every LA's latest file for each table and period was accepted (2 LAs)")
+        assert cleared.description.startswith(
+            "Passed: every LA's latest file for each table and period was accepted (2 LAs)"
+        )

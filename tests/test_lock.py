@@ -32,8 +32,11 @@ def test_the_lock_satisfies_every_range_of_pyproject():
     pins, extras = _locked()
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     wanted = project["dependencies"] + [r for extra in extras for r in project["optional-dependencies"][extra]]
-    stale = [r for r in map(Requirement, wanted)
-             if pins.get(canonicalize_name(r.name)) is None or pins[canonicalize_name(r.name)] not in r.specifier]
+    stale = [
+        r
+        for r in map(Requirement, wanted)
+        if pins.get(canonicalize_name(r.name)) is None or pins[canonicalize_name(r.name)] not in r.specifier
+    ]
     assert not stale, f"requirements.lock does not satisfy {[str(r) for r in stale]}: run make lock"
 
 

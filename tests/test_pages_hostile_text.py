@@ -60,12 +60,16 @@ def test_every_playbook_page_shows_hostile_names_and_notes_as_text(playbook_samp
     data = ReportData.load(playbook_sample.paths)
     evaluation = data.evaluation_summary.iloc[:0] if empty else data.evaluation_summary.assign(label=HOSTILE)
     hostile = dataclasses.replace(
-        data, las=data.las.assign(la_name=HOSTILE + data.las.la_name, region_name=HOSTILE),
+        data,
+        las=data.las.assign(la_name=HOSTILE + data.las.la_name, region_name=HOSTILE),
         neighbours=data.neighbours.assign(neighbour_la_name=HOSTILE + data.neighbours.neighbour_la_name),
         benchmarks=data.benchmarks.assign(phrase=HOSTILE),
         catalogue=data.catalogue.assign(label=HOSTILE + data.catalogue.label),
-        notes={"outcomes": HOSTILE, "evaluation": HOSTILE}, provenance=[*data.provenance, HOSTILE],
-        outcomes=data.outcomes.iloc[:0] if empty else data.outcomes, evaluation_summary=evaluation)
+        notes={"outcomes": HOSTILE, "evaluation": HOSTILE},
+        provenance=[*data.provenance, HOSTILE],
+        outcomes=data.outcomes.iloc[:0] if empty else data.outcomes,
+        evaluation_summary=evaluation,
+    )
     pages = render_pages(hostile)
     assert len(pages) == 1 + 3 + len(data.las)
     for path, html in pages.items():
@@ -77,10 +81,20 @@ def test_every_playbook_page_shows_hostile_names_and_notes_as_text(playbook_samp
 
 def test_charts_escape_the_text_they_embed():
     charts = Charts()
-    svgs = [charts.trend(HOSTILE, [Line(HOSTILE, [2020, 2021], [1, 2])]).svg,
-            charts.benchmark_dots(HOSTILE, [HOSTILE], [1000.0], [[900.0]], [(800.0, 950.0, 1100.0)], [1000.0],
-                                  la_label=HOSTILE, cohort_label=HOSTILE).svg,
-            charts.event_study(HOSTILE, {HOSTILE: ([-1, 0], [0.0, 1.0], [-0.5, 0.2], [0.5, 1.8])}).svg]
+    svgs = [
+        charts.trend(HOSTILE, [Line(HOSTILE, [2020, 2021], [1, 2])]).svg,
+        charts.benchmark_dots(
+            HOSTILE,
+            [HOSTILE],
+            [1000.0],
+            [[900.0]],
+            [(800.0, 950.0, 1100.0)],
+            [1000.0],
+            la_label=HOSTILE,
+            cohort_label=HOSTILE,
+        ).svg,
+        charts.event_study(HOSTILE, {HOSTILE: ([-1, 0], [0.0, 1.0], [-0.5, 0.2], [0.5, 1.8])}).svg,
+    ]
     for svg in svgs:
         page = Page(svg)
         assert "script" not in page.tags and "img" not in page.tags
@@ -91,20 +105,39 @@ def test_charts_escape_the_text_they_embed():
 
 def test_the_feedback_report_shows_hostile_fields_as_text():
     row = {c: HOSTILE for c in COLUMNS}
-    report = Report(la_code=HOSTILE, la_name=HOSTILE, source_file=HOSTILE, source_sha256=HOSTILE,
-                    received_at=dt.datetime(2025, 5, 1, 9), return_period=HOSTILE, synthetic=True,
-                    tables=[{"table_name": HOSTILE, "outcome": "rejected", "rows_in": 1, "rows_loaded": 0,
-                             "rows_rejected": 1, "reason": HOSTILE}],
-                    rejected=[{**row, "severity": "Row rejected"}], warnings=[{**row, "severity": "Warning"}],
-                    notes=[HOSTILE])
+    report = Report(
+        la_code=HOSTILE,
+        la_name=HOSTILE,
+        source_file=HOSTILE,
+        source_sha256=HOSTILE,
+        received_at=dt.datetime(2025, 5, 1, 9),
+        return_period=HOSTILE,
+        synthetic=True,
+        tables=[
+            {
+                "table_name": HOSTILE,
+                "outcome": "rejected",
+                "rows_in": 1,
+                "rows_loaded": 0,
+                "rows_rejected": 1,
+                "reason": HOSTILE,
+            }
+        ],
+        rejected=[{**row, "severity": "Row rejected"}],
+        warnings=[{**row, "severity": "Warning"}],
+        notes=[HOSTILE],
+    )
     page = assert_inert(render_html(report), "feedback")
     assert "".join(page.text).count(HOSTILE) >= 20  # title, summary, every table's cells, the note
 
 
-@pytest.mark.parametrize("table, rows", [
-    ("hnb_spend", [HNB, {**HNB, "provision_type": HOSTILE, HOSTILE: HOSTILE}]),
-    ("mitigations", [MIT, {**MIT, "mitigation_id": "M2", "status": HOSTILE, "title": HOSTILE}]),
-])
+@pytest.mark.parametrize(
+    "table, rows",
+    [
+        ("hnb_spend", [HNB, {**HNB, "provision_type": HOSTILE, HOSTILE: HOSTILE}]),
+        ("mitigations", [MIT, {**MIT, "mitigation_id": "M2", "status": HOSTILE, "title": HOSTILE}]),
+    ],
+)
 def test_hostile_values_and_columns_in_a_return_reach_its_feedback_report_as_text(data_paths, table, rows):
     write_csv(data_paths.landing / f"869_{table}_2024-25.csv", rows)
     [outcome] = ingest_landing(data_paths, received_at=RECEIVED).files

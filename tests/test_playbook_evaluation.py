@@ -6,8 +6,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dbv_pipeline.playbook.evaluation import (EVENT_COLUMNS, LABEL, SUMMARY_COLUMNS, _fit, eligible_las, event_study,
-                                              holm, permuted_cohorts, stack)
+from dbv_pipeline.playbook.evaluation import (
+    EVENT_COLUMNS,
+    LABEL,
+    SUMMARY_COLUMNS,
+    _fit,
+    eligible_las,
+    event_study,
+    holm,
+    permuted_cohorts,
+    stack,
+)
 
 YEARS = np.arange(2015, 2025)
 N_DBV, N_NONE, N_SV = 55, 70, 15
@@ -16,13 +25,17 @@ N_DBV, N_NONE, N_SV = 55, 70, 15
 def cohorts() -> pd.DataFrame:
     """55 DBV LAs in three tranches (2022, 2022, 2023), 70 comparison LAs, 15 Safety Valve LAs."""
     n = N_DBV + N_NONE + N_SV
-    return pd.DataFrame({
-        "old_la_code": [str(300 + i) for i in range(n)],
-        "programme": ["DBV"] * N_DBV + ["NONE"] * N_NONE + ["SAFETY_VALVE"] * N_SV,
-        "tranche": [1] * 20 + [2] * 20 + [3] * 15 + [None] * (N_NONE + N_SV),
-        "diagnostic_start_date": ["2022-06-01"] * 20 + ["2022-10-03"] * 20 + ["2023-02-01"] * 15
-        + [None] * (N_NONE + N_SV),
-    })
+    return pd.DataFrame(
+        {
+            "old_la_code": [str(300 + i) for i in range(n)],
+            "programme": ["DBV"] * N_DBV + ["NONE"] * N_NONE + ["SAFETY_VALVE"] * N_SV,
+            "tranche": [1] * 20 + [2] * 20 + [3] * 15 + [None] * (N_NONE + N_SV),
+            "diagnostic_start_date": ["2022-06-01"] * 20
+            + ["2022-10-03"] * 20
+            + ["2023-02-01"] * 15
+            + [None] * (N_NONE + N_SV),
+        }
+    )
 
 
 def simulate(effect, reps: int = 1, seed: int = 0, sv_shock: float = 10.0) -> pd.DataFrame:
@@ -39,12 +52,23 @@ def simulate(effect, reps: int = 1, seed: int = 0, sv_shock: float = 10.0) -> pd
         for t in range(len(YEARS)):
             noise[:, t] = (0.5 * noise[:, t - 1] if t else 0) + shocks[:, t]
         event = YEARS[None, :] - start[:, None]
-        value = (rng.normal(60, 10, len(c))[:, None] + rng.normal(0, 2, len(YEARS)).cumsum()[None, :]
-                 + np.where(event >= 0, effect(event), 0.0)
-                 + sv_shock * (sv[:, None] & (YEARS >= 2021)[None, :]) + noise)
-        frames.append(pd.DataFrame({"old_la_code": np.repeat(c.old_la_code, len(YEARS)),
-                                    "year": np.tile(YEARS, len(c)), "indicator": f"sim{r:03d}",
-                                    "value": value.ravel()}))
+        value = (
+            rng.normal(60, 10, len(c))[:, None]
+            + rng.normal(0, 2, len(YEARS)).cumsum()[None, :]
+            + np.where(event >= 0, effect(event), 0.0)
+            + sv_shock * (sv[:, None] & (YEARS >= 2021)[None, :])
+            + noise
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "old_la_code": np.repeat(c.old_la_code, len(YEARS)),
+                    "year": np.tile(YEARS, len(c)),
+                    "indicator": f"sim{r:03d}",
+                    "value": value.ravel(),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -90,8 +114,9 @@ def test_no_effect_ci_covers_zero():
 def test_placebo_start_before_the_programme():
     """Pretend the tranches started in 2018 and look only at years before the real start: no effect."""
     panel = simulate(constant(3.0), seed=4)
-    placebo = cohorts().assign(diagnostic_start_date=lambda d: d.diagnostic_start_date.str.replace(
-        r"^202[23]", "2018", regex=True))
+    placebo = cohorts().assign(
+        diagnostic_start_date=lambda d: d.diagnostic_start_date.str.replace(r"^202[23]", "2018", regex=True)
+    )
     summary, _ = event_study(panel[panel.year < 2022], placebo, leads=3, lags=3)
     assert summary.ci_low.iloc[0] < 0 < summary.ci_high.iloc[0]
 
@@ -102,7 +127,7 @@ def test_not_yet_treated_comparisons_and_windows():
     s = stack(panel, c, leads=2, lags=0)  # tranche 3 (2023) is not yet treated within tranche 1's window
     first = s[s.cohort.eq(1)]
     assert first.year.between(2020, 2022).all()
-    assert set(first[~first.treated].old_la_code) == set(c.old_la_code[N_DBV - 15:N_DBV + N_NONE])
+    assert set(first[~first.treated].old_la_code) == set(c.old_la_code[N_DBV - 15 : N_DBV + N_NONE])
     assert not set(c.old_la_code[c.programme.eq("SAFETY_VALVE")]) & set(s.old_la_code)
 
 
@@ -135,8 +160,9 @@ def test_zero_effect_gives_no_finding_after_adjustment():
 
 
 def test_injected_effect_is_recovered_and_significant():
-    panel = pd.concat([simulate(constant(0.0), reps=3, seed=12),
-                       simulate(constant(3.0), seed=13).assign(indicator="injected")])
+    panel = pd.concat(
+        [simulate(constant(0.0), reps=3, seed=12), simulate(constant(3.0), seed=13).assign(indicator="injected")]
+    )
     summary, _ = event_study(panel, cohorts(), permutations=PERMUTATIONS, seed=2)
     row = summary.set_index("indicator").loc["injected"]
     assert row.ci_low < 3.0 < row.ci_high and abs(row.estimate - 3.0) < 1.0
@@ -161,7 +187,9 @@ def test_permutation_keeps_the_tranche_sizes_among_eligible_las():
     fake = permuted_cohorts(c, las, np.random.default_rng(0))
     assert fake.groupby("programme").size().to_dict() == c.groupby("programme").size().to_dict()
     assert fake.dropna(subset=["tranche"]).tranche.value_counts().to_dict() == c.tranche.value_counts().to_dict()
-    assert set(fake.old_la_code[fake.programme.eq("SAFETY_VALVE")]) == set(c.old_la_code[c.programme.eq("SAFETY_VALVE")])
+    assert set(fake.old_la_code[fake.programme.eq("SAFETY_VALVE")]) == set(
+        c.old_la_code[c.programme.eq("SAFETY_VALVE")]
+    )
 
 
 def test_abolished_codes_are_never_comparisons():

@@ -11,9 +11,19 @@ import pytest
 
 from dbv_pipeline.contract import CONTRACT
 from dbv_pipeline.playbook import backtest as bt
-from dbv_pipeline.playbook.forecast import (FORECAST_COLUMNS, TOTAL, financial_year, forecast_caseload, forecast_totals,
-                                            harmonise_boundaries, point_forecast, project_dsg_balance,
-                                            project_spend, project_unit_costs, unit_cost_history)
+from dbv_pipeline.playbook.forecast import (
+    FORECAST_COLUMNS,
+    TOTAL,
+    financial_year,
+    forecast_caseload,
+    forecast_totals,
+    harmonise_boundaries,
+    point_forecast,
+    project_dsg_balance,
+    project_spend,
+    project_unit_costs,
+    unit_cost_history,
+)
 
 DFE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dfe_ehcp"
 PROVISIONS = CONTRACT.codes("provision_type")
@@ -23,8 +33,9 @@ def simulated_caseload(n_las: int = 12, years=range(2016, 2025), noise: float = 
     """Plans growing log-linearly at a provision-specific rate with LA-specific levels and noise."""
     rng = np.random.default_rng(seed)
     las = [f"{801 + i}" for i in range(n_las)]
-    grid = pd.MultiIndex.from_product([las, PROVISIONS, list(years)],
-                                      names=["la_code", "provision_type", "census_year"]).to_frame(index=False)
+    grid = pd.MultiIndex.from_product(
+        [las, PROVISIONS, list(years)], names=["la_code", "provision_type", "census_year"]
+    ).to_frame(index=False)
     base = dict(zip(pd.MultiIndex.from_product([las, PROVISIONS]), rng.uniform(5, 2000, n_las * len(PROVISIONS))))
     growth = dict(zip(PROVISIONS, np.linspace(0.0, 0.15, len(PROVISIONS))))
     level = np.array([base[k] for k in zip(grid.la_code, grid.provision_type)])
@@ -49,8 +60,12 @@ def test_forecast_shape_and_columns(forecast):
 def test_intervals_are_ordered_and_widen(forecast):
     f = forecast
     assert f[["forecast", "lower_80", "upper_80", "lower_95", "upper_95"]].notna().all().all()
-    assert ((f.lower_95 <= f.lower_80) & (f.lower_80 <= f.forecast) & (f.forecast <= f.upper_80)
-            & (f.upper_80 <= f.upper_95)).all()
+    assert (
+        (f.lower_95 <= f.lower_80)
+        & (f.lower_80 <= f.forecast)
+        & (f.forecast <= f.upper_80)
+        & (f.upper_80 <= f.upper_95)
+    ).all()
     for band in ("lower_95", "upper_95"):  # log-scale offsets widen (never narrow) with the horizon
         offset = (np.log1p(f[band]) - np.log1p(f.forecast)).abs()
         assert (offset.groupby([f.la_code, f.provision_type]).diff().dropna() >= -1e-9).all()
@@ -78,9 +93,17 @@ def test_noiseless_growth_is_extrapolated():
 
 
 def test_harmonise_splits_a_predecessor_across_successors():
-    rows = [("928", 2020, "MSS", 100.0), ("928", 2021, "MSS", 120.0), ("928", 2021, "AP", 10.0),
-            ("940", 2022, "MSS", 60.0), ("941", 2022, "MSS", 90.0), ("940", 2022, "AP", 3.0),
-            ("941", 2022, "AP", 1.0), ("940", 2023, "MSS", 70.0), ("941", 2023, "MSS", 95.0)]
+    rows = [
+        ("928", 2020, "MSS", 100.0),
+        ("928", 2021, "MSS", 120.0),
+        ("928", 2021, "AP", 10.0),
+        ("940", 2022, "MSS", 60.0),
+        ("941", 2022, "MSS", 90.0),
+        ("940", 2022, "AP", 3.0),
+        ("941", 2022, "AP", 1.0),
+        ("940", 2023, "MSS", 70.0),
+        ("941", 2023, "MSS", 95.0),
+    ]
     frame = pd.DataFrame(rows, columns=["la_code", "census_year", "provision_type", "plans"])
     out = harmonise_boundaries(frame).set_index(["la_code", "census_year", "provision_type"]).plans
     assert "928" not in out.index.get_level_values("la_code")
@@ -93,13 +116,27 @@ def test_harmonise_splits_a_predecessor_across_successors():
 
 
 def test_spend_is_caseload_times_unit_cost():
-    fc = pd.DataFrame({"la_code": "869", "census_year": [2026, 2026, 2026, 2027],
-                       "provision_type": ["MSS", "EHE", TOTAL, "MSS"], "forecast": [100.0, 5.0, 400.0, 110.0],
-                       "lower_80": [90.0, 4, 380, 95], "upper_80": [110.0, 6, 420, 125],
-                       "lower_95": [80.0, 3, 360, 90], "upper_95": [120.0, 7, 440, 130], "method": "m"})
-    costs = pd.DataFrame({"la_code": "869", "provision_type": ["MSS", "MSS", "CENTRAL"],
-                          "financial_year": ["2025-26", "2026-27", "2025-26"],
-                          "unit_cost_gbp": [25_000.0, 26_000.0, 1_000.0]})
+    fc = pd.DataFrame(
+        {
+            "la_code": "869",
+            "census_year": [2026, 2026, 2026, 2027],
+            "provision_type": ["MSS", "EHE", TOTAL, "MSS"],
+            "forecast": [100.0, 5.0, 400.0, 110.0],
+            "lower_80": [90.0, 4, 380, 95],
+            "upper_80": [110.0, 6, 420, 125],
+            "lower_95": [80.0, 3, 360, 90],
+            "upper_95": [120.0, 7, 440, 130],
+            "method": "m",
+        }
+    )
+    costs = pd.DataFrame(
+        {
+            "la_code": "869",
+            "provision_type": ["MSS", "MSS", "CENTRAL"],
+            "financial_year": ["2025-26", "2026-27", "2025-26"],
+            "unit_cost_gbp": [25_000.0, 26_000.0, 1_000.0],
+        }
+    )
     spend = project_spend(fc, costs).set_index(["financial_year", "provision_type"])
     assert spend.loc[("2025-26", "MSS"), "spend_gbp"] == 100 * 25_000
     assert spend.loc[("2026-27", "MSS"), "spend_gbp"] == 110 * 26_000
@@ -109,18 +146,32 @@ def test_spend_is_caseload_times_unit_cost():
 
 
 def test_unit_costs_grow_at_the_las_own_rate():
-    hnb = pd.DataFrame({"la_code": "869", "financial_year": ["2022-23", "2024-25", "2024-25", "2024-25"],
-                        "provision_type": ["MSS", "MSS", "INMSS", "MSS"],
-                        "spend_type": ["OUTTURN", "OUTTURN", "OUTTURN", "BUDGET"],
-                        "spend_gbp": [2_000_000.0, 2_420_000.0, 5_000_000.0, 9.0]})
-    cases = pd.DataFrame({"la_code": "869", "census_year": [2023, 2025, 2025],
-                          "provision_type": ["MSS", "MSS", "INMSS"], "plans": [100.0, 100.0, 50.0]})
+    hnb = pd.DataFrame(
+        {
+            "la_code": "869",
+            "financial_year": ["2022-23", "2024-25", "2024-25", "2024-25"],
+            "provision_type": ["MSS", "MSS", "INMSS", "MSS"],
+            "spend_type": ["OUTTURN", "OUTTURN", "OUTTURN", "BUDGET"],
+            "spend_gbp": [2_000_000.0, 2_420_000.0, 5_000_000.0, 9.0],
+        }
+    )
+    cases = pd.DataFrame(
+        {
+            "la_code": "869",
+            "census_year": [2023, 2025, 2025],
+            "provision_type": ["MSS", "MSS", "INMSS"],
+            "plans": [100.0, 100.0, 50.0],
+        }
+    )
     history = unit_cost_history(hnb, cases)
     assert history.set_index(["financial_year", "provision_type"]).unit_cost_gbp.to_dict() == {
-        ("2022-23", "MSS"): 20_000, ("2024-25", "MSS"): 24_200, ("2024-25", "INMSS"): 100_000}
+        ("2022-23", "MSS"): 20_000,
+        ("2024-25", "MSS"): 24_200,
+        ("2024-25", "INMSS"): 100_000,
+    }
     costs = project_unit_costs(history, ["2025-26", "2026-27"]).set_index(["provision_type", "financial_year"])
     assert costs.loc[("MSS", "2025-26"), "cost_growth"] == pytest.approx(0.10)  # 20,000 → 24,200 in two years
-    assert costs.loc[("MSS", "2026-27"), "unit_cost_gbp"] == pytest.approx(24_200 * 1.1 ** 2)
+    assert costs.loc[("MSS", "2026-27"), "unit_cost_gbp"] == pytest.approx(24_200 * 1.1**2)
     assert costs.loc[("INMSS", "2025-26"), "growth_source"] == "default"
     assert costs.loc[("INMSS", "2025-26"), "unit_cost_gbp"] == pytest.approx(100_000 * 1.03)
     fast = history.assign(unit_cost_gbp=[20_000.0, 40_000.0, 100_000.0])
@@ -128,23 +179,42 @@ def test_unit_costs_grow_at_the_las_own_rate():
 
 
 def test_dsg_balance_mitigated_and_unmitigated():
-    spend = pd.DataFrame({"la_code": ["869"] * 4, "financial_year": ["2025-26", "2025-26", "2026-27", "2026-27"],
-                          "provision_type": ["MSS", "CENTRAL"] * 2, "spend_gbp": [50e6, 10e6, 55e6, 11e6]})
-    plan = pd.DataFrame({"la_code": "869", "financial_year": ["2024-25", "2025-26"],
-                         "scenario": ["ACTUAL", "UNMITIGATED"], "hnb_income_gbp": [50e6, 52e6],
-                         "hnb_expenditure_gbp": [58e6, 0.0], "in_year_balance_gbp": [-8e6, 0.0],
-                         "cumulative_balance_gbp": [-20e6, 0.0]})
-    mitigations = pd.DataFrame({"la_code": "869", "mitigation_id": ["M1", "M2", "M1"],
-                                "financial_year": ["2025-26", "2025-26", "2026-27"], "saving_gbp": [1e6, 0.5e6, 2e6]})
+    spend = pd.DataFrame(
+        {
+            "la_code": ["869"] * 4,
+            "financial_year": ["2025-26", "2025-26", "2026-27", "2026-27"],
+            "provision_type": ["MSS", "CENTRAL"] * 2,
+            "spend_gbp": [50e6, 10e6, 55e6, 11e6],
+        }
+    )
+    plan = pd.DataFrame(
+        {
+            "la_code": "869",
+            "financial_year": ["2024-25", "2025-26"],
+            "scenario": ["ACTUAL", "UNMITIGATED"],
+            "hnb_income_gbp": [50e6, 52e6],
+            "hnb_expenditure_gbp": [58e6, 0.0],
+            "in_year_balance_gbp": [-8e6, 0.0],
+            "cumulative_balance_gbp": [-20e6, 0.0],
+        }
+    )
+    mitigations = pd.DataFrame(
+        {
+            "la_code": "869",
+            "mitigation_id": ["M1", "M2", "M1"],
+            "financial_year": ["2025-26", "2025-26", "2026-27"],
+            "saving_gbp": [1e6, 0.5e6, 2e6],
+        }
+    )
     out = project_dsg_balance(spend, plan, mitigations).set_index(["scenario", "financial_year"])
     un, mi = out.loc["UNMITIGATED"], out.loc["MITIGATED"]
     assert un.loc["2025-26", "hnb_expenditure_gbp"] == 60e6
     assert mi.loc["2025-26", "hnb_expenditure_gbp"] == 60e6 - 1.5e6
     assert (mi.hnb_expenditure_gbp <= un.hnb_expenditure_gbp).all()
     assert un.loc["2025-26", "hnb_income_gbp"] == 52e6  # the LA's own plan
-    assert un.loc["2026-27", "hnb_income_gbp"] == pytest.approx(50e6 * 1.03 ** 2)  # last actual, grown
+    assert un.loc["2026-27", "hnb_income_gbp"] == pytest.approx(50e6 * 1.03**2)  # last actual, grown
     assert un.loc["2025-26", "cumulative_balance_gbp"] == -20e6 + 52e6 - 60e6
-    assert un.loc["2026-27", "cumulative_balance_gbp"] == pytest.approx(-28e6 + 50e6 * 1.03 ** 2 - 66e6)
+    assert un.loc["2026-27", "cumulative_balance_gbp"] == pytest.approx(-28e6 + 50e6 * 1.03**2 - 66e6)
     assert (mi.cumulative_balance_gbp >= un.cumulative_balance_gbp).all()
 
 
@@ -175,13 +245,19 @@ def test_backtest_bands_use_only_past_errors(backtest_result):
     model = scored[scored.method.eq(bt.MODEL)]
     assert model[model.origin.eq(2013)].lower_80.isna().all()  # nothing to calibrate from yet
     banded = model.dropna(subset=["lower_80"])
-    assert ((banded.lower_95 <= banded.lower_80) & (banded.lower_80 <= banded.forecast)
-            & (banded.forecast <= banded.upper_80) & (banded.upper_80 <= banded.upper_95)).all()
+    assert (
+        (banded.lower_95 <= banded.lower_80)
+        & (banded.lower_80 <= banded.forecast)
+        & (banded.forecast <= banded.upper_80)
+        & (banded.upper_80 <= banded.upper_95)
+    ).all()
     # changing an actual at the last census changes no band of an origin before it
     later = scored.assign(actual=scored.actual.where(scored.census_year.lt(2025), scored.actual * 2))
     again = bt.add_bands(later.drop(columns=list(bt.BAND_COLUMNS)))
     before = model[model.origin.lt(2024)].set_index(["origin", "horizon", "la_code"]).upper_80
-    after = again[again.method.eq(bt.MODEL) & again.origin.lt(2024)].set_index(["origin", "horizon", "la_code"]).upper_80
+    after = (
+        again[again.method.eq(bt.MODEL) & again.origin.lt(2024)].set_index(["origin", "horizon", "la_code"]).upper_80
+    )
     pd.testing.assert_series_equal(before.sort_index(), after.sort_index())
 
 
@@ -203,8 +279,10 @@ def test_backtest_summary_and_report(backtest_result, tmp_path):
 
 def test_forecast_totals_recovers_a_common_growth_rate():
     years = range(2015, 2022)
-    history = pd.DataFrame([(la, y, base * 1.08 ** (y - 2015)) for la, base in (("801", 100.0), ("802", 5000.0))
-                            for y in years], columns=["la_code", "census_year", "plans"])
+    history = pd.DataFrame(
+        [(la, y, base * 1.08 ** (y - 2015)) for la, base in (("801", 100.0), ("802", 5000.0)) for y in years],
+        columns=["la_code", "census_year", "plans"],
+    )
     out = forecast_totals(history, (1, 3)).set_index(["la_code", "horizon"]).forecast
-    assert out[("801", 1)] == pytest.approx(100 * 1.08 ** 7)
-    assert out[("802", 3)] == pytest.approx(5000 * 1.08 ** 9)
+    assert out[("801", 1)] == pytest.approx(100 * 1.08**7)
+    assert out[("802", 3)] == pytest.approx(5000 * 1.08**9)

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-
 BARNET_NEIGHBOURS = ["320", "870", "310", "317", "315", "306", "209", "312", "309", "307"]  # the seed's, in order
 
 
@@ -41,8 +40,12 @@ def test_every_sample_la_has_metrics_for_every_census(con, metrics):
 
 
 def test_growth_and_cagr_are_computed_from_the_census(con, metrics):
-    census = con.sql("select la_code, census_year as year, sum(ehcp_count) as n from marts.fct_ehcp_census "
-                     "group by all").df().set_index(["la_code", "year"]).n.sort_index()
+    census = (
+        con.sql("select la_code, census_year as year, sum(ehcp_count) as n from marts.fct_ehcp_census group by all")
+        .df()
+        .set_index(["la_code", "year"])
+        .n.sort_index()
+    )
     assert np.allclose(metric(metrics, "ehcp_count"), census)
     previous = census.groupby(level=0).shift(1)
     expected_growth = (100 * (census / previous - 1)).dropna()
@@ -60,8 +63,10 @@ def test_growth_and_cagr_are_computed_from_the_census(con, metrics):
 
 
 def test_new_and_ceased_plans_come_from_the_flows(con, metrics):
-    flows = con.sql("select la_code, flow_year as year, flow_type, sum(flow_count) as n from marts.fct_ehcp_flows "
-                    "where flow_type in ('NEW', 'CEASED') group by all").df()
+    flows = con.sql(
+        "select la_code, flow_year as year, flow_type, sum(flow_count) as n from marts.fct_ehcp_flows "
+        "where flow_type in ('NEW', 'CEASED') group by all"
+    ).df()
     flows = flows.pivot_table(index=["la_code", "year"], columns="flow_type", values="n", fill_value=0)
     new = metric(metrics, "new_plans")
     assert np.allclose(new, flows.NEW.reindex(new.index, fill_value=0))
@@ -74,12 +79,15 @@ def test_new_and_ceased_plans_come_from_the_flows(con, metrics):
 
 
 def test_placement_mix_adds_up_to_100_and_mainstream_includes_resourced_provision(con, metrics):
-    mix = metrics[metrics.metric.str.startswith("pct_")].pivot_table(index=["la_code", "year"], columns="metric",
-                                                                      values="value")
+    mix = metrics[metrics.metric.str.startswith("pct_")].pivot_table(
+        index=["la_code", "year"], columns="metric", values="value"
+    )
     assert list(mix.columns) == sorted(["pct_mainstream", "pct_mss", "pct_inmss", "pct_ap", "pct_post16", "pct_other"])
     assert np.allclose(mix.sum(axis=1), 100)
-    census = con.sql("select la_code, census_year as year, provision_type, sum(ehcp_count) as n "
-                     "from marts.fct_ehcp_census group by all").df()
+    census = con.sql(
+        "select la_code, census_year as year, provision_type, sum(ehcp_count) as n "
+        "from marts.fct_ehcp_census group by all"
+    ).df()
     shares = census.pivot_table(index=["la_code", "year"], columns="provision_type", values="n", fill_value=0)
     total = shares.sum(axis=1)
     assert np.allclose(mix.pct_mainstream, 100 * (shares.MAINSTREAM + shares.get("RP_UNIT", 0)) / total)
@@ -87,19 +95,28 @@ def test_placement_mix_adds_up_to_100_and_mainstream_includes_resourced_provisio
 
 
 def test_money_metrics_align_the_financial_year_with_its_january_census(con, metrics):
-    unit = con.sql("select la_code, left(financial_year, 4)::int + 1 as year, unit_cost_gbp from marts.fct_unit_cost "
-                   "where provision_type = 'MSS' and spend_type = 'OUTTURN' and unit_cost_gbp is not null").df()
+    unit = con.sql(
+        "select la_code, left(financial_year, 4)::int + 1 as year, unit_cost_gbp from marts.fct_unit_cost "
+        "where provision_type = 'MSS' and spend_type = 'OUTTURN' and unit_cost_gbp is not null"
+    ).df()
     mss = metric(metrics, "unit_cost_mss")
     assert np.allclose(mss, unit.set_index(["la_code", "year"]).unit_cost_gbp.sort_index())
-    dsg = con.sql("select cumulative_balance_pct_of_income as v from marts.fct_dsg_balance "
-                  "where la_code = '302' and financial_year = '2024-25' and scenario = 'ACTUAL'").fetchone()[0]
+    dsg = con.sql(
+        "select cumulative_balance_pct_of_income as v from marts.fct_dsg_balance "
+        "where la_code = '302' and financial_year = '2024-25' and scenario = 'ACTUAL'"
+    ).fetchone()[0]
     assert metric(metrics, "dsg_cumulative_balance_pct").loc[("302", 2025)] == pytest.approx(dsg)
-    spend = con.sql("select sum(spend_gbp) from marts.fct_hnb_spend where la_code = '302' "
-                    "and financial_year = '2024-25' and spend_type = 'OUTTURN'").fetchone()[0]
+    spend = con.sql(
+        "select sum(spend_gbp) from marts.fct_hnb_spend where la_code = '302' "
+        "and financial_year = '2024-25' and spend_type = 'OUTTURN'"
+    ).fetchone()[0]
     assert metric(metrics, "hnb_spend_gbp").loc[("302", 2025)] == pytest.approx(spend)
     labels = metrics[metrics.la_code.eq("302") & metrics.year.eq(2025)].set_index("metric").period_label
     assert (labels.ehcp_count, labels.new_plans, labels.unit_cost_mss) == (
-        "January 2025", "year to January 2025", "2024-25")
+        "January 2025",
+        "year to January 2025",
+        "2024-25",
+    )
 
 
 def test_wide_model_is_the_long_model_pivoted(con, metrics):
@@ -159,9 +176,16 @@ def test_benchmark_groups_and_england(con):
 
 def expected_phrase(row, *, tied: bool, level: bool) -> str:
     """The label rules of pb_benchmarks.yml, restated."""
-    name = {"NEIGHBOURS": "its neighbours", "ENGLAND": "England", "DBV_T1": "DBV tranche 1", "DBV_T2": "DBV tranche 2",
-            "DBV_T3": "DBV tranche 3", "DBV": "the DBV cohort", "SAFETY_VALVE": "the Safety Valve LAs",
-            "NONE": "LAs in neither programme"}[row.group_code]
+    name = {
+        "NEIGHBOURS": "its neighbours",
+        "ENGLAND": "England",
+        "DBV_T1": "DBV tranche 1",
+        "DBV_T2": "DBV tranche 2",
+        "DBV_T3": "DBV tranche 3",
+        "DBV": "the DBV cohort",
+        "SAFETY_VALVE": "the Safety Valve LAs",
+        "NONE": "LAs in neither programme",
+    }[row.group_code]
     preposition = "in" if row.group_code == "ENGLAND" else "of"
     joint = "joint " if tied else ""
     p = row.percentile / 100
@@ -176,16 +200,31 @@ def expected_phrase(row, *, tied: bool, level: bool) -> str:
     if row.comparison == "NEIGHBOURS":
         suffix = "th" if row.rank % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(row.rank % 10, "th")
         return f"{joint}{row.rank}{suffix} highest of {row.n_las} with its neighbours"
-    band = ("top 20%" if p >= 0.8 else "top 40%" if p >= 0.6 else "middle" if p > 0.4
-            else "bottom 40%" if p > 0.2 else "bottom 20%")
+    band = (
+        "top 20%"
+        if p >= 0.8
+        else "top 40%"
+        if p >= 0.6
+        else "middle"
+        if p > 0.4
+        else "bottom 40%"
+        if p > 0.2
+        else "bottom 20%"
+    )
     return f"{band} {preposition} {name}"
 
 
 def test_benchmark_phrases_follow_the_rules(con, metrics):
     bench = con.sql("select * from playbook.pb_benchmarks where year = 2025").df()
-    members = con.sql("select la_code, group_code from playbook.pb_la_groups").df().groupby("group_code").la_code.agg(set)
-    neighbours = (con.sql("select old_la_code, neighbour_old_la_code from marts.dim_statistical_neighbours").df()
-                  .groupby("old_la_code").neighbour_old_la_code.agg(set))
+    members = (
+        con.sql("select la_code, group_code from playbook.pb_la_groups").df().groupby("group_code").la_code.agg(set)
+    )
+    neighbours = (
+        con.sql("select old_la_code, neighbour_old_la_code from marts.dim_statistical_neighbours")
+        .df()
+        .groupby("old_la_code")
+        .neighbour_old_la_code.agg(set)
+    )
     values = metrics[metrics.year == 2025].set_index(["metric", "la_code"]).value
     mismatches = []
     for row in bench.itertuples():
@@ -203,12 +242,18 @@ def test_benchmark_phrases_follow_the_rules(con, metrics):
 
 
 def test_benchmark_sentences_read_right(con):
-    labels = con.sql("select * from playbook.pb_benchmark_labels where year = 2025").df().set_index(["la_code", "metric"])
+    labels = (
+        con.sql("select * from playbook.pb_benchmark_labels where year = 2025").df().set_index(["la_code", "metric"])
+    )
     barnet = labels.loc[("302", "unit_cost_mss")].label
     assert barnet.startswith("MSS unit cost: ")
     parts = barnet.removeprefix("MSS unit cost: ").split(", ")
-    assert [parts[0].endswith("of the DBV cohort"), parts[1].endswith("of DBV tranche 1"),
-            parts[2].endswith("in England"), "neighbours" in parts[3]] == [True] * 4
+    assert [
+        parts[0].endswith("of the DBV cohort"),
+        parts[1].endswith("of DBV tranche 1"),
+        parts[2].endswith("in England"),
+        "neighbours" in parts[3],
+    ] == [True] * 4
     sv = labels.loc[("315", "ehcp_count")].label
     assert "of the Safety Valve LAs" in sv or "among the Safety Valve LAs" in sv
     assert "tranche" not in labels.loc[("870", "ehcp_count")].label
@@ -218,12 +263,22 @@ def test_benchmark_sentences_read_right(con):
 def test_outcome_indicators_are_dfe_figures_by_calendar_year(con, sample):
     if not sample.has_public_data:
         pytest.skip("no DfE release in ../shared")
-    row = con.sql("select value, census_year from playbook.pb_outcome_indicators where la_code = '302' "
-                  "and indicator = 'timeliness_20wk_pct' and year = 2023").fetchone()
-    dfe = con.sql("select pct_issued_within_20_weeks from marts.fct_public_ehcp_indicators "
-                  "where area_code = '302' and census_year = 2024 and geographic_level = 'Local authority'").fetchone()
+    row = con.sql(
+        "select value, census_year from playbook.pb_outcome_indicators where la_code = '302' "
+        "and indicator = 'timeliness_20wk_pct' and year = 2023"
+    ).fetchone()
+    dfe = con.sql(
+        "select pct_issued_within_20_weeks from marts.fct_public_ehcp_indicators "
+        "where area_code = '302' and census_year = 2024 and geographic_level = 'Local authority'"
+    ).fetchone()
     assert row == (pytest.approx(dfe[0]), 2024)
     indicators = set(con.sql("select distinct indicator from playbook.pb_outcome_indicators").df().indicator)
-    assert indicators == {"timeliness_20wk_pct", "timeliness_20wk_excl_exceptions_pct", "public_pct_mainstream",
-                          "public_pct_inmss", "public_ehcp_growth_pct", "requests_refused_pct",
-                          "tribunal_appeal_rate_pct"}
+    assert indicators == {
+        "timeliness_20wk_pct",
+        "timeliness_20wk_excl_exceptions_pct",
+        "public_pct_mainstream",
+        "public_pct_inmss",
+        "public_ehcp_growth_pct",
+        "requests_refused_pct",
+        "tribunal_appeal_rate_pct",
+    }

@@ -64,8 +64,12 @@ def test_definitions_load_with_the_warehouse_in_one_lineage(sample):
     from dbv_pipeline.warehouse.prepare import prepare_dbt_project
 
     project = prepare_dbt_project(sample.project_dir)
-    defs = dg.Definitions.merge(dg.Definitions(assets=[warehouse_assets(project)], resources={
-        "dbt": dbt_resource(project), "settings": PipelineSettings()}), playbook_defs)
+    defs = dg.Definitions.merge(
+        dg.Definitions(
+            assets=[warehouse_assets(project)], resources={"dbt": dbt_resource(project), "settings": PipelineSettings()}
+        ),
+        playbook_defs,
+    )
     dg.Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     metrics = dg.AssetKey(["warehouse", "pb_la_year_metrics"])
@@ -124,7 +128,12 @@ class Links(HTMLParser):
 def test_report_has_a_page_per_la_and_tranche_and_every_link_resolves(out):
     pages = sorted(out.report.rglob("*.html"))
     assert {p.relative_to(out.report).as_posix() for p in pages} == {
-        "index.html", "tranche-1.html", "tranche-2.html", "tranche-3.html", *(f"la/{la}.html" for la in SAMPLE_LAS)}
+        "index.html",
+        "tranche-1.html",
+        "tranche-2.html",
+        "tranche-3.html",
+        *(f"la/{la}.html" for la in SAMPLE_LAS),
+    }
     for page in pages:
         parser = Links()
         parser.feed(page.read_text(encoding="utf-8"))
@@ -142,12 +151,21 @@ def test_every_page_is_watermarked_and_shows_its_charts(out):
     for page in out.report.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         assert 'class="synthetic-banner">SYNTHETIC DATA' in text and "<title>SYNTHETIC DATA" in text, page
-        assert "LA returns: SYNTHETIC" in text and "Programme cohort: SYNTHETIC" in text and "Public data:" in text, page
+        assert "LA returns: SYNTHETIC" in text and "Programme cohort: SYNTHETIC" in text and "Public data:" in text, (
+            page
+        )
         assert "<script" not in text, page
     barnet = (out.report / "la" / "302.html").read_text(encoding="utf-8")
     assert barnet.count('<svg role="img"') == 5
-    for title in ("forecast to January 2029", "Placement mix", "Unit cost per EHCP", "DSG cumulative balance",
-                  "EHCP growth on the year, against comparison medians", "MSS unit cost", "highest"):
+    for title in (
+        "forecast to January 2029",
+        "Placement mix",
+        "Unit cost per EHCP",
+        "DSG cumulative balance",
+        "EHCP growth on the year, against comparison medians",
+        "MSS unit cost",
+        "highest",
+    ):
         assert title in barnet, title
 
 
@@ -173,8 +191,10 @@ def test_a_rerun_rewrites_only_what_changed(sample, tmp_path):
     def run() -> dict[str, dict]:
         result = dg.materialize([report, exports], resources=resources)
         assert result.success
-        return {e.asset_key.path[-1]: {k: getattr(v, "value", v) for k, v in e.materialization.metadata.items()}
-                for e in result.get_asset_materialization_events()}
+        return {
+            e.asset_key.path[-1]: {k: getattr(v, "value", v) for k, v in e.materialization.metadata.items()}
+            for e in result.get_asset_materialization_events()
+        }
 
     def rewritten() -> set[str]:
         return {p.relative_to(out.report).as_posix() for p, t in stamps.items() if p.stat().st_mtime_ns != t}
@@ -192,13 +212,23 @@ def test_a_rerun_rewrites_only_what_changed(sample, tmp_path):
     assert changed["exports"]["tables_written"] == 1 and changed["exports"]["workbook_written"]
     wide = pd.read_parquet(out.exports / "pb_la_year_metrics_wide.parquet")
     original = pd.read_parquet(sample.paths.reports / "playbook" / "exports" / "pb_la_year_metrics_wide.parquet")
-    assert (wide[wide.la_code == "302"].ehcp_count.to_numpy() == original[original.la_code == "302"].ehcp_count + 7).all()
+    assert (
+        wide[wide.la_code == "302"].ehcp_count.to_numpy() == original[original.la_code == "302"].ehcp_count + 7
+    ).all()
 
 
 def test_exports_are_readable(out):
     files = {p.name for p in out.exports.iterdir()}
-    for name in ("pb_la_year_metrics", "pb_la_year_metrics_wide", "pb_group_stats", "pb_benchmarks",
-                 "pb_benchmark_labels", "caseload_forecast", "dsg_balance_forecast", "evaluation_summary"):
+    for name in (
+        "pb_la_year_metrics",
+        "pb_la_year_metrics_wide",
+        "pb_group_stats",
+        "pb_benchmarks",
+        "pb_benchmark_labels",
+        "caseload_forecast",
+        "dsg_balance_forecast",
+        "evaluation_summary",
+    ):
         assert {f"{name}.csv", f"{name}.parquet"} <= files, name
         parquet = pd.read_parquet(out.exports / f"{name}.parquet")
         csv = pd.read_csv(out.exports / f"{name}.csv")
@@ -230,9 +260,11 @@ def test_exports_say_who_each_la_is(sample, out):
             continue
         columns = list(frame.columns)
         at = columns.index("la_code")
-        assert columns[at + 1:at + 5] == ["la_name", "region_name", "programme", "tranche"], name
+        assert columns[at + 1 : at + 5] == ["la_name", "region_name", "programme", "tranche"], name
         expected = frame[["la_code"]].merge(las, on="la_code", how="left")
-        pd.testing.assert_frame_equal(frame[expected.columns].reset_index(drop=True), expected, check_dtype=False, obj=name)
+        pd.testing.assert_frame_equal(
+            frame[expected.columns].reset_index(drop=True), expected, check_dtype=False, obj=name
+        )
         assert frame.la_name.notna().all(), name
     metrics = pd.read_parquet(out.exports / "pb_la_year_metrics.parquet")
     assert metrics.loc[metrics.programme != "DBV", "tranche"].isna().all()
@@ -246,7 +278,11 @@ def test_the_workbook_has_frozen_filterable_headers_and_rounded_numbers(out):
     assert sheet["A1"].font.bold
     header = [cell.value for cell in sheet[1]]
     value = header.index("value") + 1
-    numbers = [row[0] for row in sheet.iter_rows(min_row=2, min_col=value, max_col=value, values_only=True) if row[0] is not None]
+    numbers = [
+        row[0]
+        for row in sheet.iter_rows(min_row=2, min_col=value, max_col=value, values_only=True)
+        if row[0] is not None
+    ]
     assert numbers and all(round(v, 2) == v for v in numbers)  # percentages, pounds, plans: no 66.666666…
     assert sheet.cell(2, value).number_format == "#,##0.00"
     book.close()
@@ -259,8 +295,9 @@ def test_without_public_data_outcomes_and_evaluation_are_empty_with_a_note(sampl
     shutil.copy(sample.paths.warehouse, paths.warehouse)
     with duckdb.connect(str(paths.warehouse)) as con:  # this copy only: a warehouse built without a release
         con.execute("delete from playbook.pb_outcome_indicators")
-    result = dg.materialize([outcome_indicators, evaluation, report],
-                            resources={"settings": PipelineSettings(data_dir=str(paths.root))})
+    result = dg.materialize(
+        [outcome_indicators, evaluation, report], resources={"settings": PipelineSettings(data_dir=str(paths.root))}
+    )
     assert result.success
     out = PlaybookPaths.of(paths)
     assert pd.read_parquet(out.outcome_indicators / "outcome_indicators.parquet").empty
@@ -272,11 +309,26 @@ def test_without_public_data_outcomes_and_evaluation_are_empty_with_a_note(sampl
 
 
 def screenshot(page: Path, png: Path, profile: Path) -> None:
-    subprocess.run([
-        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", f"--screenshot={png}", "--window-size=1280,2000", page.as_uri(),
-    ], capture_output=True, timeout=120, check=True)
+    subprocess.run(
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            f"--screenshot={png}",
+            "--window-size=1280,2000",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium is not installed (/usr/bin/chromium)")

@@ -69,7 +69,10 @@ def warehouse(tmp_path_factory, loaded) -> duckdb.DuckDBPyConnection:
     dbt = shutil.which("dbt", path=str(Path(sys.executable).parent)) or "dbt"
     run = subprocess.run(
         [dbt, "build", "--profiles-dir", ".", "--vars", f"{{data_dir: '{data_dir}'}}"],
-        cwd=project, env={**os.environ, "DBV_DATA_DIR": str(data_dir)}, capture_output=True, text=True,
+        cwd=project,
+        env={**os.environ, "DBV_DATA_DIR": str(data_dir)},
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 0, run.stdout[-5000:]
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
@@ -109,6 +112,7 @@ def plans_by_code(path: Path, code_column: str) -> pd.Series:
 
 # --- the marts reproduce DfE's published figures ---------------------------------------------------
 
+
 def national_indicators(con) -> pd.DataFrame:
     return mart(con, "fct_public_ehcp_indicators", "geographic_level = 'National'").set_index("census_year")
 
@@ -123,10 +127,16 @@ def test_national_totals(warehouse):
 
 def test_la_totals_match_the_release(warehouse):
     """Every LA and census (Cumbria 909 to 2023, Cumberland 942 from 2024, …), keyed by old_la_code."""
-    expected = {(r["old_la_code"], int(r["time_period"][:4]) + 1): int(r["ehcplans"])
-                for r in headline(release_rows("caseload.csv")) if r["geographic_level"] == "Local authority"}
-    got = mart(warehouse, "fct_public_ehcp_indicators",
-               "geographic_level = 'Local authority' and ehcplans is not null and census_year >= 2019")
+    expected = {
+        (r["old_la_code"], int(r["time_period"][:4]) + 1): int(r["ehcplans"])
+        for r in headline(release_rows("caseload.csv"))
+        if r["geographic_level"] == "Local authority"
+    }
+    got = mart(
+        warehouse,
+        "fct_public_ehcp_indicators",
+        "geographic_level = 'Local authority' and ehcplans is not null and census_year >= 2019",
+    )
     assert dict(zip(zip(got.area_code, got.census_year), got.ehcplans)) == expected
     assert {("909", 2023), ("942", 2024), ("928", 2021), ("940", 2022), ("837", 2019)} <= set(expected)
 
@@ -155,8 +165,9 @@ def test_percentages_match_dfe(warehouse):
         if r["geographic_level"] == "National":
             year = int(r["time_period"]) + 1
             assert national.loc[year, "pct_issued_within_20_weeks"] == float(r["pc_plans_issued_within_20_weeks"])
-            assert (national.loc[year, "pct_issued_within_20_weeks_excl_exceptions"]
-                    == float(r["PC_plans_issued_20_weeks_ex"]))
+            assert national.loc[year, "pct_issued_within_20_weeks_excl_exceptions"] == float(
+                r["PC_plans_issued_20_weeks_ex"]
+            )
     for r in headline(release_rows("requests.csv"), "All requests for EHC needs assessments"):
         if r["geographic_level"] == "National" and r["request_not_assess_pc"] != "x":
             year = int(r["time_period"]) + 1
@@ -165,12 +176,16 @@ def test_percentages_match_dfe(warehouse):
 
 # --- layout checks ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, column", [
-    ("caseload.csv", "ehcplans"),
-    ("caseload.csv", "special_la_maintained"),
-    ("requests.csv", "requests_received_in_year"),
-    ("sen_needs_all_plans.csv", "number_semh"),
-])
+
+@pytest.mark.parametrize(
+    "name, column",
+    [
+        ("caseload.csv", "ehcplans"),
+        ("caseload.csv", "special_la_maintained"),
+        ("requests.csv", "requests_received_in_year"),
+        ("sen_needs_all_plans.csv", "number_semh"),
+    ],
+)
 def test_renamed_column_fails_naming_it(tmp_path, extracted, name, column):
     folder = release_copy(tmp_path, extracted, {name: lambda df: df.rename(columns={column: column + "_v2"})})
     with pytest.raises(ReleaseLayoutError, match=rf"(?m)^{name}: missing columns: {column}$"):
@@ -196,15 +211,20 @@ def test_2026_layout(tmp_path, extracted, loaded):
         value = pd.to_numeric(df.special_academy_free, errors="coerce")
         academy = (value // 3).astype("Int64").astype(str).replace("<NA>", "x")
         free = (value - value // 3).astype("Int64").astype(str).replace("<NA>", "x")
-        return (df.rename(columns={"AP_PRU_total_pc": "ap_pru_total_pc"})
-                .assign(special_academy=academy, special_free_school=free)
-                .drop(columns="special_academy_free"))
+        return (
+            df.rename(columns={"AP_PRU_total_pc": "ap_pru_total_pc"})
+            .assign(special_academy=academy, special_free_school=free)
+            .drop(columns="special_academy_free")
+        )
 
     def add_down_syndrome(df):
         oth = pd.to_numeric(df.number_oth, errors="coerce")
         ds = (oth // 4).astype("Int64")
-        return df.assign(number_oth=(oth - ds).astype("Int64").astype(str).replace("<NA>", "x"),
-                         number_ds=ds.astype(str).replace("<NA>", "x"), ds_pc="0.3")
+        return df.assign(
+            number_oth=(oth - ds).astype("Int64").astype(str).replace("<NA>", "x"),
+            number_ds=ds.astype(str).replace("<NA>", "x"),
+            ds_pc="0.3",
+        )
 
     changes = {"caseload.csv": split_special, "sen_needs_all_plans.csv": add_down_syndrome}
     folder = release_copy(tmp_path, extracted, changes, rename={"sen_needs_all_plans.csv": "sen_needs_caseload.csv"})
@@ -267,6 +287,7 @@ def test_tribunal_file(loaded):
 
 
 # --- schemas, tests and assets ---------------------------------------------------------------------
+
 
 def test_empty_tables_have_the_loaded_schema(tmp_path, loaded):
     empty = dfe_ehcp.write_empty(tmp_path)
@@ -338,30 +359,39 @@ def test_the_release_loads_from_a_web_address_and_the_sensor_reloads_only_a_chan
         assert not restarted.run_requests and "not changed" in restarted.skip_reason.skip_message
         served.write_bytes(served.read_bytes())  # DfE republishes: a new Last-Modified
         os.utime(served, (served.stat().st_atime + 5, served.stat().st_mtime + 5))
-        again = public_release_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=first.cursor))
+        again = public_release_sensor(
+            dg.build_sensor_context(instance=instance, resources=resources, cursor=first.cursor)
+        )
         assert len(again.run_requests) == 1
 
 
 def test_an_unreadable_release_keeps_the_last_good_public_data(tmp_path, served_release):
     url, served = served_release
     data = tmp_path / "data"
-    good = dg.materialize([assets.dfe_ehcp_release],
-                          resources={"settings": PipelineSettings(data_dir=str(data), dfe_ehcp_source=url)})
+    good = dg.materialize(
+        [assets.dfe_ehcp_release], resources={"settings": PipelineSettings(data_dir=str(data), dfe_ehcp_source=url)}
+    )
     assert good.success
     before = {t: pq.read_metadata(data / "public" / f"{t}.parquet").num_rows for t in dfe_ehcp.TABLES}
     served.write_bytes(b"<html>maintenance</html>")
-    bad = dg.materialize([assets.dfe_ehcp_release],
-                         resources={"settings": PipelineSettings(data_dir=str(data), dfe_ehcp_source=url)})
+    bad = dg.materialize(
+        [assets.dfe_ehcp_release], resources={"settings": PipelineSettings(data_dir=str(data), dfe_ehcp_source=url)}
+    )
     assert bad.success and bad.asset_materializations_for_node("dfe_ehcp_release") == []  # nothing downstream reruns
     assert {t: pq.read_metadata(data / "public" / f"{t}.parquet").num_rows for t in dfe_ehcp.TABLES} == before
-    unreachable = dg.materialize([assets.dfe_ehcp_release], resources={"settings": PipelineSettings(
-        data_dir=str(tmp_path / "fresh"), dfe_ehcp_source="http://127.0.0.1:9/files")})
+    unreachable = dg.materialize(
+        [assets.dfe_ehcp_release],
+        resources={
+            "settings": PipelineSettings(data_dir=str(tmp_path / "fresh"), dfe_ehcp_source="http://127.0.0.1:9/files")
+        },
+    )
     written = unreachable.asset_materializations_for_node("dfe_ehcp_release")
     assert unreachable.success and len(written) == len(dfe_ehcp.TABLES)  # empty tables: the warehouse still builds
     assert all(pq.read_metadata(tmp_path / "fresh" / "public" / f"{t}.parquet").num_rows == 0 for t in dfe_ehcp.TABLES)
 
 
 # --- the 2022 (sen2_*) layout, several releases, the harmonised history --------------------------
+
 
 @pytest.fixture(scope="session")
 def both(tmp_path_factory) -> Path:
@@ -381,15 +411,23 @@ def test_a_folder_of_zips_or_a_list_is_several_releases():
 
 def test_the_2022_layout_loads_with_statements_apart(both):
     caseload = pd.read_parquet(both / "caseload.parquet")
-    national = caseload[caseload.geographic_level.eq("National")].drop_duplicates("census_year").set_index("census_year")
+    national = (
+        caseload[caseload.geographic_level.eq("National")].drop_duplicates("census_year").set_index("census_year")
+    )
     assert national.index.min() == 2010 and national.index.max() == 2025
     assert national.loc[2010, "total_statements"] == 228221 and pd.isna(national.loc[2010, "ehcplans"])
     assert (national.loc[2017, "ehcplans"], national.loc[2017, "total_statements"]) == (175233, 112057)
     assert national.loc[2022, "ehcplans"] == 473255 and national.loc[2025, "ehcplans"] == 638745
     la = caseload[caseload.geographic_level.eq("Local authority")]
     by = la.groupby(["old_la_code", "census_year"])
-    sums = pd.DataFrame({"plans": by.plans.sum(), "ehcplans": by.ehcplans.first(),
-                         "statements": by.statements.sum(), "total_statements": by.total_statements.first()})
+    sums = pd.DataFrame(
+        {
+            "plans": by.plans.sum(),
+            "ehcplans": by.ehcplans.first(),
+            "statements": by.statements.sum(),
+            "total_statements": by.total_statements.first(),
+        }
+    )
     early = sums[sums.index.get_level_values("census_year") <= 2018]
     assert (early.statements == early.total_statements.fillna(0)).all()  # breakdowns add up
     assert (early.plans == early.ehcplans.fillna(0)).all()
@@ -397,9 +435,15 @@ def test_the_2022_layout_loads_with_statements_apart(both):
     assert [r["name"] for r in provenance["releases"]] == [RELEASE.name, RELEASE_2022.name]
     assert [r["released"] for r in provenance["releases"]] == ["2025-07-01", "2023-03-27"]
     assert "published 2023-03-27, censuses 2010–2022" in dfe_ehcp.provenance_text(provenance)
-    assert provenance["reconciliation"] == [{"newer": RELEASE.name, "older": RELEASE_2022.name,
-                                             "census_years": [2019, 2020, 2021, 2022], "area_years": 646,
-                                             "disagree": 0}]
+    assert provenance["reconciliation"] == [
+        {
+            "newer": RELEASE.name,
+            "older": RELEASE_2022.name,
+            "census_years": [2019, 2020, 2021, 2022],
+            "area_years": 646,
+            "disagree": 0,
+        }
+    ]
 
 
 def test_the_releases_agree_exactly_where_they_overlap():
@@ -415,7 +459,9 @@ def test_the_harmonised_history_adds_up_to_england_every_year(both):
 
     caseload = pd.read_parquet(both / "caseload.parquet")
     history = la_history(caseload)
-    national = caseload[caseload.geographic_level.eq("National")].drop_duplicates("census_year").set_index("census_year")
+    national = (
+        caseload[caseload.geographic_level.eq("National")].drop_duplicates("census_year").set_index("census_year")
+    )
     england = national.ehcplans.fillna(0) + national.total_statements.fillna(0)
     by_year = history.groupby("census_year").agg(areas=("la_code", "size"), plans=("all_plans", "sum"))
     assert (by_year.areas == 150).all()  # 153 LAs today, three pairs harmonised
@@ -425,17 +471,25 @@ def test_the_harmonised_history_adds_up_to_england_every_year(both):
 
 
 def test_an_unreadable_release_names_every_missing_file_and_column_and_its_layout(tmp_path, extracted):
-    folder = release_copy(tmp_path, extracted, {
-        "caseload.csv": lambda df: df.drop(columns=["ehcplans", "special_la_maintained"]),
-        "requests.csv": lambda df: df.drop(columns=["requests_withdrawn"]),
-    })
+    folder = release_copy(
+        tmp_path,
+        extracted,
+        {
+            "caseload.csv": lambda df: df.drop(columns=["ehcplans", "special_la_maintained"]),
+            "requests.csv": lambda df: df.drop(columns=["requests_withdrawn"]),
+        },
+    )
     (folder / "data" / "newplans.csv").unlink()
     with pytest.raises(ReleaseLayoutError) as error:
         load_release(folder, tmp_path / "public")
     message = str(error.value)
     assert "layout current" in message
-    for problem in ("caseload.csv: missing columns: ehcplans", "special_la_maintained",
-                    "newplans.csv: not in the release", "requests.csv: missing columns: requests_withdrawn"):
+    for problem in (
+        "caseload.csv: missing columns: ehcplans",
+        "special_la_maintained",
+        "newplans.csv: not in the release",
+        "requests.csv: missing columns: requests_withdrawn",
+    ):
         assert problem in message
     sen2 = tmp_path / "sen2"
     (sen2 / "data").mkdir(parents=True)

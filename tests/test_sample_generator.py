@@ -14,7 +14,14 @@ import pytest
 from dbv_pipeline import settings
 from dbv_pipeline.contract import CONTRACT, TABLES, normalise_header
 from dbv_pipeline.sample import (
-    DEFAULT_SEED, FAULT_CLASSES, FAULTS, build_cohort, census_date, cohort_csv, cohort_from_dsg, generate_sample,
+    DEFAULT_SEED,
+    FAULT_CLASSES,
+    FAULTS,
+    build_cohort,
+    census_date,
+    cohort_csv,
+    cohort_from_dsg,
+    generate_sample,
     sample_layout,
 )
 from dbv_pipeline.sample.placements import COST_RANGES
@@ -47,12 +54,15 @@ def small_with_faults(tmp_path_factory):
 @pytest.fixture(scope="module")
 def national(tmp_path_factory):
     """All 153 LAs at a small multiplier, canonical CSVs, loaded into DuckDB views."""
-    summary = generate_sample(tmp_path_factory.mktemp("national") / "landing", multiplier=NATIONAL_MULTIPLIER,
-                              variations=False, xlsx_share=0)
+    summary = generate_sample(
+        tmp_path_factory.mktemp("national") / "landing", multiplier=NATIONAL_MULTIPLIER, variations=False, xlsx_share=0
+    )
     con = duckdb.connect()
     for table in TABLES.values():
-        con.execute(f"CREATE VIEW {table.name} AS SELECT * FROM read_csv('{summary.landing_dir}/*_{table.name}_*.csv', "
-                    f"header=true, columns={_duckdb_columns(table)})")
+        con.execute(
+            f"CREATE VIEW {table.name} AS SELECT * FROM read_csv('{summary.landing_dir}/*_{table.name}_*.csv', "
+            f"header=true, columns={_duckdb_columns(table)})"
+        )
     return summary, con
 
 
@@ -63,8 +73,10 @@ def _duckdb_columns(table) -> dict[str, str]:
 
 def _active_on(census: dt.date) -> str:
     c = f"DATE '{census}'"
-    return (f"ehcp_start_date <= {c} AND coalesce(ehcp_end_date, DATE '9999-12-31') >= {c} "
-            f"AND placement_start_date <= {c} AND coalesce(placement_end_date, DATE '9999-12-31') >= {c}")
+    return (
+        f"ehcp_start_date <= {c} AND coalesce(ehcp_end_date, DATE '9999-12-31') >= {c} "
+        f"AND placement_start_date <= {c} AND coalesce(placement_end_date, DATE '9999-12-31') >= {c}"
+    )
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -72,6 +84,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 
 # --- determinism and layout -----------------------------------------------------------------
+
 
 def test_same_arguments_give_identical_bytes(small_with_faults, tmp_path):
     again = generate_sample(tmp_path / "landing", faults=True, **SMALL)
@@ -138,29 +151,40 @@ def test_format_variations_are_present(small_with_faults):
 
 # --- calibration --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("year, expected", [(2019, 354_000), (2025, 639_000)])
 def test_national_active_plans_match_the_census(national, year, expected):
     _, con = national
     c = census_date(year)
-    active = con.execute(f"SELECT count(DISTINCT la_code || child_id) FROM placements WHERE ehcp_start_date <= "
-                         f"DATE '{c}' AND coalesce(ehcp_end_date, DATE '9999-12-31') >= DATE '{c}'").fetchone()[0]
+    active = con.execute(
+        f"SELECT count(DISTINCT la_code || child_id) FROM placements WHERE ehcp_start_date <= "
+        f"DATE '{c}' AND coalesce(ehcp_end_date, DATE '9999-12-31') >= DATE '{c}'"
+    ).fetchone()[0]
     assert active / NATIONAL_MULTIPLIER == pytest.approx(expected, rel=0.05)
 
 
 def test_placement_mix_ages_and_needs_are_realistic(national):
     _, con = national
     on = _active_on(census_date(2025))
-    share = dict(con.execute(f"SELECT provision_type, count(*) / sum(count(*)) OVER () FROM placements WHERE {on} "
-                             "GROUP BY 1").fetchall())
+    share = dict(
+        con.execute(
+            f"SELECT provision_type, count(*) / sum(count(*)) OVER () FROM placements WHERE {on} GROUP BY 1"
+        ).fetchall()
+    )
     assert 0.40 <= share["MAINSTREAM"] + share["RP_UNIT"] <= 0.48 and 0.04 <= share["RP_UNIT"] <= 0.08
     assert 0.26 <= share["MSS"] + share["INMSS"] <= 0.34 and 0.03 <= share["INMSS"] <= 0.07
     assert 0 < share["AP"] < 0.01 and 0.11 <= share["POST16"] <= 0.17
     assert set(share) == set(CONTRACT.codes("provision_type"))
-    school_age = con.execute(f"SELECT avg((2024 - year(date_of_birth) - (month(date_of_birth) >= 9)::INT "
-                             f"BETWEEN 5 AND 15)::INT) FROM placements WHERE {on}").fetchone()[0]
+    school_age = con.execute(
+        f"SELECT avg((2024 - year(date_of_birth) - (month(date_of_birth) >= 9)::INT "
+        f"BETWEEN 5 AND 15)::INT) FROM placements WHERE {on}"
+    ).fetchone()[0]
     assert 0.6 <= school_age <= 0.8
-    need = dict(con.execute(f"SELECT primary_need, count(*) / sum(count(*)) OVER () FROM placements WHERE {on} "
-                            "GROUP BY 1").fetchall())
+    need = dict(
+        con.execute(
+            f"SELECT primary_need, count(*) / sum(count(*)) OVER () FROM placements WHERE {on} GROUP BY 1"
+        ).fetchall()
+    )
     assert 0.25 <= need["ASD"] <= 0.35 and 0.15 <= need["SLCN"] <= 0.25 and 0.12 <= need["SEMH"] <= 0.19
     assert set(need) == set(CONTRACT.codes("primary_need"))
 
@@ -168,12 +192,14 @@ def test_placement_mix_ages_and_needs_are_realistic(national):
 def test_unit_costs_are_in_range(national):
     _, con = national
     on = _active_on(census_date(2025))
-    unit = dict(con.execute(f"""
+    unit = dict(
+        con.execute(f"""
         SELECT provision_type, s / n FROM
           (SELECT provision_type, sum(spend_gbp) s FROM hnb_spend
            WHERE spend_type = 'OUTTURN' AND financial_year = '{PERIOD}' GROUP BY 1)
         JOIN (SELECT provision_type, count(*) n FROM placements WHERE {on} GROUP BY 1) USING (provision_type)
-    """).fetchall())
+    """).fetchall()
+    )
     for code in ("MAINSTREAM", "RP_UNIT", "MSS", "INMSS", "AP", "POST16"):
         lo, hi = COST_RANGES[code]
         assert lo <= unit[code] <= hi, (code, unit[code])
@@ -181,11 +207,14 @@ def test_unit_costs_are_in_range(national):
 
 # --- rules on clean data --------------------------------------------------------------------
 
+
 def _rule_view(con, table: str, source: str, period: str = PERIOD) -> None:
     """Typed columns (TRY_CAST from text) plus the line number, for evaluating contract rules."""
     casts = ", ".join(f"TRY_CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in TABLES[table].columns)
-    con.execute(f"CREATE OR REPLACE VIEW typed AS SELECT row_number() OVER () + 1 AS line, {casts}, "
-                f"current_date AS received_date, fy_end_date('{period}') AS period_end_date FROM {source}")
+    con.execute(
+        f"CREATE OR REPLACE VIEW typed AS SELECT row_number() OVER () + 1 AS line, {casts}, "
+        f"current_date AS received_date, fy_end_date('{period}') AS period_end_date FROM {source}"
+    )
 
 
 def _failing_lines(con, rule) -> set[int]:
@@ -216,9 +245,14 @@ def test_clean_placements_have_no_overlaps_or_personal_data(national):
     assert overlaps == 0
     pattern = TABLES["placements"].column("child_id").pattern
     upn = dict(CONTRACT.personal_data_patterns)["a UPN or ULN"]
-    child_id_rules = " ".join(f"OR regexp_matches(child_id, '{rx.replace(chr(39), chr(39) * 2)}')" for _, rx in CONTRACT.child_id_personal_patterns)
-    bad_ids = con.execute(f"SELECT count(*) FROM placements WHERE NOT regexp_matches(child_id, '{pattern}') "
-                          f"{child_id_rules} OR regexp_matches(child_id, '{upn}')").fetchone()[0]
+    child_id_rules = " ".join(
+        f"OR regexp_matches(child_id, '{rx.replace(chr(39), chr(39) * 2)}')"
+        for _, rx in CONTRACT.child_id_personal_patterns
+    )
+    bad_ids = con.execute(
+        f"SELECT count(*) FROM placements WHERE NOT regexp_matches(child_id, '{pattern}') "
+        f"{child_id_rules} OR regexp_matches(child_id, '{upn}')"
+    ).fetchone()[0]
     assert bad_ids == 0
     for _, regex in CONTRACT.personal_data_patterns + CONTRACT.personal_text_patterns:
         escaped = regex.replace("'", "''")
@@ -230,8 +264,12 @@ def test_clean_placements_have_no_overlaps_or_personal_data(national):
 
 def test_dsg_plans_are_consistent_with_spend_and_mitigations(national):
     _, con = national
-    assert con.execute("SELECT count(*) FROM dsg_plan WHERE in_year_balance_gbp <> hnb_income_gbp - hnb_expenditure_gbp"
-                       ).fetchone()[0] == 0
+    assert (
+        con.execute(
+            "SELECT count(*) FROM dsg_plan WHERE in_year_balance_gbp <> hnb_income_gbp - hnb_expenditure_gbp"
+        ).fetchone()[0]
+        == 0
+    )
     not_rolling = con.execute("""
         WITH chain AS (SELECT * FROM dsg_plan WHERE scenario <> 'ACTUAL'
                        UNION ALL SELECT d.* REPLACE (s.scenario AS scenario) FROM dsg_plan d,
@@ -255,12 +293,14 @@ def test_dsg_plans_are_consistent_with_spend_and_mitigations(national):
            WHERE spend_type = 'OUTTURN' GROUP BY ALL)
           USING (la_code, financial_year) WHERE scenario = 'ACTUAL'""").fetchone()
     assert worst[0] <= 0.02 and worst[1] == 153 * 10
-    mitigations_per_la = con.execute("SELECT min(n), max(n) FROM (SELECT count(DISTINCT mitigation_id) n "
-                                     "FROM mitigations GROUP BY la_code)").fetchone()
+    mitigations_per_la = con.execute(
+        "SELECT min(n), max(n) FROM (SELECT count(DISTINCT mitigation_id) n FROM mitigations GROUP BY la_code)"
+    ).fetchone()
     assert 3 <= mitigations_per_la[0] and mitigations_per_la[1] <= 12
 
 
 # --- faults -----------------------------------------------------------------------------------
+
 
 def test_faults_manifest_covers_every_fault_class(small_with_faults, rules_con):
     summary = small_with_faults
@@ -299,6 +339,7 @@ def test_faults_manifest_covers_every_fault_class(small_with_faults, rules_con):
 
 # --- cohorts -----------------------------------------------------------------------------------
 
+
 def test_committed_cohort_seed_is_what_the_generator_produces():
     committed = settings.SAMPLE_COHORTS_CSV.read_text(encoding="utf-8")
     cohort = build_cohort(DEFAULT_SEED)
@@ -306,7 +347,10 @@ def test_committed_cohort_seed_is_what_the_generator_produces():
     assert cohort["programme"].value_counts().to_dict() == {"NONE": 60, "DBV": 55, "SAFETY_VALVE": 38}
     dbv = cohort[cohort["programme"] == "DBV"]
     assert dbv.groupby("tranche")["diagnostic_start_date"].agg(["count", "first"]).values.tolist() == [
-        [20, "2022-07-01"], [15, "2022-10-01"], [20, "2023-04-01"]]
+        [20, "2022-07-01"],
+        [15, "2022-10-01"],
+        [20, "2023-04-01"],
+    ]
     assert set(cohort["source"]) == {"synthetic"} and len(cohort) == 153
 
 
@@ -314,4 +358,3 @@ def test_cohort_follows_the_generated_dsg_plans(national):
     _, con = national
     dsg = con.execute("SELECT * FROM dsg_plan").df()
     assert cohort_from_dsg(dsg).equals(build_cohort(DEFAULT_SEED))
-

@@ -31,9 +31,13 @@ def test_every_column_is_validated_by_its_type_on_every_row_the_sheet_holds(temp
     lists = wb[LISTS]
     for name, table in TABLES.items():
         ws = wb[name]
-        validations = {str(dv.sqref).split(":")[0].rstrip("0123456789"): dv for dv in ws.data_validations.dataValidation}
-        assert all(str(dv.sqref).endswith(":" + str(dv.sqref).split(":")[0].rstrip("0123456789") + "1048576")
-                   for dv in validations.values())  # to the sheet's last row, not row 5001
+        validations = {
+            str(dv.sqref).split(":")[0].rstrip("0123456789"): dv for dv in ws.data_validations.dataValidation
+        }
+        assert all(
+            str(dv.sqref).endswith(":" + str(dv.sqref).split(":")[0].rstrip("0123456789") + "1048576")
+            for dv in validations.values()
+        )  # to the sheet's last row, not row 5001
         for i, col in enumerate(table.columns, 1):
             letter = ws.cell(1, i).column_letter
             dv = validations.get(letter)
@@ -56,8 +60,10 @@ def test_every_column_is_validated_by_its_type_on_every_row_the_sheet_holds(temp
 def test_number_formats_follow_the_column_types(template):
     wb = load_workbook(template)
     ws = wb["placements"]
-    formats = {ws.cell(1, i).value: ws.column_dimensions[ws.cell(1, i).column_letter].number_format
-               for i in range(1, ws.max_column + 1)}
+    formats = {
+        ws.cell(1, i).value: ws.column_dimensions[ws.cell(1, i).column_letter].number_format
+        for i in range(1, ws.max_column + 1)
+    }
     assert formats["date_of_birth"] == "yyyy-mm-dd"
     assert formats["annual_cost_gbp"].startswith("#,##0.00")
     assert formats["la_code"] == formats["setting_urn"] == formats["sex"] == "@"
@@ -80,9 +86,57 @@ def fill(template, path):
     wb = load_workbook(template)
     ws = wb["placements"]
     d = dt.date
-    ws.append(["869", "C0001", d(2012, 5, 1), "F", "ASD", d(2019, 9, 1), None, None, "MSS", "123456", d(2019, 9, 1), None, 25000])
-    ws.append([869, "C0002", d(2010, 1, 2), "m", "SEMH", d(2018, 1, 1), d(2023, 7, 31), 2, "INMSS", None, d(2018, 1, 1), d(2023, 7, 31), 61000.5])
-    ws.append(["869", "C0003", d(2011, 3, 3), "X", "MLD", d(2020, 2, 2), None, None, "MAINSTREAM", None, d(2020, 2, 2), None, None])
+    ws.append(
+        [
+            "869",
+            "C0001",
+            d(2012, 5, 1),
+            "F",
+            "ASD",
+            d(2019, 9, 1),
+            None,
+            None,
+            "MSS",
+            "123456",
+            d(2019, 9, 1),
+            None,
+            25000,
+        ]
+    )
+    ws.append(
+        [
+            869,
+            "C0002",
+            d(2010, 1, 2),
+            "m",
+            "SEMH",
+            d(2018, 1, 1),
+            d(2023, 7, 31),
+            2,
+            "INMSS",
+            None,
+            d(2018, 1, 1),
+            d(2023, 7, 31),
+            61000.5,
+        ]
+    )
+    ws.append(
+        [
+            "869",
+            "C0003",
+            d(2011, 3, 3),
+            "X",
+            "MLD",
+            d(2020, 2, 2),
+            None,
+            None,
+            "MAINSTREAM",
+            None,
+            d(2020, 2, 2),
+            None,
+            None,
+        ]
+    )
     wb["hnb_spend"].append(["869", "2023-24", "MSS", "OUTTURN", 1_000_000, None])
     wb["dsg_plan"].append(["869", "2023-24", "ACTUAL", 5e7, 5.5e7, -5e6, -9e6])
     wb["mitigations"].append(["869", "M1", 2, "Inclusion in mainstream", "ASSESSED", "2025-26", 250000, None])

@@ -14,7 +14,12 @@ from dbv_pipeline.ingest import ingest_landing
 from dbv_pipeline.ingest.definitions import defs as ingest_defs
 from dbv_pipeline.settings import SAMPLE_COHORTS_CSV, DataPaths, PipelineSettings
 from dbv_pipeline.warehouse.assets import WAREHOUSE_POOL, dbt_resource, warehouse_assets
-from dbv_pipeline.warehouse.prepare import DbtProjectNotPrepared, load_dbt_project, manifest_is_stale, prepare_dbt_project
+from dbv_pipeline.warehouse.prepare import (
+    DbtProjectNotPrepared,
+    load_dbt_project,
+    manifest_is_stale,
+    prepare_dbt_project,
+)
 from harness.warehouse import copy_dbt_project
 from tests.conftest import placement, write_csv
 from tests.test_warehouse_dbt import COHORTS
@@ -71,8 +76,10 @@ def test_dbt_tests_are_asset_checks(assets):
 
 
 def test_definitions_load_beside_the_partitioned_ingest(project, assets):
-    defs = dg.Definitions.merge(ingest_defs, dg.Definitions(assets=[assets], resources={
-        "dbt": dbt_resource(project), "settings": PipelineSettings()}))
+    defs = dg.Definitions.merge(
+        ingest_defs,
+        dg.Definitions(assets=[assets], resources={"dbt": dbt_resource(project), "settings": PipelineSettings()}),
+    )
     dg.Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     raw = dg.AssetKey(["raw", "placements"])
@@ -100,7 +107,9 @@ def test_dagster_run_on_ingested_returns(project, assets, tmp_path):
     assert all(r.passed for r in assure_pending(paths).values())  # the raw checks a run makes before dbt sees them
 
     settings = PipelineSettings(data_dir=str(paths.root))
-    result = dg.materialize([assets], resources={"dbt": dbt_resource(project), "settings": settings}, selection=own_keys(assets))
+    result = dg.materialize(
+        [assets], resources={"dbt": dbt_resource(project), "settings": settings}, selection=own_keys(assets)
+    )
     assert result.success
     # the build wrote into the project's target folder (no new folder a build) and kept dbt's parse state there
     target = project.project_dir / project.target_path

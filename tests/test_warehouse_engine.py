@@ -22,12 +22,15 @@ def test_the_engine_comes_from_the_environment_and_picks_the_reader(tmp_path, mo
     assert json.loads(dbt_vars(settings)[1])["spark_driver_memory"] == "2g"
     monkeypatch.setenv("DBV_WAREHOUSE_ENGINE", "postgres")
     with pytest.raises(ValueError, match="warehouse_engine must be one of duckdb, spark"):
-        PipelineSettings.from_env().paths
+        _ = PipelineSettings.from_env().paths
 
 
 def test_the_spark_reader_uses_the_dbt_profiles_settings_for_its_data_folder(tmp_path):
     paths = PipelineSettings(data_dir=str(tmp_path), warehouse_engine="spark").paths
     conf = spark_conf(paths, "3g")
     assert conf["spark.sql.warehouse.dir"] == f"{tmp_path}/spark/warehouse"
-    assert conf["spark.hadoop.javax.jdo.option.ConnectionURL"] == f"jdbc:derby:;databaseName={tmp_path}/spark/metastore_db;create=true"
+    assert (
+        conf["spark.hadoop.javax.jdo.option.ConnectionURL"]
+        == f"jdbc:derby:;databaseName={tmp_path}/spark/metastore_db;create=true"
+    )
     assert (conf["spark.driver.memory"], conf["spark.master"]) == ("3g", "local[2]")

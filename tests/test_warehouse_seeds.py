@@ -23,8 +23,14 @@ def test_every_code_list_becomes_a_seed(tmp_path):
     hnb = {r["code"] for r in read(tmp_path / "code_hnb_provision_type.csv")}
     assert hnb == set(CONTRACT.codes("provision_type")) | {"CENTRAL"}  # `extends` is followed
     columns = read(tmp_path / "contract_columns.csv")
-    assert {"table_name": "placements", "column_name": "cease_reason", "type": "code", "sql_type": "VARCHAR",
-            "code_list": "cease_reason", "required": "false"} in columns
+    assert {
+        "table_name": "placements",
+        "column_name": "cease_reason",
+        "type": "code",
+        "sql_type": "VARCHAR",
+        "code_list": "cease_reason",
+        "required": "false",
+    } in columns
     assert len(columns) == sum(len(t.columns) for t in CONTRACT.tables.values())
 
 

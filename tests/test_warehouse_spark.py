@@ -31,9 +31,13 @@ from dbv_pipeline.warehouse.testing import copy_dbt_project, run_dbt
 
 # Skips without Java outside CI; under CI (.ci/run installs openjdk-17-jre-headless) it fails instead.
 # Slow (14 min on 2 busy cores): not in `make test`; .ci/run runs it after it.
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(shutil.which("java") is None and not os.environ.get("CI"),
-                                 reason="Spark needs Java 17 (apt-get install openjdk-17-jre-headless)")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        shutil.which("java") is None and not os.environ.get("CI"),
+        reason="Spark needs Java 17 (apt-get install openjdk-17-jre-headless)",
+    ),
+]
 
 LAS = ["869", "870", "301", "202"]
 RESUBMITTED = "870"
@@ -71,8 +75,11 @@ def built(tmp_path_factory):
     project = copy_dbt_project(root / "dbt_project")
     statuses = {target: build(project, paths, target, "build") for target in ("duckdb", "spark")}
     manifest = json.loads((project / "target" / "manifest.json").read_text())
-    models = sorted((n["schema"], n["alias"]) for n in manifest["nodes"].values()
-                    if n["resource_type"] == "model" and n["schema"] in ("marts", "playbook"))
+    models = sorted(
+        (n["schema"], n["alias"])
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["schema"] in ("marts", "playbook")
+    )
     return paths, project, statuses, models
 
 
@@ -100,7 +107,9 @@ def assert_same_rows(duck: pd.DataFrame, spark: pd.DataFrame, name: str) -> None
             assert close.all(), f"{name}.{column}: {left[~close].head(3).tolist()} vs {right[~close].head(3).tolist()}"
         else:
             differ = ~((left == right) | (left.isna() & right.isna()))
-            assert not differ.any(), f"{name}.{column}: {left[differ].head(3).tolist()} vs {right[differ].head(3).tolist()}"
+            assert not differ.any(), (
+                f"{name}.{column}: {left[differ].head(3).tolist()} vs {right[differ].head(3).tolist()}"
+            )
 
 
 def test_every_dbt_test_passes_on_both_engines_alike(built):
@@ -127,14 +136,22 @@ def test_every_mart_and_playbook_model_is_the_same_on_spark(built):
 def partition_files(paths: DataPaths, model: str) -> dict[str, dict[str, int]]:
     """A Spark table's data files per LA partition (name → modification time)."""
     folder = next((paths.spark / "warehouse").glob(f"*.db/{model}"))
-    return {p.name.removeprefix("la_code="): {f.name: f.stat().st_mtime_ns for f in p.glob("*.parquet")}
-            for p in folder.glob("la_code=*")}
+    return {
+        p.name.removeprefix("la_code="): {f.name: f.stat().st_mtime_ns for f in p.glob("*.parquet")}
+        for p in folder.glob("la_code=*")
+    }
 
 
 def test_a_resubmission_rewrites_only_its_la_on_spark(built):
     paths, project, _, _ = built
-    incremental = ["stg_raw__placements", "int_placement_spells", "int_ehcp_plans", "int_census_plans",
-                   "fct_ehcp_census", "fct_ehcp_flows"]
+    incremental = [
+        "stg_raw__placements",
+        "int_placement_spells",
+        "int_ehcp_plans",
+        "int_census_plans",
+        "fct_ehcp_census",
+        "fct_ehcp_flows",
+    ]
     before = {model: partition_files(paths, model) for model in incremental}
     assert all(set(files) == set(LAS) for files in before.values()), before
 
@@ -146,7 +163,9 @@ def test_a_resubmission_rewrites_only_its_la_on_spark(built):
     landing = next(paths.landing.glob(f"{RESUBMITTED}_placements_*.csv"))
     lines = landing.read_text(encoding="utf-8").splitlines(keepends=True)
     first_child = lines[1].split(",")[1]
-    landing.write_text("".join([lines[0], *(line for line in lines[1:] if line.split(",")[1] != first_child)]), encoding="utf-8")
+    landing.write_text(
+        "".join([lines[0], *(line for line in lines[1:] if line.split(",")[1] != first_child)]), encoding="utf-8"
+    )
     ingest(paths)
     for target in ("spark", "duckdb"):
         build(project, paths, target, "run", "--select", *incremental)
@@ -159,6 +178,12 @@ def test_a_resubmission_rewrites_only_its_la_on_spark(built):
     duck, spark = DuckDBWarehouse(paths.warehouse), SparkWarehouse(paths)
     for model in ("fct_ehcp_census", "fct_ehcp_flows"):
         assert_same_rows(duck.table("marts", model), spark.table("marts", model), model)
-    children = spark.query("select count(distinct child_id) as n from intermediate.int_ehcp_plans where la_code = ?", [RESUBMITTED])
-    assert children.n.iloc[0] == duck.query(
-        "select count(distinct child_id) as n from intermediate.int_ehcp_plans where la_code = ?", [RESUBMITTED]).n.iloc[0]
+    children = spark.query(
+        "select count(distinct child_id) as n from intermediate.int_ehcp_plans where la_code = ?", [RESUBMITTED]
+    )
+    assert (
+        children.n.iloc[0]
+        == duck.query(
+            "select count(distinct child_id) as n from intermediate.int_ehcp_plans where la_code = ?", [RESUBMITTED]
+        ).n.iloc[0]
+    )

@@ -3,7 +3,7 @@
 -- (child, ehcp_start_date) in stg_raw__placements.
 
 with plans as (
-    select la_code, count(distinct (child_id, ehcp_start_date)) as distinct_plans
+    select la_code, count(distinct(child_id, ehcp_start_date)) as distinct_plans
     from {{ ref('stg_raw__placements') }}
     group by la_code
 ),

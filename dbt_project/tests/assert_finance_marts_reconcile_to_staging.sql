@@ -9,24 +9,30 @@
 
 with staged as (
     select 'hnb_spend' as mart, la_code, count(*) as row_count, sum(spend_gbp) as amount_gbp
-    from {{ ref('stg_raw__hnb_spend') }} group by la_code
+    from {{ ref('stg_raw__hnb_spend') }}
+    group by la_code
     union all
     select 'dsg_plan', la_code, count(*), sum(in_year_balance_gbp)
-    from {{ ref('stg_raw__dsg_plan') }} group by la_code
+    from {{ ref('stg_raw__dsg_plan') }}
+    group by la_code
     union all
     select 'mitigations', la_code, count(*), sum(saving_gbp)
-    from {{ ref('stg_raw__mitigations') }} group by la_code
+    from {{ ref('stg_raw__mitigations') }}
+    group by la_code
 ),
 
 marts as (
     select 'hnb_spend' as mart, la_code, sum(line_count) as row_count, sum(spend_gbp) as amount_gbp
-    from {{ ref('fct_hnb_spend') }} group by la_code
+    from {{ ref('fct_hnb_spend') }}
+    group by la_code
     union all
     select 'dsg_plan', la_code, count(*), sum(in_year_balance_gbp)
-    from {{ ref('fct_dsg_balance') }} group by la_code
+    from {{ ref('fct_dsg_balance') }}
+    group by la_code
     union all
     select 'mitigations', la_code, sum(mitigation_count), sum(saving_gbp)
-    from {{ ref('fct_mitigations') }} group by la_code
+    from {{ ref('fct_mitigations') }}
+    group by la_code
 )
 
 select
@@ -39,5 +45,6 @@ select
 from staged
 full outer join marts
     on staged.mart = marts.mart and staged.la_code = marts.la_code
-where staged.row_count is distinct from marts.row_count
+where
+    staged.row_count is distinct from marts.row_count
     or staged.amount_gbp is distinct from marts.amount_gbp

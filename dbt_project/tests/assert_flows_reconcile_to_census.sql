@@ -24,8 +24,9 @@ years as (
         census_dates.census_year
     from {{ ref('int_placements_coverage') }} as coverage
     inner join {{ ref('int_census_dates') }} as census_dates
-        on census_dates.census_year <= coverage.latest_census_year
-        and census_dates.census_year > {{ var('first_census_year') }}
+        on
+            census_dates.census_year <= coverage.latest_census_year
+            and census_dates.census_year > {{ var('first_census_year') }}
 )
 
 select
@@ -42,5 +43,6 @@ left join census_totals as previous_census
     on previous_census.la_code = years.la_code and previous_census.census_year = years.census_year - 1
 left join flow_totals
     on flow_totals.la_code = years.la_code and flow_totals.flow_year = years.census_year
-where coalesce(current_census.ehcp_count, 0)
+where
+    coalesce(current_census.ehcp_count, 0)
     <> coalesce(previous_census.ehcp_count, 0) + coalesce(flow_totals.new_plans, 0) - coalesce(flow_totals.ceased_plans, 0)

@@ -33,7 +33,11 @@ WARNINGS = "warnings"
 # What a cross-source comparison also reads, so its check runs after it.
 MART_INPUTS = {"fct_hnb_spend": [["warehouse", "fct_dsg_balance"]], "fct_ehcp_census": [["public", "caseload"]]}
 # Each mart's cross-source suite (the frames of data.mart_frames besides the mart itself).
-CROSS_SOURCE = {"fct_ehcp_census": "caseload_vs_dfe", "fct_hnb_spend": "hnb_vs_dsg", "fct_unit_cost": "unit_cost_vs_median"}
+CROSS_SOURCE = {
+    "fct_ehcp_census": "caseload_vs_dfe",
+    "fct_hnb_spend": "hnb_vs_dsg",
+    "fct_unit_cost": "unit_cost_vs_median",
+}
 DESCRIBED_RULES = 4  # rules named in a check's description; the rest are in its metadata
 
 
@@ -135,21 +139,34 @@ def group_result(result: Result, group: Group, asset_key: dg.AssetKey) -> dg.Ass
         verb = "failed" if group.blocking else "warned"
         details = [f"{code} ({_rule_detail(os)})" for code, os in failing_rules.items()]
         more = len(details) - DESCRIBED_RULES
-        description = (f"{plural(len(details), 'rule')} {verb}: " + "; ".join(details[:DESCRIBED_RULES])
-                       + (f"; and {more} more (see metadata)" if more > 0 else ""))
+        description = (
+            f"{plural(len(details), 'rule')} {verb}: "
+            + "; ".join(details[:DESCRIBED_RULES])
+            + (f"; and {more} more (see metadata)" if more > 0 else "")
+        )
     elif not any(rows.values()):
-        description = (f"Passed: no rows to check ({' and '.join(rows)} {'is' if len(rows) == 1 else 'are'} empty)"
-                       if rows else "Passed: nothing to check")
+        description = (
+            f"Passed: no rows to check ({' and '.join(rows)} {'is' if len(rows) == 1 else 'are'} empty)"
+            if rows
+            else "Passed: nothing to check"
+        )
     else:
         description = f"Passed: {plural(len(outcomes), 'expectation')} over {_rows(rows)}"
-    counts = {code: {"expectations": len(os), "failed": sum(group.failed(o) for o in os),
-                     "rows": sum(o.unexpected_count for o in os if group.failed(o))}
-              for code, os in sorted(_by_rule(outcomes).items())}
+    counts = {
+        code: {
+            "expectations": len(os),
+            "failed": sum(group.failed(o) for o in os),
+            "rows": sum(o.unexpected_count for o in os if group.failed(o)),
+        }
+        for code, os in sorted(_by_rule(outcomes).items())
+    }
     failures = Result(outcomes=failed).metadata()["failures"]
     table = ["| rule | rows | suite | expectation | examples of LAs / what raised |", "|---|---|---|---|---|"]
     for o in failed:
         what = raised_message(o.exception) if o.exception else ", ".join(_example_las([o]))
-        table.append(f"| {o.rule_code} | {o.unexpected_count:,} | {o.suite} | {md_cell(o.description)} | {md_cell(what)} |")
+        table.append(
+            f"| {o.rule_code} | {o.unexpected_count:,} | {o.suite} | {md_cell(o.description)} | {md_cell(what)} |"
+        )
     rules_md = "\n".join(f"- **{code}**: {RULES[code].message}" for code in failing_rules)
     summary = f"**{description}**\n\n" + ("\n".join(table) + "\n\n" + rules_md if failed else "")
     metadata = {
@@ -162,8 +179,14 @@ def group_result(result: Result, group: Group, asset_key: dg.AssetKey) -> dg.Ass
     }
     if result.data_docs:
         metadata["data_docs"] = dg.MetadataValue.path(str(result.data_docs))
-    return dg.AssetCheckResult(asset_key=asset_key, check_name=group.name, passed=not failed,
-                               severity=group.check_severity, metadata=metadata, description=description)
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=group.name,
+        passed=not failed,
+        severity=group.check_severity,
+        metadata=metadata,
+        description=description,
+    )
 
 
 def check_results(context: dg.AssetCheckExecutionContext, result: Result) -> Iterator[dg.AssetCheckResult]:
@@ -172,26 +195,40 @@ def check_results(context: dg.AssetCheckExecutionContext, result: Result) -> Ite
         yield group_result(result, GROUPS[key.name], key.asset_key)
 
 
-def check_specs(asset: dg.AssetKey, suites: list[str], what: dict[str, str],
-                additional_deps: list[dg.AssetKey] | None = None) -> list[dg.AssetCheckSpec]:
+def check_specs(
+    asset: dg.AssetKey, suites: list[str], what: dict[str, str], additional_deps: list[dg.AssetKey] | None = None
+) -> list[dg.AssetCheckSpec]:
     """``conformance`` for the asset, and ``warnings`` if its suites hold warning rules."""
     codes = suite_rules(suites)
     error_suites = ", ".join(s for s in suites if suite_rules([s]).get("error"))
-    specs = [dg.AssetCheckSpec(
-        CONFORMANCE, asset=asset, blocking=True, additional_deps=additional_deps,
-        description=f"Blocks downstream assets if it fails (severity ERROR). {what[CONFORMANCE]} Rules "
-                    f"{', '.join(codes.get('error', []))} (GX {error_suites}); an expectation that cannot run "
-                    "also fails it.")]
+    specs = [
+        dg.AssetCheckSpec(
+            CONFORMANCE,
+            asset=asset,
+            blocking=True,
+            additional_deps=additional_deps,
+            description=f"Blocks downstream assets if it fails (severity ERROR). {what[CONFORMANCE]} Rules "
+            f"{', '.join(codes.get('error', []))} (GX {error_suites}); an expectation that cannot run "
+            "also fails it.",
+        )
+    ]
     if codes.get("warning"):
-        specs.append(dg.AssetCheckSpec(
-            WARNINGS, asset=asset, blocking=False, additional_deps=additional_deps,
-            description=f"Never blocks: fails with severity WARN. {what[WARNINGS]} "
-                        + " ".join(f"{c}: {RULES[c].message}." for c in codes["warning"])))
+        specs.append(
+            dg.AssetCheckSpec(
+                WARNINGS,
+                asset=asset,
+                blocking=False,
+                additional_deps=additional_deps,
+                description=f"Never blocks: fails with severity WARN. {what[WARNINGS]} "
+                + " ".join(f"{c}: {RULES[c].message}." for c in codes["warning"]),
+            )
+        )
     return specs
 
 
-def validate_raw(paths: DataPaths, table: str, la_codes: Iterable[str] | None = None, *,
-                 run_name: str | None = None) -> Result:
+def validate_raw(
+    paths: DataPaths, table: str, la_codes: Iterable[str] | None = None, *, run_name: str | None = None
+) -> Result:
     """Validate the current versions of ``table`` for the given LAs (every LA if None), and every
     pending one, a chunk of at most ``data.CHUNK_ROWS`` rows at a time, with one Data Docs page per
     suite for the run. Versions are taken in path order (LA, period), so which failing rows are kept
@@ -211,14 +248,22 @@ def validate_raw(paths: DataPaths, table: str, la_codes: Iterable[str] | None = 
 
 def raw_check(table: str) -> dg.AssetChecksDefinition:
     asset = dg.AssetKey(["raw", table])
-    specs = check_specs(asset, data.raw_suites(table), {
-        CONFORMANCE: f"The loaded {table} conforms to the contract: columns, types, required values, codes, "
-                     "formats, minimums and keys (post-load: a failure is a pipeline bug, not the LA's).",
-        WARNINGS: f"Spec §4 warnings on the loaded {table} (the rows stay loaded; the LA's feedback report lists them).",
-    })
+    specs = check_specs(
+        asset,
+        data.raw_suites(table),
+        {
+            CONFORMANCE: f"The loaded {table} conforms to the contract: columns, types, required values, codes, "
+            "formats, minimums and keys (post-load: a failure is a pipeline bug, not the LA's).",
+            WARNINGS: f"Spec §4 warnings on the loaded {table} (the rows stay loaded; the LA's feedback report lists them).",
+        },
+    )
 
-    @dg.multi_asset_check(specs=specs, name=f"raw__{table}_gx", can_subset=True,
-                          description=f"One GX validation of the loaded {table}, reported per rule group.")
+    @dg.multi_asset_check(
+        specs=specs,
+        name=f"raw__{table}_gx",
+        can_subset=True,
+        description=f"One GX validation of the loaded {table}, reported per rule group.",
+    )
     def _checks(context: dg.AssetCheckExecutionContext, settings: PipelineSettings):
         result = validate_raw(settings.paths, table, run_la_codes(context), run_name=context.run.run_id)
         yield from check_results(context, result)
@@ -234,13 +279,22 @@ def mart_suites(mart: str) -> list[str]:
 def mart_check(mart: str) -> dg.AssetChecksDefinition:
     asset = dg.AssetKey(["warehouse", mart])
     suites = mart_suites(mart)
-    specs = check_specs(asset, suites, {
-        CONFORMANCE: f"The mart {mart}: its columns, unique grain, required keys and measures, codes and ranges.",
-        WARNINGS: "Spec §4 cross-source warnings, per LA and year.",
-    }, additional_deps=[dg.AssetKey(k) for k in MART_INPUTS.get(mart, [])])
+    specs = check_specs(
+        asset,
+        suites,
+        {
+            CONFORMANCE: f"The mart {mart}: its columns, unique grain, required keys and measures, codes and ranges.",
+            WARNINGS: "Spec §4 cross-source warnings, per LA and year.",
+        },
+        additional_deps=[dg.AssetKey(k) for k in MART_INPUTS.get(mart, [])],
+    )
 
-    @dg.multi_asset_check(specs=specs, name=f"warehouse__{mart}_gx", can_subset=True,
-                          description=f"One GX validation of {mart} (read-only), reported per rule group.")
+    @dg.multi_asset_check(
+        specs=specs,
+        name=f"warehouse__{mart}_gx",
+        can_subset=True,
+        description=f"One GX validation of {mart} (read-only), reported per rule group.",
+    )
     def _checks(context: dg.AssetCheckExecutionContext, settings: PipelineSettings):
         paths = settings.paths
         frames = data.mart_frames(paths, mart)

@@ -36,10 +36,14 @@ def ledger(paths: DataPaths, la_codes: Iterable[str] | None = None) -> pd.DataFr
         wanted = set(la_codes)
         files = [f for f in files if f.stem in wanted]
     if not files:
-        return pd.DataFrame(columns=["la_code", "table_name", "return_period", "source_sha256", "received_at", "outcome"])
+        return pd.DataFrame(
+            columns=["la_code", "table_name", "return_period", "source_sha256", "received_at", "outcome"]
+        )
     with duckdb.connect() as con:
-        events = con.sql(f"SELECT * FROM read_parquet([{_sql_list(map(str, files))}], union_by_name = true) "
-                         "ORDER BY received_at, la_code").df()
+        events = con.sql(
+            f"SELECT * FROM read_parquet([{_sql_list(map(str, files))}], union_by_name = true) "
+            "ORDER BY received_at, la_code"
+        ).df()
     events["pending"] = events["pending"].fillna(False).astype(bool) if "pending" in events else False
     return events
 
@@ -59,7 +63,9 @@ def current_files(paths: DataPaths, table: str, la_codes: Iterable[str] | None =
     return [store.version_path(table, *v) for v in current_versions(paths, table, la_codes)]
 
 
-def versions_to_check(paths: DataPaths, table: str, la_codes: Iterable[str] | None = None) -> list[tuple[str, str, str]]:
+def versions_to_check(
+    paths: DataPaths, table: str, la_codes: Iterable[str] | None = None
+) -> list[tuple[str, str, str]]:
     """What a raw check validates: ``current_versions`` and every pending version of ``table``."""
     events = ledger(paths, la_codes)
     pending = events[(events["table_name"] == table) & events["pending"]]
@@ -135,8 +141,13 @@ def dfe_caseload(paths: DataPaths) -> pd.DataFrame:
     from the public data; empty if it has not been loaded."""
     path = paths.public / "caseload.parquet"
     if not path.exists():
-        return pd.DataFrame({"la_code": pd.Series(dtype=object), "census_year": pd.Series(dtype="int64"),
-                             "dfe_caseload": pd.Series(dtype="float64")})
+        return pd.DataFrame(
+            {
+                "la_code": pd.Series(dtype=object),
+                "census_year": pd.Series(dtype="int64"),
+                "dfe_caseload": pd.Series(dtype="float64"),
+            }
+        )
     with duckdb.connect() as con:
         return con.sql(
             "SELECT old_la_code AS la_code, census_year, max(ehcplans) AS dfe_caseload "
@@ -165,8 +176,15 @@ def raw_chunks(paths: DataPaths, table: str, files: list[Path]) -> Iterator[dict
         yield raw_frames(table, read_raw(paths, table, group))
 
 
-def validate_versions(paths: DataPaths, table: str, files: list[Path], suites: list[str] | None = None, *,
-                      data_docs: bool = False, **options) -> Result:
+def validate_versions(
+    paths: DataPaths,
+    table: str,
+    files: list[Path],
+    suites: list[str] | None = None,
+    *,
+    data_docs: bool = False,
+    **options,
+) -> Result:
     """Run ``table``'s suites (or only ``suites``) over the given versions, a chunk at a time, as
     one result, with Data Docs under ``paths`` if asked; ``options`` go to ``Validation``."""
     suites = suites or raw_suites(table)

@@ -9,9 +9,20 @@ import pandas as pd
 GROUP_COLUMNS = ("la_code", "return_period", "source_sha256")
 
 ROLL_FORWARD_COLUMNS = [
-    "la_code", "return_period", "source_sha256", "source_file", "source_line", "financial_year", "scenario",
-    "previous_year", "previous_scenario", "previous_cumulative_gbp", "in_year_balance_gbp",
-    "cumulative_balance_gbp", "expected_cumulative_gbp", "roll_forward_gap_gbp",
+    "la_code",
+    "return_period",
+    "source_sha256",
+    "source_file",
+    "source_line",
+    "financial_year",
+    "scenario",
+    "previous_year",
+    "previous_scenario",
+    "previous_cumulative_gbp",
+    "in_year_balance_gbp",
+    "cumulative_balance_gbp",
+    "expected_cumulative_gbp",
+    "roll_forward_gap_gbp",
 ]
 
 
@@ -40,16 +51,18 @@ def dsg_roll_forward(dsg: pd.DataFrame) -> pd.DataFrame:
             if prev is None:
                 continue
             expected = prev["cumulative_balance_gbp"] + row["in_year_balance_gbp"]
-            out.append({
-                **{c: row.get(c) for c in ROLL_FORWARD_COLUMNS[:7]},
-                "previous_year": _fy(year - 1),
-                "previous_scenario": prev["scenario"],
-                "previous_cumulative_gbp": prev["cumulative_balance_gbp"],
-                "in_year_balance_gbp": row["in_year_balance_gbp"],
-                "cumulative_balance_gbp": row["cumulative_balance_gbp"],
-                "expected_cumulative_gbp": expected,
-                "roll_forward_gap_gbp": row["cumulative_balance_gbp"] - expected,
-            })
+            out.append(
+                {
+                    **{c: row.get(c) for c in ROLL_FORWARD_COLUMNS[:7]},
+                    "previous_year": _fy(year - 1),
+                    "previous_scenario": prev["scenario"],
+                    "previous_cumulative_gbp": prev["cumulative_balance_gbp"],
+                    "in_year_balance_gbp": row["in_year_balance_gbp"],
+                    "cumulative_balance_gbp": row["cumulative_balance_gbp"],
+                    "expected_cumulative_gbp": expected,
+                    "roll_forward_gap_gbp": row["cumulative_balance_gbp"] - expected,
+                }
+            )
     frame = pd.DataFrame(out, columns=ROLL_FORWARD_COLUMNS)
     return frame.astype({c: "float64" for c in ROLL_FORWARD_COLUMNS if c.endswith("_gbp")})
 

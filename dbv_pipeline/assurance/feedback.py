@@ -22,11 +22,11 @@ import duckdb
 import pandas as pd
 import xlsxwriter
 
+from .. import reporting
 from ..contract import TABLES
 from ..ingest.filenames import is_safe_name
 from ..ingest.process import sha256_of
 from ..ingest.raw_store import PRIVATE_DIR, PRIVATE_FILE, RawStore, private_dir
-from .. import reporting
 from ..reporting import formats
 from ..settings import EXPECTATIONS_DIR, SEEDS_DIR, DataPaths
 from ..warehouse.reader import WarehouseMissing
@@ -44,9 +44,9 @@ OUTCOME_WORDS = {
 NEXT_STEPS = {
     "file_rejected": "Fix the file and send it again; until then your previous version stays in place.",
     "row_rejected": "Correct these rows and send the whole file again: a new file replaces the previous "
-                    "version whole, so include every row, not only the corrected ones.",
+    "version whole, so include every row, not only the corrected ones.",
     "warning": "Check these values. If they are right, nothing needs to be done; if not, correct them and "
-               "send the file again.",
+    "send the file again.",
 }
 # Cross-source comparisons (suite → the mart it is derived from, and the tables it concerns).
 CROSS_SOURCE = {
@@ -62,22 +62,30 @@ def _explain(rule_code: str, row: dict) -> str:
     """The rule's message, with the numbers of this row where the rule compares values."""
     message = RULES[rule_code].message
     if rule_code == "W_ROLL_FORWARD":
-        return (f"{message}. Expected {formats.money(row['expected_cumulative_gbp'])} ({row['previous_year']} "
-                f"{row['previous_scenario']} {formats.money(row['previous_cumulative_gbp'])} plus "
-                f"{formats.money(row['in_year_balance_gbp'])}); the difference is "
-                f"{formats.money(row['roll_forward_gap_gbp'])}.")
+        return (
+            f"{message}. Expected {formats.money(row['expected_cumulative_gbp'])} ({row['previous_year']} "
+            f"{row['previous_scenario']} {formats.money(row['previous_cumulative_gbp'])} plus "
+            f"{formats.money(row['in_year_balance_gbp'])}); the difference is "
+            f"{formats.money(row['roll_forward_gap_gbp'])}."
+        )
     if rule_code == "W_CASELOAD_DFE":
-        return (f"{message}. January {row['census_year']}: {formats.count(row['la_caseload'])} plans in your return, "
-                f"{formats.count(row['dfe_caseload'])} published by DfE "
-                f"({formats.percent(row['caseload_gap_ratio'] * 100, sign=True)}).")
+        return (
+            f"{message}. January {row['census_year']}: {formats.count(row['la_caseload'])} plans in your return, "
+            f"{formats.count(row['dfe_caseload'])} published by DfE "
+            f"({formats.percent(row['caseload_gap_ratio'] * 100, sign=True)})."
+        )
     if rule_code == "W_HNB_VS_DSG":
-        return (f"{message}. {row['financial_year']}: OUTTURN spend {formats.money(row['hnb_outturn_gbp'])}, DSG plan "
-                f"ACTUAL expenditure {formats.money(row['dsg_actual_expenditure_gbp'])} "
-                f"({formats.percent(row['spend_gap_ratio'] * 100, sign=True)}).")
+        return (
+            f"{message}. {row['financial_year']}: OUTTURN spend {formats.money(row['hnb_outturn_gbp'])}, DSG plan "
+            f"ACTUAL expenditure {formats.money(row['dsg_actual_expenditure_gbp'])} "
+            f"({formats.percent(row['spend_gap_ratio'] * 100, sign=True)})."
+        )
     if rule_code == "W_UNIT_COST":
-        return (f"{message}. {row['financial_year']} {row['provision_type']} {row['spend_type']}: "
-                f"{formats.money(row['unit_cost_gbp'])} per plan, {row['unit_cost_ratio']:.1f} times the median "
-                f"{formats.money(row['national_median_gbp'])} of {row['las_in_median']} LAs.")
+        return (
+            f"{message}. {row['financial_year']} {row['provision_type']} {row['spend_type']}: "
+            f"{formats.money(row['unit_cost_gbp'])} per plan, {row['unit_cost_ratio']:.1f} times the median "
+            f"{formats.money(row['national_median_gbp'])} of {row['las_in_median']} LAs."
+        )
     return message
 
 
@@ -96,11 +104,17 @@ def gx_rows(outcomes: list[Outcome], table: str | None) -> list[dict]:
     for o in outcomes:
         shown_table, column, value_column = SHOWN.get(o.rule_code, (table, o.column, o.column))
         for example in o.examples:
-            rows.append({
-                "severity": "Warning", "table": shown_table, "line": example.get("source_line"),
-                "column": column, "value": example.get(value_column), "rule": o.rule_code,
-                "reason": _explain(o.rule_code, example),
-            })
+            rows.append(
+                {
+                    "severity": "Warning",
+                    "table": shown_table,
+                    "line": example.get("source_line"),
+                    "column": column,
+                    "value": example.get(value_column),
+                    "rule": o.rule_code,
+                    "reason": _explain(o.rule_code, example),
+                }
+            )
     return rows
 
 
@@ -153,7 +167,8 @@ def _receipts(paths: DataPaths, sources: Mapping[str, Iterable[str | Path | tupl
     by_file: dict[tuple[str, str], list[dict]] = {}
     for event in data.ledger(paths, sources).to_dict("records"):
         by_file.setdefault((event["la_code"], event["source_sha256"]), []).append(
-            {k: None if _blank(v) else v for k, v in event.items()})
+            {k: None if _blank(v) else v for k, v in event.items()}
+        )
     receipts = []
     for la_code, files in sources.items():
         for source in files:
@@ -181,18 +196,27 @@ def _findings(con: duckdb.DuckDBPyConnection, paths: DataPaths, la_code: str, sh
 
 
 def _finding_rows(findings: list[dict], severities: set[str]) -> list[dict]:
-    return [{
-        "severity": SEVERITY_WORDS[f["severity"]], "table": None if _blank(f["table_name"]) else f["table_name"],
-        "line": f["line"], "column": None if _blank(f["column_name"]) else f["column_name"],
-        "value": None if _blank(f["value"]) else f["value"], "rule": f["rule_code"], "reason": f["message"],
-    } for f in findings if f["severity"] in severities]
+    return [
+        {
+            "severity": SEVERITY_WORDS[f["severity"]],
+            "table": None if _blank(f["table_name"]) else f["table_name"],
+            "line": f["line"],
+            "column": None if _blank(f["column_name"]) else f["column_name"],
+            "value": None if _blank(f["value"]) else f["value"],
+            "rule": f["rule_code"],
+            "reason": f["message"],
+        }
+        for f in findings
+        if f["severity"] in severities
+    ]
 
 
 @cache
 def _warning_suites() -> frozenset[str]:
     """The stored suites that hold at least one warning-severity expectation."""
     return frozenset(
-        path.stem for path in EXPECTATIONS_DIR.glob("*.json")
+        path.stem
+        for path in EXPECTATIONS_DIR.glob("*.json")
         if any(e.get("meta", {}).get("severity") == "warning" for e in json.loads(path.read_text())["expectations"])
     )
 
@@ -226,7 +250,9 @@ def _loaded_warnings(paths: DataPaths, loaded: list[dict]) -> tuple[dict[tuple[s
     return rows, errors
 
 
-def _cross_source(paths: DataPaths, la_codes: set[str], tables: set[str]) -> tuple[dict[str, dict[str, list[Outcome]]], dict[str, str]] | None:
+def _cross_source(
+    paths: DataPaths, la_codes: set[str], tables: set[str]
+) -> tuple[dict[str, dict[str, list[Outcome]]], dict[str, str]] | None:
     """The cross-source warnings from the warehouse as last built, per suite and LA, and a note for
     each comparison it cannot make yet, for the comparisons that concern ``tables``; None if it has
     not been built. Each suite runs once for all the LAs."""
@@ -239,7 +265,9 @@ def _cross_source(paths: DataPaths, la_codes: set[str], tables: set[str]) -> tup
         try:
             frames[suite] = data.mart_frames(paths, mart, la_codes=la_codes)[suite]
         except WarehouseMissing:
-            missing[suite] = f"The {suite.replace('_', ' ')} check is not in this report: the warehouse has no {mart} yet."
+            missing[suite] = (
+                f"The {suite.replace('_', ' ')} check is not in this report: the warehouse has no {mart} yet."
+            )
     warnings = validate(frames, max_examples=None).warnings if frames else []
     by_la = {suite: {} for suite in frames}
     for outcome in warnings:
@@ -254,8 +282,10 @@ def _cross_source_rows(cross, la_code: str, tables: set[str]) -> tuple[list[dict
     if not suites:
         return [], []
     if cross is None:
-        return [], ["Cross-source checks (against DfE's caseload, your DSG plan and national unit costs) "
-                    "run once the warehouse has been built; they are not in this report."]
+        return [], [
+            "Cross-source checks (against DfE's caseload, your DSG plan and national unit costs) "
+            "run once the warehouse has been built; they are not in this report."
+        ]
     by_la, missing = cross
     made = [s for s in suites if s not in missing]
     notes = ["Cross-source checks use the warehouse as last built, which may predate this file."] if made else []
@@ -263,8 +293,9 @@ def _cross_source_rows(cross, la_code: str, tables: set[str]) -> tuple[list[dict
     return gx_rows([o for s in made for o in by_la[s].get(la_code, [])], None), notes
 
 
-def build_reports(paths: DataPaths, sources: Mapping[str, Iterable[str | Path]], *,
-                  synthetic: bool | None = None) -> Iterator[Report]:
+def build_reports(
+    paths: DataPaths, sources: Mapping[str, Iterable[str | Path]], *, synthetic: bool | None = None
+) -> Iterator[Report]:
     """The report of each received file (``{la_code: [SHA-256 or the file, ...]}``), in that order.
 
     Rejects and ingest warnings come from the ingest's findings; the GX warnings on the loaded
@@ -273,28 +304,47 @@ def build_reports(paths: DataPaths, sources: Mapping[str, Iterable[str | Path]],
     receipts = _receipts(paths, sources)
     if synthetic is None:
         synthetic = reporting.returns_synthetic(paths.landing)
-    loaded = [[e for e in events if e["outcome"] not in ("rejected", "unchanged") and e["table_name"] in TABLES]
-              for events in receipts]
+    loaded = [
+        [e for e in events if e["outcome"] not in ("rejected", "unchanged") and e["table_name"] in TABLES]
+        for events in receipts
+    ]
     warning_rows, gx_errors = _loaded_warnings(paths, [e for events in loaded for e in events])
-    cross = _cross_source(paths, {events[0]["la_code"] for events in loaded if events},
-                          {e["table_name"] for events in loaded for e in events}) if any(loaded) else None
+    cross = (
+        _cross_source(
+            paths,
+            {events[0]["la_code"] for events in loaded if events},
+            {e["table_name"] for events in loaded for e in events},
+        )
+        if any(loaded)
+        else None
+    )
     with duckdb.connect() as con:
         for events, loaded_events in zip(receipts, loaded):
             first = events[0]
             la_code, sha = first["la_code"], first["source_sha256"]
             report = Report(
-                la_code=la_code, la_name=_la_names().get(la_code, ""), source_file=first["source_file"],
-                source_sha256=sha, received_at=first["received_at"], return_period=first["return_period"],
-                synthetic=synthetic, tables=events,
+                la_code=la_code,
+                la_name=_la_names().get(la_code, ""),
+                source_file=first["source_file"],
+                source_sha256=sha,
+                received_at=first["received_at"],
+                return_period=first["return_period"],
+                synthetic=synthetic,
+                tables=events,
             )
             if all(e["outcome"] == "unchanged" for e in events):  # a re-send: a short report that it arrived
-                report.notes.append("This file is identical to the version you sent before, which stays current: "
-                                    "nothing changed. Its rejected rows are listed again; its warnings are in that "
-                                    "version's report.")
+                report.notes.append(
+                    "This file is identical to the version you sent before, which stays current: "
+                    "nothing changed. Its rejected rows are listed again; its warnings are in that "
+                    "version's report."
+                )
             findings = _findings(con, paths, la_code, sha)
             report.rejected = _finding_rows(findings, {"file_rejected", "row_rejected"})
-            report.warnings = _finding_rows(findings, {"warning"}) if loaded_events or not any(
-                e["outcome"] == "unchanged" for e in events) else []
+            report.warnings = (
+                _finding_rows(findings, {"warning"})
+                if loaded_events or not any(e["outcome"] == "unchanged" for e in events)
+                else []
+            )
             for event in loaded_events:
                 report.warnings += warning_rows.get((sha, event["table_name"]), [])
             report.pipeline_errors = gx_errors[sha] if loaded_events else 0
@@ -328,12 +378,21 @@ def render_html(report: Report) -> str:
         "SHA-256": report.source_sha256,
     }
     sections = []
-    for title, rows, kinds in (("Rejected files and rows", report.rejected, ("file_rejected", "row_rejected")),
-                               ("Warnings", report.warnings, ("warning",))):
+    for title, rows, kinds in (
+        ("Rejected files and rows", report.rejected, ("file_rejected", "row_rejected")),
+        ("Warnings", report.warnings, ("warning",)),
+    ):
         shown = {r["severity"] for r in rows}
         sections.append((title, rows, [NEXT_STEPS[k] for k in kinds if SEVERITY_WORDS[k] in shown]))
-    return reporting.render("feedback.html", report=report, stamp=STAMP, summary=summary, sections=sections,
-                            columns=COLUMNS, outcome_words=OUTCOME_WORDS)
+    return reporting.render(
+        "feedback.html",
+        report=report,
+        stamp=STAMP,
+        summary=summary,
+        sections=sections,
+        columns=COLUMNS,
+        outcome_words=OUTCOME_WORDS,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,8 +403,16 @@ SUMMARY_WIDTHS = [22, 70]  # wide enough for the received time and the SHA-256
 WRAP = {"text_wrap": True, "valign": "top"}
 
 
-def _sheet(wb: xlsxwriter.Workbook, styles: dict, title: str, report: Report, header: list[str], rows: list[list],
-           widths: list[int] = WIDTHS, filters: bool = True) -> None:
+def _sheet(
+    wb: xlsxwriter.Workbook,
+    styles: dict,
+    title: str,
+    report: Report,
+    header: list[str],
+    rows: list[list],
+    widths: list[int] = WIDTHS,
+    filters: bool = True,
+) -> None:
     """One sheet: the stamp, a bold frozen header (with filters), then the rows; their text wraps."""
     ws = wb.add_worksheet(title)
     for i, width in enumerate(widths[: len(header)]):
@@ -376,13 +443,24 @@ def write_xlsx(report: Report, path: Path) -> Path:
         ["File", report.source_file],
         ["Return period", report.return_period],
         ["Received (UTC)", report.received_at],
-        ["Rows in", totals["rows_in"]], ["Rows loaded", totals["rows_loaded"]], ["Rows rejected", totals["rows_rejected"]],
+        ["Rows in", totals["rows_in"]],
+        ["Rows loaded", totals["rows_loaded"]],
+        ["Rows rejected", totals["rows_rejected"]],
         ["Warnings", len(report.warnings)],
         ["SHA-256", report.source_sha256],
         [],
         ["Table", "Outcome", "Rows in", "Loaded", "Rejected", "Reason"],
-        *[[t["table_name"], OUTCOME_WORDS[t["outcome"]], t["rows_in"], t["rows_loaded"],
-           t["rows_rejected"], t["reason"]] for t in report.tables],
+        *[
+            [
+                t["table_name"],
+                OUTCOME_WORDS[t["outcome"]],
+                t["rows_in"],
+                t["rows_loaded"],
+                t["rows_rejected"],
+                t["reason"],
+            ]
+            for t in report.tables
+        ],
         [],
         *[[n] for n in report.notes],
     ]
@@ -395,8 +473,22 @@ def write_xlsx(report: Report, path: Path) -> Path:
         "date": wb.add_format({**WRAP, "num_format": "yyyy-mm-dd h:mm:ss"}),
     }
     _sheet(wb, styles, "Summary", report, ["Item", "Value"], summary, widths=SUMMARY_WIDTHS, filters=False)
-    _sheet(wb, styles, "Rejected", report, [c.capitalize() for c in COLUMNS], [[r[c] for c in COLUMNS] for r in report.rejected])
-    _sheet(wb, styles, "Warnings", report, [c.capitalize() for c in COLUMNS], [[r[c] for c in COLUMNS] for r in report.warnings])
+    _sheet(
+        wb,
+        styles,
+        "Rejected",
+        report,
+        [c.capitalize() for c in COLUMNS],
+        [[r[c] for c in COLUMNS] for r in report.rejected],
+    )
+    _sheet(
+        wb,
+        styles,
+        "Warnings",
+        report,
+        [c.capitalize() for c in COLUMNS],
+        [[r[c] for c in COLUMNS] for r in report.warnings],
+    )
     wb.close()
     return path
 
@@ -416,16 +508,18 @@ def _write(paths: DataPaths, report: Report) -> tuple[Path, Path]:
     return written
 
 
-def write_feedback_reports(paths: DataPaths, sources: Mapping[str, Iterable[str | Path]], *,
-                           synthetic: bool | None = None) -> list[tuple[Path, Path]]:
+def write_feedback_reports(
+    paths: DataPaths, sources: Mapping[str, Iterable[str | Path]], *, synthetic: bool | None = None
+) -> list[tuple[Path, Path]]:
     """Write the feedback report of each received file (``{la_code: [SHA-256 or the file, ...]}``)
     into ``reports/feedback/<la_code>/``; returns (html_path, xlsx_path) of each. ``synthetic``
     defaults to whether the landing folder holds the sample generator's README_SYNTHETIC.txt."""
     return [_write(paths, report) for report in build_reports(paths, sources, synthetic=synthetic)]
 
 
-def write_feedback_report(paths: DataPaths, la_code: str, source: str | Path, *,
-                          synthetic: bool | None = None) -> tuple[Path, Path]:
+def write_feedback_report(
+    paths: DataPaths, la_code: str, source: str | Path, *, synthetic: bool | None = None
+) -> tuple[Path, Path]:
     """Write the feedback report for one received file (its SHA-256, or the file); see
     ``write_feedback_reports``."""
     return write_feedback_reports(paths, {la_code: [source]}, synthetic=synthetic)[0]

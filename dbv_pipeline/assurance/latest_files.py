@@ -61,8 +61,16 @@ def outstanding(events: list[dict]) -> list[RejectedFile]:
     rejected = []
     for first, *rest in reversed(files.values()):
         tables = tuple(sorted({e["table_name"] for e in [first, *rest] if e["table_name"]}))
-        rejected.append(RejectedFile(first["la_code"], first["source_file"], first["received_at"], first["return_period"],
-                                     tables, first["reason"] or "rejected"))
+        rejected.append(
+            RejectedFile(
+                first["la_code"],
+                first["source_file"],
+                first["received_at"],
+                first["return_period"],
+                tables,
+                first["reason"] or "rejected",
+            )
+        )
     return rejected
 
 
@@ -80,8 +88,11 @@ def rejected_latest(paths: DataPaths) -> tuple[list[str], list[RejectedFile]]:
 
 def files_table(files: list[RejectedFile]) -> str:
     rows = ["| LA | file | table | period | received (UTC) | reason |", "|---|---|---|---|---|---|"]
-    rows += [f"| {f.la_code} | {md_cell(f.source_file)} | {', '.join(f.tables) or '?'} | {f.period or '?'} | "
-             f"{f.received_at:%Y-%m-%d %H:%M:%S} | {md_cell(f.reason)} |" for f in files]
+    rows += [
+        f"| {f.la_code} | {md_cell(f.source_file)} | {', '.join(f.tables) or '?'} | {f.period or '?'} | "
+        f"{f.received_at:%Y-%m-%d %H:%M:%S} | {md_cell(f.reason)} |"
+        for f in files
+    ]
     return "\n".join(rows)
 
 
@@ -95,31 +106,42 @@ def latest_files_result(paths: DataPaths) -> dg.AssetCheckResult:
         shown = "; ".join(f.describe() for f in flagged[:DESCRIBED_FILES])
         more = len(flagged) - DESCRIBED_FILES
         has = "has a rejected latest file" if len(flagged_las) == 1 else "have rejected latest files"
-        description = (f"{len(flagged_las)} of {plural(la_count, 'LA')} {has} ({plural(len(flagged), 'file')}): "
-                       f"{shown}" + (f"; and {more} more (see metadata)" if more > 0 else ""))
+        description = (
+            f"{len(flagged_las)} of {plural(la_count, 'LA')} {has} ({plural(len(flagged), 'file')}): "
+            f"{shown}" + (f"; and {more} more (see metadata)" if more > 0 else "")
+        )
     else:
-        description = f"Passed: every LA's latest file for each table and period was accepted ({plural(la_count, 'LA')})"
+        description = (
+            f"Passed: every LA's latest file for each table and period was accepted ({plural(la_count, 'LA')})"
+        )
     if unattributed:
-        description += (f". {plural(len(unattributed), 'file')} naming no LA {'was' if len(unattributed) == 1 else 'were'} "
-                        "rejected (see metadata)")
+        description += (
+            f". {plural(len(unattributed), 'file')} naming no LA {'was' if len(unattributed) == 1 else 'were'} "
+            "rejected (see metadata)"
+        )
     metadata = {
         "las_checked": la_count,
         "las_flagged": len(flagged_las),
         "files_rejected": len(flagged),
-        "rejected_latest": dg.MetadataValue.md(files_table(flagged) if flagged else "No LA's latest file was rejected."),
+        "rejected_latest": dg.MetadataValue.md(
+            files_table(flagged) if flagged else "No LA's latest file was rejected."
+        ),
     }
     if unattributed:
         metadata["unattributed_rejected"] = len(unattributed)
         metadata["unattributed"] = dg.MetadataValue.md(files_table(unattributed))
-    return dg.AssetCheckResult(passed=not flagged, severity=dg.AssetCheckSeverity.WARN, description=description,
-                               metadata=metadata)
+    return dg.AssetCheckResult(
+        passed=not flagged, severity=dg.AssetCheckSeverity.WARN, description=description, metadata=metadata
+    )
 
 
 @dg.asset_check(
-    asset=LEDGER_KEY, name=CHECK_NAME, blocking=False,
+    asset=LEDGER_KEY,
+    name=CHECK_NAME,
+    blocking=False,
     description="Never blocks: fails with severity WARN. Over every LA's ledger: an LA's most recent file for a "
-                "table and period (or a file rejected before its table was known) was rejected and no accepted "
-                "file followed, so the LA's previous version (if any) stays current. Names the LAs and files.",
+    "table and period (or a file rejected before its table was known) was rejected and no accepted "
+    "file followed, so the LA's previous version (if any) stays current. Names the LAs and files.",
 )
 def latest_files_accepted(settings: PipelineSettings) -> dg.AssetCheckResult:
     return latest_files_result(settings.paths)

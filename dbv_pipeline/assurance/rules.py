@@ -49,22 +49,35 @@ class Mart:
 
 MARTS = {
     "fct_ehcp_census": Mart(
-        "placements", ("la_code", "census_year", "provision_type", "primary_need", "age_group"),
-        ("census_date", "ehcp_count"), codes={"age_group": "age_group"}, counts={"ehcp_count": 1},
+        "placements",
+        ("la_code", "census_year", "provision_type", "primary_need", "age_group"),
+        ("census_date", "ehcp_count"),
+        codes={"age_group": "age_group"},
+        counts={"ehcp_count": 1},
     ),
     "fct_hnb_spend": Mart(
-        "hnb_spend", ("la_code", "financial_year", "provision_type", "spend_type"),
-        ("spend_gbp", "line_count", "return_period"), counts={"line_count": 1},
+        "hnb_spend",
+        ("la_code", "financial_year", "provision_type", "spend_type"),
+        ("spend_gbp", "line_count", "return_period"),
+        counts={"line_count": 1},
     ),
     "fct_unit_cost": Mart(
-        "hnb_spend", ("la_code", "financial_year", "provision_type", "spend_type"), ("spend_gbp", "costed_placements"),
-        optional=("start_census_ehcp_count", "end_census_ehcp_count", "average_ehcp_count", "unit_cost_gbp",
-                  "mean_placement_cost_gbp"),
+        "hnb_spend",
+        ("la_code", "financial_year", "provision_type", "spend_type"),
+        ("spend_gbp", "costed_placements"),
+        optional=(
+            "start_census_ehcp_count",
+            "end_census_ehcp_count",
+            "average_ehcp_count",
+            "unit_cost_gbp",
+            "mean_placement_cost_gbp",
+        ),
         codes={"provision_type": "provision_type"},
         counts={"start_census_ehcp_count": 0, "end_census_ehcp_count": 0, "costed_placements": 0},
     ),
     "fct_dsg_balance": Mart(
-        "dsg_plan", ("la_code", "financial_year", "scenario"),
+        "dsg_plan",
+        ("la_code", "financial_year", "scenario"),
         ("hnb_income_gbp", "hnb_expenditure_gbp", "in_year_balance_gbp", "cumulative_balance_gbp", "return_period"),
         optional=("in_year_balance_pct_of_income", "cumulative_balance_pct_of_income"),
     ),
@@ -128,33 +141,43 @@ def _gx_rules() -> list[Rule]:
     return [
         # Warnings (spec §4): loaded, and listed in the LA's feedback report.
         Rule(
-            "W_NEGATIVE_SPEND", "warning", "gx",
+            "W_NEGATIVE_SPEND",
+            "warning",
+            "gx",
             "spend_gbp is negative; that is expected only for recoupment or income lines, so check the sign",
             ("hnb_spend.spend_gbp",),
         ),
         Rule(
-            "W_ROLL_FORWARD", "warning", "gx",
+            "W_ROLL_FORWARD",
+            "warning",
+            "gx",
             "cumulative_balance_gbp does not roll forward: it should be the previous year's cumulative balance "
             "plus this year's in_year_balance_gbp (within £1,000; forecasts continue from the last ACTUAL year)",
             ("dsg_plan.cumulative_balance_gbp", "dsg_plan.in_year_balance_gbp"),
             ROLL_FORWARD_TOLERANCE_GBP,
         ),
         Rule(
-            "W_CASELOAD_DFE", "warning", "gx",
+            "W_CASELOAD_DFE",
+            "warning",
+            "gx",
             "The number of EHC plans active at the January census in your placements return differs from "
             "DfE's published caseload for that census by more than 5%",
             ("placements.ehcp_start_date", "placements.ehcp_end_date", "fct_ehcp_census.ehcp_count"),
             CASELOAD_TOLERANCE,
         ),
         Rule(
-            "W_HNB_VS_DSG", "warning", "gx",
+            "W_HNB_VS_DSG",
+            "warning",
+            "gx",
             "Total OUTTURN spend in hnb_spend for the year differs from the DSG plan's ACTUAL "
             "hnb_expenditure_gbp for the same year by more than 2%",
             ("hnb_spend.spend_gbp", "dsg_plan.hnb_expenditure_gbp"),
             HNB_VS_DSG_TOLERANCE,
         ),
         Rule(
-            "W_UNIT_COST", "warning", "gx",
+            "W_UNIT_COST",
+            "warning",
+            "gx",
             "The unit cost for this provision type is more than three times the national median",
             ("placements.annual_cost_gbp", "fct_unit_cost.unit_cost_gbp"),
             UNIT_COST_MULTIPLE,

@@ -65,26 +65,47 @@ def _column_expectations(col: Column) -> list[dict]:
     out = [
         expectation("expect_column_to_exist", "C_COLUMN", f"{c} is present", column=c),
         expectation(
-            "expect_column_values_to_be_in_type_list", "C_TYPE", f"{c} is loaded with the {col.type} type",
-            column=c, type_list=PANDAS_TYPES[col.type],
+            "expect_column_values_to_be_in_type_list",
+            "C_TYPE",
+            f"{c} is loaded with the {col.type} type",
+            column=c,
+            type_list=PANDAS_TYPES[col.type],
         ),
     ]
     if column_scope("C_REQUIRED", col):
         out.append(expectation("expect_column_values_to_not_be_null", "C_REQUIRED", f"{c} is never blank", column=c))
     if column_scope("C_CODE", col):
-        out.append(expectation(
-            "expect_column_values_to_be_in_set", "C_CODE", f"{c} is in code list {col.code_list}",
-            column=c, value_set=CONTRACT.codes(col.code_list),
-        ))
+        out.append(
+            expectation(
+                "expect_column_values_to_be_in_set",
+                "C_CODE",
+                f"{c} is in code list {col.code_list}",
+                column=c,
+                value_set=CONTRACT.codes(col.code_list),
+            )
+        )
     for regex in filter(None, (FORMATS.get(col.type), col.pattern)):
-        out.append(expectation("expect_column_values_to_match_regex", "C_FORMAT", f"{c} matches {regex}", column=c, regex=regex))
+        out.append(
+            expectation(
+                "expect_column_values_to_match_regex", "C_FORMAT", f"{c} matches {regex}", column=c, regex=regex
+            )
+        )
     if col.max_length:
-        out.append(expectation(
-            "expect_column_value_lengths_to_be_between", "C_FORMAT", f"{c} is at most {col.max_length} characters",
-            column=c, max_value=col.max_length,
-        ))
+        out.append(
+            expectation(
+                "expect_column_value_lengths_to_be_between",
+                "C_FORMAT",
+                f"{c} is at most {col.max_length} characters",
+                column=c,
+                max_value=col.max_length,
+            )
+        )
     if column_scope("C_MIN", col):
-        out.append(expectation("expect_column_values_to_be_between", "C_MIN", f"{c} is at least {col.min}", column=c, min_value=col.min))
+        out.append(
+            expectation(
+                "expect_column_values_to_be_between", "C_MIN", f"{c} is at least {col.min}", column=c, min_value=col.min
+            )
+        )
     return out
 
 
@@ -92,34 +113,58 @@ def raw_suite(table_name: str) -> dict:
     """Post-load conformance of one raw table to the contract, plus its in-table warnings."""
     table = TABLES[table_name]
     exps = [e for col in table.columns for e in _column_expectations(col)]
-    exps += [expectation("expect_column_to_exist", "C_COLUMN", f"lineage column {c} is present", column=c) for c in LINEAGE]
-    exps.append(expectation(
-        "expect_compound_columns_to_be_unique", "C_KEY", "each source line loads once per version",
-        column_list=[*VERSION_KEY, "source_line"], ignore_row_if="never",
-    ))
+    exps += [
+        expectation("expect_column_to_exist", "C_COLUMN", f"lineage column {c} is present", column=c) for c in LINEAGE
+    ]
+    exps.append(
+        expectation(
+            "expect_compound_columns_to_be_unique",
+            "C_KEY",
+            "each source line loads once per version",
+            column_list=[*VERSION_KEY, "source_line"],
+            ignore_row_if="never",
+        )
+    )
     if table.unique:
-        exps.append(expectation(
-            "expect_compound_columns_to_be_unique", "C_KEY", f"({', '.join(table.unique)}) is unique within a version",
-            column_list=[*VERSION_KEY, *table.unique], ignore_row_if="never",
-        ))
+        exps.append(
+            expectation(
+                "expect_compound_columns_to_be_unique",
+                "C_KEY",
+                f"({', '.join(table.unique)}) is unique within a version",
+                column_list=[*VERSION_KEY, *table.unique],
+                ignore_row_if="never",
+            )
+        )
     if table_name == "hnb_spend":
-        exps.append(expectation(
-            "expect_column_values_to_be_between", "W_NEGATIVE_SPEND", "spend_gbp is not negative",
-            column="spend_gbp", min_value=0,
-        ))
+        exps.append(
+            expectation(
+                "expect_column_values_to_be_between",
+                "W_NEGATIVE_SPEND",
+                "spend_gbp is not negative",
+                column="spend_gbp",
+                min_value=0,
+            )
+        )
     return suite(f"raw_{table_name}", f"Loaded raw {table_name} conforms to the contract", exps)
 
 
 def roll_forward_suite() -> dict:
     """On the derived frame of ``derive.dsg_roll_forward``: one row per dsg_plan row with a previous year."""
     tol = RULES["W_ROLL_FORWARD"].threshold
-    return suite("dsg_roll_forward", "DSG plan cumulative balances roll forward year to year", [
-        expectation(
-            "expect_column_values_to_be_between", "W_ROLL_FORWARD",
-            f"cumulative balance = previous cumulative + in-year balance, within £{tol:,.0f}",
-            column="roll_forward_gap_gbp", min_value=-tol, max_value=tol,
-        ),
-    ])
+    return suite(
+        "dsg_roll_forward",
+        "DSG plan cumulative balances roll forward year to year",
+        [
+            expectation(
+                "expect_column_values_to_be_between",
+                "W_ROLL_FORWARD",
+                f"cumulative balance = previous cumulative + in-year balance, within £{tol:,.0f}",
+                column="roll_forward_gap_gbp",
+                min_value=-tol,
+                max_value=tol,
+            ),
+        ],
+    )
 
 
 def mart_suite(name: str) -> dict:
@@ -128,24 +173,52 @@ def mart_suite(name: str) -> dict:
     source = {c.name: c for c in TABLES[mart.source].columns}
     columns = mart.key + mart.measures + mart.optional
     exps = [expectation("expect_column_to_exist", "M_COLUMN", f"{c} is present", column=c) for c in columns]
-    exps += [expectation("expect_column_values_to_not_be_null", "M_REQUIRED", f"{c} is never blank", column=c)
-             for c in mart.key + mart.measures]
-    exps.append(expectation(
-        "expect_compound_columns_to_be_unique", "M_KEY", f"one row per {', '.join(mart.key)}",
-        column_list=list(mart.key), ignore_row_if="never",
-    ))
+    exps += [
+        expectation("expect_column_values_to_not_be_null", "M_REQUIRED", f"{c} is never blank", column=c)
+        for c in mart.key + mart.measures
+    ]
+    exps.append(
+        expectation(
+            "expect_compound_columns_to_be_unique",
+            "M_KEY",
+            f"one row per {', '.join(mart.key)}",
+            column_list=list(mart.key),
+            ignore_row_if="never",
+        )
+    )
     for c in columns:
         code_list = mart.codes.get(c) or (source[c].code_list if c in source else None)
         if code_list:
-            exps.append(expectation("expect_column_values_to_be_in_set", "M_CODE", f"{c} is in code list {code_list}",
-                                    column=c, value_set=CONTRACT.codes(code_list)))
+            exps.append(
+                expectation(
+                    "expect_column_values_to_be_in_set",
+                    "M_CODE",
+                    f"{c} is in code list {code_list}",
+                    column=c,
+                    value_set=CONTRACT.codes(code_list),
+                )
+            )
         elif c in source and source[c].type in FORMATS:
-            exps.append(expectation("expect_column_values_to_match_regex", "M_CODE", f"{c} matches {FORMATS[source[c].type]}",
-                                    column=c, regex=FORMATS[source[c].type]))
+            exps.append(
+                expectation(
+                    "expect_column_values_to_match_regex",
+                    "M_CODE",
+                    f"{c} matches {FORMATS[source[c].type]}",
+                    column=c,
+                    regex=FORMATS[source[c].type],
+                )
+            )
         minimum = mart.counts.get(c, source[c].min if c in source else None)
         if minimum is not None:
-            exps.append(expectation("expect_column_values_to_be_between", "M_RANGE", f"{c} is at least {minimum}",
-                                    column=c, min_value=minimum))
+            exps.append(
+                expectation(
+                    "expect_column_values_to_be_between",
+                    "M_RANGE",
+                    f"{c} is at least {minimum}",
+                    column=c,
+                    min_value=minimum,
+                )
+            )
     return suite(name, f"The {name} mart is complete and consistent", exps)
 
 
@@ -153,21 +226,47 @@ def cross_source_suites() -> list[dict]:
     """On the derived frames of ``derive.caseload_vs_dfe``, ``hnb_vs_dsg`` and ``unit_cost_vs_median``."""
     caseload, spend, cost = (RULES[c].threshold for c in ("W_CASELOAD_DFE", "W_HNB_VS_DSG", "W_UNIT_COST"))
     return [
-        suite("caseload_vs_dfe", "LA caseload is close to DfE's published caseload for the same census", [
-            expectation("expect_column_values_to_be_between", "W_CASELOAD_DFE",
-                        f"LA caseload within {caseload:.0%} of DfE's", column="caseload_gap_ratio",
-                        min_value=-caseload, max_value=caseload),
-        ]),
-        suite("hnb_vs_dsg", "HNB outturn is close to the DSG plan's ACTUAL expenditure for the same year", [
-            expectation("expect_column_values_to_be_between", "W_HNB_VS_DSG",
-                        f"HNB outturn within {spend:.0%} of DSG plan expenditure", column="spend_gap_ratio",
-                        min_value=-spend, max_value=spend),
-        ]),
-        suite("unit_cost_vs_median", "Unit costs are not far above the national median for their provision", [
-            expectation("expect_column_values_to_be_between", "W_UNIT_COST",
-                        f"unit cost at most {cost:g} times the national median", column="unit_cost_ratio",
-                        max_value=cost),
-        ]),
+        suite(
+            "caseload_vs_dfe",
+            "LA caseload is close to DfE's published caseload for the same census",
+            [
+                expectation(
+                    "expect_column_values_to_be_between",
+                    "W_CASELOAD_DFE",
+                    f"LA caseload within {caseload:.0%} of DfE's",
+                    column="caseload_gap_ratio",
+                    min_value=-caseload,
+                    max_value=caseload,
+                ),
+            ],
+        ),
+        suite(
+            "hnb_vs_dsg",
+            "HNB outturn is close to the DSG plan's ACTUAL expenditure for the same year",
+            [
+                expectation(
+                    "expect_column_values_to_be_between",
+                    "W_HNB_VS_DSG",
+                    f"HNB outturn within {spend:.0%} of DSG plan expenditure",
+                    column="spend_gap_ratio",
+                    min_value=-spend,
+                    max_value=spend,
+                ),
+            ],
+        ),
+        suite(
+            "unit_cost_vs_median",
+            "Unit costs are not far above the national median for their provision",
+            [
+                expectation(
+                    "expect_column_values_to_be_between",
+                    "W_UNIT_COST",
+                    f"unit cost at most {cost:g} times the national median",
+                    column="unit_cost_ratio",
+                    max_value=cost,
+                ),
+            ],
+        ),
     ]
 
 
@@ -187,8 +286,11 @@ def dumps(suite_dict: dict) -> str:
 def out_of_sync(directory: Path = EXPECTATIONS_DIR) -> list[str]:
     """Names of suites whose JSON differs from what the contract generates (or is missing/extra)."""
     built = build_suites()
-    stale = [n for n, s in built.items() if not (directory / f"{n}.json").exists()
-             or (directory / f"{n}.json").read_text(encoding="utf-8") != dumps(s)]
+    stale = [
+        n
+        for n, s in built.items()
+        if not (directory / f"{n}.json").exists() or (directory / f"{n}.json").read_text(encoding="utf-8") != dumps(s)
+    ]
     extra = [p.stem for p in directory.glob("*.json") if p.stem not in built]
     return sorted(stale + extra)
 

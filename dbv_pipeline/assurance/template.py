@@ -55,10 +55,18 @@ def _codes_words(col: Column) -> str:
 def _guidance(ws) -> None:
     ws.append([f"DBV data return template (spec v{CONTRACT.spec_version})"])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append(["Save as <la_code>_dbv_return_<period>.xlsx, e.g. 869_dbv_return_2024-25.xlsx. "
-               "Fill one sheet per table, one row per record, from row 2; do not rename sheets or headers."])
-    ws.append(["Pick codes from the drop-downs. Leave a cell blank only where 'Required' says no. "
-               "Never include names, addresses, postcodes, UPNs, ULNs or NHS numbers."])
+    ws.append(
+        [
+            "Save as <la_code>_dbv_return_<period>.xlsx, e.g. 869_dbv_return_2024-25.xlsx. "
+            "Fill one sheet per table, one row per record, from row 2; do not rename sheets or headers."
+        ]
+    )
+    ws.append(
+        [
+            "Pick codes from the drop-downs. Leave a cell blank only where 'Required' says no. "
+            "Never include names, addresses, postcodes, UPNs, ULNs or NHS numbers."
+        ]
+    )
     ws.append([])
     header = ["Table", "Column", "Description", "Type", "Required", "Allowed codes", "Other rules"]
     ws.append(header)
@@ -66,8 +74,17 @@ def _guidance(ws) -> None:
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
     for table in TABLES.values():
         for col in table.columns:
-            ws.append([table.name, col.name, col.description, TYPE_WORDS[col.type],
-                       "yes" if col.required else "no", _codes_words(col), _rule_words(col)])
+            ws.append(
+                [
+                    table.name,
+                    col.name,
+                    col.description,
+                    TYPE_WORDS[col.type],
+                    "yes" if col.required else "no",
+                    _codes_words(col),
+                    _rule_words(col),
+                ]
+            )
         if table.unique:
             ws.append([table.name, ", ".join(table.unique), "Together these must not repeat", "", "", "", "unique key"])
         for rule in table.row_rules:
@@ -98,27 +115,62 @@ FIXED_LENGTHS = {"la_code": 3, "urn": 6, "financial_year": 7}  # 869, 123456, 20
 
 def _validation(col: Column, ranges: dict[str, str]) -> DataValidation | None:
     """Excel's check for a column, from its contract type and rules (None for free text)."""
-    common = {"allow_blank": not col.required, "showErrorMessage": True, "promptTitle": col.name[:32],
-              "prompt": col.description[:255], "showInputMessage": True}
+    common = {
+        "allow_blank": not col.required,
+        "showErrorMessage": True,
+        "promptTitle": col.name[:32],
+        "prompt": col.description[:255],
+        "showInputMessage": True,
+    }
     if col.code_list:
-        return DataValidation(type="list", formula1=f"={ranges[col.code_list]}", errorTitle="Not in the code list",
-                              error=f"{col.name} must be one of: {', '.join(CONTRACT.codes(col.code_list))}"[:255], **common)
+        return DataValidation(
+            type="list",
+            formula1=f"={ranges[col.code_list]}",
+            errorTitle="Not in the code list",
+            error=f"{col.name} must be one of: {', '.join(CONTRACT.codes(col.code_list))}"[:255],
+            **common,
+        )
     if col.type == "date":
-        return DataValidation(type="date", operator="between", formula1="DATE(1900,1,1)", formula2="DATE(2100,12,31)",
-                              errorTitle="Not a date", error=f"{col.name} must be a date (YYYY-MM-DD)", **common)
+        return DataValidation(
+            type="date",
+            operator="between",
+            formula1="DATE(1900,1,1)",
+            formula2="DATE(2100,12,31)",
+            errorTitle="Not a date",
+            error=f"{col.name} must be a date (YYYY-MM-DD)",
+            **common,
+        )
     if col.type == "money":
         minimum = f"{col.min:g}" if col.min is not None else "-1000000000000"
-        return DataValidation(type="decimal", operator="between", formula1=minimum, formula2="1000000000000",
-                              errorTitle="Not an amount", error=f"{col.name} must be an amount in pounds"
-                              + (f", at least {col.min:g}" if col.min is not None else ""), **common)
+        return DataValidation(
+            type="decimal",
+            operator="between",
+            formula1=minimum,
+            formula2="1000000000000",
+            errorTitle="Not an amount",
+            error=f"{col.name} must be an amount in pounds"
+            + (f", at least {col.min:g}" if col.min is not None else ""),
+            **common,
+        )
     if col.type in FIXED_LENGTHS:
         n = FIXED_LENGTHS[col.type]
-        return DataValidation(type="textLength", operator="equal", formula1=str(n), errorTitle="Wrong length",
-                              error=f"{col.name} must be {n} characters ({TYPE_WORDS[col.type]})", **common)
+        return DataValidation(
+            type="textLength",
+            operator="equal",
+            formula1=str(n),
+            errorTitle="Wrong length",
+            error=f"{col.name} must be {n} characters ({TYPE_WORDS[col.type]})",
+            **common,
+        )
     if col.max_length:
-        return DataValidation(type="textLength", operator="lessThanOrEqual", formula1=str(col.max_length),
-                              errorTitle="Too long", error=f"{col.name} must be at most {col.max_length} characters",
-                              **common)
+        return DataValidation(
+            type="textLength",
+            operator="lessThanOrEqual",
+            formula1=str(col.max_length),
+            errorTitle="Too long",
+            error=f"{col.name} must be at most {col.max_length} characters",
+            **common,
+        )
     return None
 
 

@@ -90,8 +90,18 @@ class Result:
             "errors": len(self.errors),
             "warnings": len(self.warnings),
             "failures": [
-                {k: getattr(o, k) for k in ("suite", "rule_code", "severity", "description", "unexpected_count",
-                                             "examples", "exception")}
+                {
+                    k: getattr(o, k)
+                    for k in (
+                        "suite",
+                        "rule_code",
+                        "severity",
+                        "description",
+                        "unexpected_count",
+                        "examples",
+                        "exception",
+                    )
+                }
                 for o in self.errors + self.warnings
             ],
             "data_docs": str(self.data_docs) if self.data_docs else None,
@@ -104,7 +114,9 @@ def load_suite_dict(name: str, directory: Path = EXPECTATIONS_DIR) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SuiteError(f"Suite {name!r}: {path} does not exist (run python -m dbv_pipeline.assurance.suites)") from None
+        raise SuiteError(
+            f"Suite {name!r}: {path} does not exist (run python -m dbv_pipeline.assurance.suites)"
+        ) from None
     except json.JSONDecodeError as e:
         raise SuiteError(f"Suite {name!r}: {path} is not valid JSON: {e}") from e
     expectations = data.get("expectations") if isinstance(data, dict) else None
@@ -114,11 +126,15 @@ def load_suite_dict(name: str, directory: Path = EXPECTATIONS_DIR) -> dict:
         meta = exp.get("meta") or {}
         rule = RULES.get(meta.get("rule_code"))
         if rule is None or rule.home != "gx":
-            raise SuiteError(f"Suite {name!r}, expectation {i} ({exp.get('type')}): rule_code "
-                             f"{meta.get('rule_code')!r} is not a GX rule of the registry")
+            raise SuiteError(
+                f"Suite {name!r}, expectation {i} ({exp.get('type')}): rule_code "
+                f"{meta.get('rule_code')!r} is not a GX rule of the registry"
+            )
         if meta.get("severity") != rule.severity:
-            raise SuiteError(f"Suite {name!r}, expectation {i}: severity {meta.get('severity')!r} "
-                             f"but rule {rule.code} is {rule.severity!r}")
+            raise SuiteError(
+                f"Suite {name!r}, expectation {i}: severity {meta.get('severity')!r} "
+                f"but rule {rule.code} is {rule.severity!r}"
+            )
     return data
 
 
@@ -160,12 +176,21 @@ def _context(reports: Path | None):
         analytics_enabled=False,
     )
     if reports is not None:
+
         def filesystem(folder: str) -> dict:
             return {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(reports / folder)}
 
-        config.stores["validation_results_store"] = {"class_name": "ValidationResultsStore", "store_backend": filesystem("gx_results")}
-        config.data_docs_sites = {"local": {"class_name": "SiteBuilder", "store_backend": filesystem("data_docs"),
-                                            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}}}
+        config.stores["validation_results_store"] = {
+            "class_name": "ValidationResultsStore",
+            "store_backend": filesystem("gx_results"),
+        }
+        config.data_docs_sites = {
+            "local": {
+                "class_name": "SiteBuilder",
+                "store_backend": filesystem("data_docs"),
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }
+        }
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
@@ -195,7 +220,11 @@ def _exception(info: dict | None) -> str | None:
         return None
     if "raised_exception" in info:
         return (info.get("exception_message") or "raised") if info["raised_exception"] else None
-    messages = [v.get("exception_message") or "raised" for v in info.values() if isinstance(v, dict) and v.get("raised_exception")]
+    messages = [
+        v.get("exception_message") or "raised"
+        for v in info.values()
+        if isinstance(v, dict) and v.get("raised_exception")
+    ]
     return "; ".join(messages) or None
 
 
@@ -233,8 +262,11 @@ def _merge_outcome(total: Outcome | None, part: Outcome, max_examples: int | Non
     if total is None:
         return part
     return replace(
-        total, success=total.success and part.success, unexpected_count=total.unexpected_count + part.unexpected_count,
-        examples=(total.examples + part.examples)[:max_examples], exception=total.exception or part.exception,
+        total,
+        success=total.success and part.success,
+        unexpected_count=total.unexpected_count + part.unexpected_count,
+        examples=(total.examples + part.examples)[:max_examples],
+        exception=total.exception or part.exception,
     )
 
 
@@ -251,8 +283,9 @@ def _merge_docs(total, part, keep: int):
     merged, result = total.result, part.result
     if "unexpected_count" in result:
         merged["unexpected_count"] = merged.get("unexpected_count", 0) + result["unexpected_count"]
-        merged["partial_unexpected_list"] = (merged.get("partial_unexpected_list", []) +
-                                             result.get("partial_unexpected_list", []))[:keep]
+        merged["partial_unexpected_list"] = (
+            merged.get("partial_unexpected_list", []) + result.get("partial_unexpected_list", [])
+        )[:keep]
     if "observed_value" in result and total.success and not part.success:
         merged["observed_value"] = result["observed_value"]
     if _exception(part.exception_info) and not _exception(total.exception_info):
@@ -273,20 +306,30 @@ class Validation:
     pass, GX's COMPLETE format).
     """
 
-    def __init__(self, names: list[str], *, paths: DataPaths | None = None, run_name: str | None = None,
-                 label: str = "all", directory: Path = EXPECTATIONS_DIR, max_examples: int | None = MAX_EXAMPLES):
+    def __init__(
+        self,
+        names: list[str],
+        *,
+        paths: DataPaths | None = None,
+        run_name: str | None = None,
+        label: str = "all",
+        directory: Path = EXPECTATIONS_DIR,
+        max_examples: int | None = MAX_EXAMPLES,
+    ):
         suites = {name: load_suite(name, directory) for name in names}
         from great_expectations.core.run_identifier import RunIdentifier
 
         self._reports = paths.reports if paths else None
         self._context = _context(self._reports)
-        self._batch = self._context.data_sources.add_pandas("dbv").add_dataframe_asset(label) \
+        self._batch = (
+            self._context.data_sources.add_pandas("dbv")
+            .add_dataframe_asset(label)
             .add_batch_definition_whole_dataframe("whole")
+        )
         self._suites = {name: self._context.suites.add(suite) for name, suite in suites.items()}
-        self._run_id = RunIdentifier(run_name=run_name or label, run_time=dt.datetime.now(dt.timezone.utc))
+        self._run_id = RunIdentifier(run_name=run_name or label, run_time=dt.datetime.now(dt.UTC))
         self._max_examples = max_examples
-        self._format = {"result_format": "COMPLETE"} if max_examples is None \
-            else {"result_format": "BOOLEAN_ONLY"}
+        self._format = {"result_format": "COMPLETE"} if max_examples is None else {"result_format": "BOOLEAN_ONLY"}
         self._outcomes: dict[str, dict[str, Outcome]] = {name: {} for name in names}
         self._docs: dict[str, tuple] = {}  # per suite: the first chunk's GX suite result, and the merged results
         self.rows = dict.fromkeys(names, 0)
@@ -303,10 +346,15 @@ class Validation:
             suite = self._suites[name]
             run = self._validator(df, self._format).validate_expectation_suite(suite)
             results = {er.expectation_config.id: er for er in run.results}
-            failed = [e for e in suite.expectations
-                      if not results[e.id].success and _exception(results[e.id].exception_info) is None]
+            failed = [
+                e
+                for e in suite.expectations
+                if not results[e.id].success and _exception(results[e.id].exception_info) is None
+            ]
             if failed and self._max_examples is not None:
-                validator = self._validator(df, {"result_format": "SUMMARY", "partial_unexpected_count": self._max_examples})
+                validator = self._validator(
+                    df, {"result_format": "SUMMARY", "partial_unexpected_count": self._max_examples}
+                )
                 results.update({e.id: validator.validate_expectation(e) for e in failed})
             self.rows[name] += len(df)
             outcomes = self._outcomes[name]
@@ -344,28 +392,47 @@ class Validation:
             results = []
             for e in self._suites[name].expectations:
                 r, rows = merged[e.id], self.rows[name]
-                map_expectation = isinstance(e, (ColumnMapExpectation, ColumnPairMapExpectation, MulticolumnMapExpectation))
+                map_expectation = isinstance(
+                    e, (ColumnMapExpectation, ColumnPairMapExpectation, MulticolumnMapExpectation)
+                )
                 if r.success and map_expectation and e.mostly == 1:
                     r.result.setdefault("unexpected_count", 0)  # it passed, so no value was unexpected
                 if "unexpected_count" in r.result:
-                    r.result.update(element_count=rows, unexpected_percent=100 * r.result["unexpected_count"] / rows if rows else None)
+                    r.result.update(
+                        element_count=rows,
+                        unexpected_percent=100 * r.result["unexpected_count"] / rows if rows else None,
+                    )
                 results.append(r)
             passed = sum(bool(r.success) for r in results)
             run = ExpectationSuiteValidationResult(
-                success=passed == len(results), results=results, suite_name=name, batch_id=first.batch_id,
-                statistics={"evaluated_expectations": len(results), "successful_expectations": passed,
-                            "unsuccessful_expectations": len(results) - passed,
-                            "success_percent": 100 * passed / len(results) if results else None},
-                meta={**first.meta, "run_id": self._run_id, "validation_time": self._run_id.run_time,
-                      "batch_parameters": {"dataframe": "<DATAFRAME>"},
-                      # The first chunk's fingerprint is not the run's.
-                      "batch_markers": {k: v for k, v in first.meta["batch_markers"].items() if k != "pandas_data_fingerprint"}},
+                success=passed == len(results),
+                results=results,
+                suite_name=name,
+                batch_id=first.batch_id,
+                statistics={
+                    "evaluated_expectations": len(results),
+                    "successful_expectations": passed,
+                    "unsuccessful_expectations": len(results) - passed,
+                    "success_percent": 100 * passed / len(results) if results else None,
+                },
+                meta={
+                    **first.meta,
+                    "run_id": self._run_id,
+                    "validation_time": self._run_id.run_time,
+                    "batch_parameters": {"dataframe": "<DATAFRAME>"},
+                    # The first chunk's fingerprint is not the run's.
+                    "batch_markers": {
+                        k: v for k, v in first.meta["batch_markers"].items() if k != "pandas_data_fingerprint"
+                    },
+                },
             )
             suite_id = ExpectationSuiteIdentifier(name=name)
             ids.append(ValidationResultIdentifier(suite_id, self._run_id, first.batch_id))
             self._context.validation_results_store.store_validation_results(
-                suite_validation_result=run, suite_validation_result_identifier=ids[-1],
-                expectation_suite_identifier=suite_id)
+                suite_validation_result=run,
+                suite_validation_result_identifier=ids[-1],
+                expectation_suite_identifier=suite_id,
+            )
         self._context.build_data_docs(site_names=["local"], resource_identifiers=ids)
         return self._reports / "data_docs" / "index.html"
 
@@ -381,7 +448,8 @@ def validate(
 ) -> Result:
     """Run each named suite on its frame (``{"raw_placements": df, ...}``), in one chunk (see
     ``Validation`` for the arguments)."""
-    validation = Validation(list(frames), paths=paths, run_name=run_name, label=label, directory=directory,
-                            max_examples=max_examples)
+    validation = Validation(
+        list(frames), paths=paths, run_name=run_name, label=label, directory=directory, max_examples=max_examples
+    )
     validation.add(frames)
     return validation.result()

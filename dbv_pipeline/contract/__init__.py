@@ -48,7 +48,9 @@ class RowRule:
     message: str
     columns: tuple[str, ...]
     fails_when: str
-    column_fails_when: str | None = None  # per-column predicate ("{column} > ..."): the finding names the first column that breaks it
+    column_fails_when: str | None = (
+        None  # per-column predicate ("{column} > ..."): the finding names the first column that breaks it
+    )
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,11 @@ class Contract:
     def is_personal_column(self, name: str) -> bool:
         """Whether a (normalised) header names personal data: exactly, by a part, or by a word."""
         squashed = name.replace("_", "")
-        return (name in self.personal_data_columns or any(part in squashed for part in self.personal_column_parts)
-                or bool(set(name.split("_")) & self.personal_column_tokens))
+        return (
+            name in self.personal_data_columns
+            or any(part in squashed for part in self.personal_column_parts)
+            or bool(set(name.split("_")) & self.personal_column_tokens)
+        )
 
     def is_reserved_column(self, name: str) -> bool:
         """Whether a (normalised) header collides with the pipeline's own columns."""

@@ -13,7 +13,10 @@ from .raw_store import RawStore
 la_partitions = dg.DynamicPartitionsDefinition(name="la_code")
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in [*TABLES, "submissions", "findings"]}
 RAW_DESCRIPTIONS = {
-    **{name: f"Raw layer: {t.description}; typed Parquet per accepted version, with lineage." for name, t in TABLES.items()},
+    **{
+        name: f"Raw layer: {t.description}; typed Parquet per accepted version, with lineage."
+        for name, t in TABLES.items()
+    },
     "submissions": "Raw layer: the version ledger, one row per (file, table) event.",
     "findings": "Raw layer: every rejected file, rejected row and warning, with line, column and reason.",
 }
@@ -44,10 +47,14 @@ def raw_returns(context: dg.AssetExecutionContext, settings: PipelineSettings):
     paths = settings.paths
     scan = scan_landing(paths.landing, settings.landing_settle_seconds)
     for path in scan.refused:
-        context.log.warning(f"Refused {shown_name(path.name)!r} in the landing folder: not a regular file (a symlink or special file)")
+        context.log.warning(
+            f"Refused {shown_name(path.name)!r} in the landing folder: not a regular file (a symlink or special file)"
+        )
     if scan.settling:
-        context.log.info(f"{len(scan.settling)} landing files changed in the last {settings.landing_settle_seconds} s: "
-                         "they are taken once they are stable")
+        context.log.info(
+            f"{len(scan.settling)} landing files changed in the last {settings.landing_settle_seconds} s: "
+            "they are taken once they are stable"
+        )
     by_la = {}
     for path in scan.files:
         by_la.setdefault(la_of(path), []).append(path)
@@ -66,15 +73,22 @@ def raw_returns(context: dg.AssetExecutionContext, settings: PipelineSettings):
             if event["table_name"] in per_table:
                 per_table[event["table_name"]] += event["rows_loaded"]
         if len(summary.files) <= LOG_EACH_FILE_UP_TO or outcome.outcome == "rejected":
-            context.log.info(f"{shown_name(outcome.source_file)}: {outcome.outcome}, rows in {outcome.rows_in} = "
-                             f"loaded {outcome.rows_loaded} + rejected {outcome.rows_rejected}")
+            context.log.info(
+                f"{shown_name(outcome.source_file)}: {outcome.outcome}, rows in {outcome.rows_in} = "
+                f"loaded {outcome.rows_loaded} + rejected {outcome.rows_rejected}"
+            )
     totals = {
-        "files": len(summary.files), "skipped": summary.skipped, "files_rejected": summary.count("rejected"),
-        "rows_in": sum(f.rows_in for f in summary.files), "rows_loaded": sum(f.rows_loaded for f in summary.files),
+        "files": len(summary.files),
+        "skipped": summary.skipped,
+        "files_rejected": summary.count("rejected"),
+        "rows_in": sum(f.rows_in for f in summary.files),
+        "rows_loaded": sum(f.rows_loaded for f in summary.files),
         "rows_rejected": sum(f.rows_rejected for f in summary.files),
     }
-    context.log.info(f"{totals['files']} files ingested ({totals['files_rejected']} rejected), {totals['skipped']} unchanged "
-                     f"skipped; rows in {totals['rows_in']} = loaded {totals['rows_loaded']} + rejected {totals['rows_rejected']}")
+    context.log.info(
+        f"{totals['files']} files ingested ({totals['files_rejected']} rejected), {totals['skipped']} unchanged "
+        f"skipped; rows in {totals['rows_in']} = loaded {totals['rows_loaded']} + rejected {totals['rows_rejected']}"
+    )
     if not summary.files and not pending:
         context.log.info(f"Nothing new in the landing folder ({summary.skipped} files already ingested)")
         return  # no materialisation: nothing downstream is refreshed for a no-change run
@@ -86,7 +100,9 @@ def raw_returns(context: dg.AssetExecutionContext, settings: PipelineSettings):
         if name in TABLES and name not in tables_pending:
             continue
         rows = per_table.get(name)
-        yield dg.MaterializeResult(asset_key=key, metadata={**totals, **({"rows_loaded_table": rows} if rows is not None else {})})
+        yield dg.MaterializeResult(
+            asset_key=key, metadata={**totals, **({"rows_loaded_table": rows} if rows is not None else {})}
+        )
 
 
 # Per LA: the raw layer, its blocking GX checks, and what else works per LA (the feedback reports).
@@ -110,16 +126,29 @@ def pending_las(paths) -> list[str]:
 
 
 def _ingest_runs_in_progress(instance: dg.DagsterInstance) -> bool:
-    return bool(instance.get_run_records(dg.RunsFilter(job_name=ingest_job.name, statuses=[
-        dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-        dg.DagsterRunStatus.STARTED]), limit=1))
+    return bool(
+        instance.get_run_records(
+            dg.RunsFilter(
+                job_name=ingest_job.name,
+                statuses=[
+                    dg.DagsterRunStatus.QUEUED,
+                    dg.DagsterRunStatus.NOT_STARTED,
+                    dg.DagsterRunStatus.STARTING,
+                    dg.DagsterRunStatus.STARTED,
+                ],
+            ),
+            limit=1,
+        )
+    )
 
 
 @dg.sensor(
-    job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
+    job=ingest_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
     description="Every 30 s: ingest the LAs with new or changed files in the landing folder once they are stable "
-                "(one run per LA, one run over all LAs for a bulk drop), and finish the checks of versions a failed "
-                "run left pending. On its first tick, files the ledger already holds are not new.",
+    "(one run per LA, one run over all LAs for a bulk drop), and finish the checks of versions a failed "
+    "run left pending. On its first tick, files the ledger already holds are not new.",
 )
 def landing_sensor(context: dg.SensorEvaluationContext, settings: PipelineSettings):
     """Notice new or changed files in the landing folder and ingest their LAs' partitions. A file
@@ -149,15 +178,21 @@ def landing_sensor(context: dg.SensorEvaluationContext, settings: PipelineSettin
     if not _ingest_runs_in_progress(context.instance):
         changed |= set(pending_las(paths))  # versions a failed run left unchecked: this run finishes them
     if not changed:
-        return dg.SensorResult(skip_reason="No new or changed files in the landing folder", cursor=dg.serialize_value(current))
+        return dg.SensorResult(
+            skip_reason="No new or changed files in the landing folder", cursor=dg.serialize_value(current)
+        )
     known = set(context.instance.get_dynamic_partitions(la_partitions.name))
     new = sorted(changed - known)
     partitions = context.instance.get_dynamic_partitions(la_partitions.name) + new
     if len(changed) > BULK_RUN_THRESHOLD:
-        run_requests = [dg.RunRequest(tags={
-            "dagster/asset_partition_range_start": partitions[0],
-            "dagster/asset_partition_range_end": partitions[-1],
-        })]
+        run_requests = [
+            dg.RunRequest(
+                tags={
+                    "dagster/asset_partition_range_start": partitions[0],
+                    "dagster/asset_partition_range_end": partitions[-1],
+                }
+            )
+        ]
     else:
         run_requests = [dg.RunRequest(partition_key=la) for la in sorted(changed)]
     return dg.SensorResult(

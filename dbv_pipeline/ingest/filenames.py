@@ -72,7 +72,9 @@ def parse_name(path: Path) -> SubmissionName:
         raise FileRejected("F_PERIOD", detail=repr(shown_name(period)))
     if ext == "xlsx":
         if table != WORKBOOK:
-            raise FileRejected("F_FILENAME", detail=f"{path.name} (a workbook is named <la_code>_dbv_return_<period>.xlsx)")
+            raise FileRejected(
+                "F_FILENAME", detail=f"{path.name} (a workbook is named <la_code>_dbv_return_<period>.xlsx)"
+            )
         return SubmissionName(la, None, period, ext)
     if table not in TABLES:
         raise FileRejected("F_TABLE", detail=repr(table))

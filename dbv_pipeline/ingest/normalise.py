@@ -43,7 +43,12 @@ CREATE OR REPLACE MACRO dbv_shape(s) AS regexp_replace(regexp_replace(s, '[0-9]'
 
 def _personal_sql(value_sql: str) -> str:
     """True when a value looks like personal data (any value or child_id pattern of the contract)."""
-    patterns = [rx for _, rx in CONTRACT.personal_data_patterns + CONTRACT.personal_text_patterns + CONTRACT.child_id_personal_patterns]
+    patterns = [
+        rx
+        for _, rx in CONTRACT.personal_data_patterns
+        + CONTRACT.personal_text_patterns
+        + CONTRACT.child_id_personal_patterns
+    ]
     return "(" + " OR ".join(f"coalesce(regexp_matches({value_sql}, {lit(rx)}), false)" for rx in patterns) + ")"
 
 
@@ -51,6 +56,7 @@ def shown_sql(value_sql: str) -> str:
     """A value as a finding may show it: masked to its shape (letters x, digits 9) when it looks like
     personal data, so a finding never echoes a UPN, NHS number, postcode or name."""
     return f"CASE WHEN {_personal_sql(value_sql)} THEN dbv_shape({value_sql}) ELSE {value_sql} END"
+
 
 TYPE_WORDS = {
     "la_code": "a 3-digit DfE LA code",
@@ -71,8 +77,12 @@ class Normalised:
     rows_rejected: int
 
 
-FINDINGS_SCHEMA = pa.schema([raw_store.FINDINGS_SCHEMA.field(name)
-                             for name in ("line", "column_name", "value", "rule_code", "message", "severity")])
+FINDINGS_SCHEMA = pa.schema(
+    [
+        raw_store.FINDINGS_SCHEMA.field(name)
+        for name in ("line", "column_name", "value", "rule_code", "message", "severity")
+    ]
+)
 
 
 def q(name: str) -> str:
@@ -139,17 +149,39 @@ def _column_checks(col: Column) -> list[tuple[str, str, str]]:
     if col.required:
         checks.append(("R_REQUIRED", f"{t} IS NULL", message_sql("R_REQUIRED", name)))
     if col.type == "date":
-        checks.append(("R_DATE", f"{t} IS NOT NULL AND {p} IS NULL AND dbv_date_shaped({t})", message_sql("R_DATE", name, shown)))
-        checks.append(("R_TYPE", f"{t} IS NOT NULL AND NOT dbv_date_shaped({t})", message_sql("R_TYPE", name, shown, lit(TYPE_WORDS["date"]))))
+        checks.append(
+            ("R_DATE", f"{t} IS NOT NULL AND {p} IS NULL AND dbv_date_shaped({t})", message_sql("R_DATE", name, shown))
+        )
+        checks.append(
+            (
+                "R_TYPE",
+                f"{t} IS NOT NULL AND NOT dbv_date_shaped({t})",
+                message_sql("R_TYPE", name, shown, lit(TYPE_WORDS["date"])),
+            )
+        )
     elif col.type == "code":
         codes = ", ".join(CONTRACT.codes(col.code_list))
         checks.append(("R_CODE", f"{t} IS NOT NULL AND {p} IS NULL", message_sql("R_CODE", name, shown, lit(codes))))
     elif col.type in TYPE_WORDS:
-        checks.append(("R_TYPE", f"{t} IS NOT NULL AND {p} IS NULL", message_sql("R_TYPE", name, shown, lit(TYPE_WORDS[col.type]))))
+        checks.append(
+            (
+                "R_TYPE",
+                f"{t} IS NOT NULL AND {p} IS NULL",
+                message_sql("R_TYPE", name, shown, lit(TYPE_WORDS[col.type])),
+            )
+        )
     if col.pattern:
-        checks.append(("R_PATTERN", f"NOT regexp_full_match({p}, {lit(col.pattern)})", message_sql("R_PATTERN", name, shown, lit(col.pattern))))
+        checks.append(
+            (
+                "R_PATTERN",
+                f"NOT regexp_full_match({p}, {lit(col.pattern)})",
+                message_sql("R_PATTERN", name, shown, lit(col.pattern)),
+            )
+        )
     if col.max_length:
-        checks.append(("R_LENGTH", f"length({p}) > {col.max_length}", message_sql("R_LENGTH", name, "''", str(col.max_length))))
+        checks.append(
+            ("R_LENGTH", f"length({p}) > {col.max_length}", message_sql("R_LENGTH", name, "''", str(col.max_length)))
+        )
     if col.min is not None:
         checks.append(("R_MIN", f"{p} < {col.min}", message_sql("R_MIN", name, shown, lit(col.min))))
     return checks
@@ -161,17 +193,26 @@ def check_file_values(con: duckdb.DuckDBPyConnection, table: Table, header: list
         f"SELECT trim(la_code) FROM raw_text WHERE {_text('la_code')} IS NOT NULL AND trim(la_code) <> {lit(la_code)} LIMIT 1"
     ).fetchone()
     if row:
-        raise FileRejected("F_LA_MISMATCH", value=row[0] if re.fullmatch(r"[0-9A-Za-z]{1,10}", row[0], re.ASCII) else "(not a code)", detail=la_code)
+        raise FileRejected(
+            "F_LA_MISMATCH",
+            value=row[0] if re.fullmatch(r"[0-9A-Za-z]{1,10}", row[0], re.ASCII) else "(not a code)",
+            detail=la_code,
+        )
+
     def found(column_sql: str, rx: str) -> str:
         return f"bool_or(regexp_matches({column_sql}, {lit(rx)}))"
 
-    child_id_probes = [("child_id", what, rx) for what, rx in CONTRACT.child_id_personal_patterns] if "child_id" in header else []
+    child_id_probes = (
+        [("child_id", what, rx) for what, rx in CONTRACT.child_id_personal_patterns] if "child_id" in header else []
+    )
     # Each value pattern once over a row's values joined (a unit separator between them); only a
     # file with a hit is probed column by column, to name the column. Text-only patterns (NHS
     # number, names) are probed in the text columns: the contract's and any extra column.
     text_columns = [h for h in header if h not in table.column_names or table.column(h).type == "text"]
+
     def joined(columns: list[str]) -> str:
         return "concat_ws(chr(31), " + ", ".join(f"trim({q(h)})" for h in columns) + ")"
+
     quick = [found(joined(header), rx) for _, rx in CONTRACT.personal_data_patterns]
     quick += [found(joined(text_columns), rx) for _, rx in CONTRACT.personal_text_patterns] if text_columns else []
     quick += [found(f"trim({q(h)})", rx) for h, _, rx in child_id_probes]
@@ -179,7 +220,9 @@ def check_file_values(con: duckdb.DuckDBPyConnection, table: Table, header: list
         return
     probes = child_id_probes + [(h, what, rx) for h in header for what, rx in CONTRACT.personal_data_patterns]
     probes += [(h, what, rx) for h in text_columns for what, rx in CONTRACT.personal_text_patterns]
-    hits = con.sql("SELECT " + ", ".join(found(f"trim({q(h)})", rx) for h, _, rx in probes) + " FROM raw_text").fetchone()
+    hits = con.sql(
+        "SELECT " + ", ".join(found(f"trim({q(h)})", rx) for h, _, rx in probes) + " FROM raw_text"
+    ).fetchone()
     for (column, what, _), hit in zip(probes, hits):
         if hit:
             raise FileRejected("F_PERSONAL_VALUE", column=column, detail=what)
@@ -239,7 +282,8 @@ def normalise(
                 message = _rule_message_sql(rule.message, column, value)
                 selects.append(
                     f"SELECT {LINE}, {lit(column)}, {value}, {lit(rule.code)}, {message} FROM suspect "
-                    f"WHERE {whole} AND coalesce({this}, false)" + "".join(f" AND NOT coalesce({e}, false)" for e in earlier)
+                    f"WHERE {whole} AND coalesce({this}, false)"
+                    + "".join(f" AND NOT coalesce({e}, false)" for e in earlier)
                 )
                 earlier.append(this)
             continue
@@ -250,22 +294,32 @@ def normalise(
             f"{lit(rule.message)} FROM suspect WHERE {whole} AND ({rule.fails_when})"
         )
     # One pass over every row finds the few that break any rule; each rule then reads only those.
-    con.execute("CREATE OR REPLACE TEMP TABLE suspect AS SELECT * FROM typed WHERE " + " OR ".join(f"({p})" for p in predicates))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE suspect AS SELECT * FROM typed WHERE " + " OR ".join(f"({p})" for p in predicates)
+    )
     con.execute("CREATE OR REPLACE TEMP TABLE findings AS " + " UNION ALL ".join(selects))
     _reject_repeats(con, table, extra)
 
-    warnings = pa.table({
-        "line": [1] * len(extra), "column_name": extra, "value": [None] * len(extra),
-        "rule_code": ["W_EXTRA_COLUMN"] * len(extra), "message": [CONTRACT.rules["W_EXTRA_COLUMN"].explain(h) for h in extra],
-        "severity": ["warning"] * len(extra),
-    }, schema=FINDINGS_SCHEMA)
+    warnings = pa.table(
+        {
+            "line": [1] * len(extra),
+            "column_name": extra,
+            "value": [None] * len(extra),
+            "rule_code": ["W_EXTRA_COLUMN"] * len(extra),
+            "message": [CONTRACT.rules["W_EXTRA_COLUMN"].explain(h) for h in extra],
+            "severity": ["warning"] * len(extra),
+        },
+        schema=FINDINGS_SCHEMA,
+    )
     rows = con.sql(
         "SELECT CAST(line AS BIGINT) AS line, column_name, value, rule_code, message, 'row_rejected' AS severity "
         "FROM findings ORDER BY line, rule_code"
     ).to_arrow_table()
     findings = pa.concat_tables([warnings, rows.cast(FINDINGS_SCHEMA)])
     rejected = con.sql("SELECT count(DISTINCT line) FROM findings").fetchone()[0]
-    keep = f" WHERE {LINE} NOT IN (SELECT line FROM findings) ORDER BY {LINE}" if rejected else ""  # else in line order already
+    keep = (
+        f" WHERE {LINE} NOT IN (SELECT line FROM findings) ORDER BY {LINE}" if rejected else ""
+    )  # else in line order already
     loaded = con.sql(
         "SELECT " + ", ".join(q(c) for c in table.column_names + extra) + f", {LINE} AS source_line FROM typed{keep}"
     ).to_arrow_table()

@@ -35,7 +35,7 @@ import pyarrow as pa
 from ..contract import TABLES
 from ..settings import DataPaths
 from .errors import FileRejected
-from .filenames import SubmissionName, la_of, parse_name, period_end_year, shown_name
+from .filenames import SubmissionName, la_of, parse_name, period_end_year
 from .normalise import Normalised, normalise
 from .raw_store import FINDINGS_SCHEMA, Ledger, NotRegularFile, RawStore, open_regular
 from .readers import RawTable, read_csv, read_xlsx
@@ -150,8 +150,9 @@ def already_ingested(paths: DataPaths, path: Path, ledger: Ledger) -> bool:
     """Whether the ledger's last receipt under this file name is this file (ingest would skip it)."""
     try:
         mtime = path.lstat().st_mtime_ns
-        return ledger.last_sha_of_file(source_name(paths, path)) is not None and \
-            ledger.same_file(source_name(paths, path), sha256_of(path), mtime)
+        return ledger.last_sha_of_file(source_name(paths, path)) is not None and ledger.same_file(
+            source_name(paths, path), sha256_of(path), mtime
+        )
     except OSError:
         return True  # gone, or not a regular file: nothing to ingest
 
@@ -163,21 +164,46 @@ def files_by_la(landing: Path, settle_seconds: float = 0) -> dict[str, list[Path
     return dict(grouped)
 
 
-def _event(name: SubmissionName | None, table: str | None, source: str, sha: str, received: dt.datetime, outcome: str,
-           rows_in: int = 0, loaded: int = 0, rejected: int = 0, warnings: int = 0, reason: str = "") -> dict:
+def _event(
+    name: SubmissionName | None,
+    table: str | None,
+    source: str,
+    sha: str,
+    received: dt.datetime,
+    outcome: str,
+    rows_in: int = 0,
+    loaded: int = 0,
+    rejected: int = 0,
+    warnings: int = 0,
+    reason: str = "",
+) -> dict:
     return {
-        "la_code": name.la_code if name else None, "table_name": table, "return_period": name.period if name else None,
-        "source_file": source, "source_sha256": sha, "received_at": received, "outcome": outcome,
-        "rows_in": rows_in, "rows_loaded": loaded, "rows_rejected": rejected, "warnings": warnings, "reason": reason,
-        "source_mtime_ns": None, "pending": outcome in ("loaded", "reverted"),
+        "la_code": name.la_code if name else None,
+        "table_name": table,
+        "return_period": name.period if name else None,
+        "source_file": source,
+        "source_sha256": sha,
+        "received_at": received,
+        "outcome": outcome,
+        "rows_in": rows_in,
+        "rows_loaded": loaded,
+        "rows_rejected": rejected,
+        "warnings": warnings,
+        "reason": reason,
+        "source_mtime_ns": None,
+        "pending": outcome in ("loaded", "reverted"),
     }
 
 
 def _findings(rows: pa.Table, name: SubmissionName | None, table: str | None, outcome: FileOutcome) -> pa.Table:
     n = rows.num_rows
     lineage = {
-        "la_code": name.la_code if name else None, "table_name": table, "return_period": name.period if name else None,
-        "source_file": outcome.source_file, "source_sha256": outcome.sha256, "received_at": outcome.received_at,
+        "la_code": name.la_code if name else None,
+        "table_name": table,
+        "return_period": name.period if name else None,
+        "source_file": outcome.source_file,
+        "source_sha256": outcome.sha256,
+        "received_at": outcome.received_at,
     }
     columns = {k: pa.array([v] * n, FINDINGS_SCHEMA.field(k).type) for k, v in lineage.items()}
     for f in ("severity", "rule_code", "line", "column_name", "value", "message"):
@@ -194,8 +220,15 @@ def _read(path: Path, name: SubmissionName) -> dict[str, RawTable]:
     return filled or sheets
 
 
-def process_file(path: Path, *, source_file: str, received_at: dt.datetime, ledger: Ledger | None,
-                 con: duckdb.DuckDBPyConnection, sha: str | None = None) -> FileOutcome:
+def process_file(
+    path: Path,
+    *,
+    source_file: str,
+    received_at: dt.datetime,
+    ledger: Ledger | None,
+    con: duckdb.DuckDBPyConnection,
+    sha: str | None = None,
+) -> FileOutcome:
     """Check one file (``sha``: its SHA-256 if already known) and decide its outcome per table; writes nothing."""
     sha = sha or sha256_of(path)
     outcome = FileOutcome(source_file, sha, received_at)
@@ -215,13 +248,26 @@ def process_file(path: Path, *, source_file: str, received_at: dt.datetime, ledg
         if ledger is not None and known and all(ledger.has_version(name.la_code, t, name.period, sha) for t in known):
             for table in known:
                 same = ledger.current_sha(name.la_code, table, name.period) == sha
-                outcome.events.append(_event(name, table, source_file, sha, received_at, "unchanged" if same else "reverted",
-                                             reason="identical to the current version" if same else "identical to an earlier version, which is current again"))
+                outcome.events.append(
+                    _event(
+                        name,
+                        table,
+                        source_file,
+                        sha,
+                        received_at,
+                        "unchanged" if same else "reverted",
+                        reason="identical to the current version"
+                        if same
+                        else "identical to an earlier version, which is current again",
+                    )
+                )
             return outcome
         raw = _read(path, name)
         period_end = dt.date(period_end_year(name.period), 3, 31)
         results: dict[str, Normalised] = {
-            table: normalise(con, TABLES[table], text, la_code=name.la_code, period_end=period_end, received_at=received_at)
+            table: normalise(
+                con, TABLES[table], text, la_code=name.la_code, period_end=period_end, received_at=received_at
+            )
             for table, text in raw.items()
         }
     except Exception as error:  # noqa: BLE001 - any fault of one file is that file's rejection
@@ -231,16 +277,36 @@ def process_file(path: Path, *, source_file: str, received_at: dt.datetime, ledg
             _event(name, table, source_file, sha, received_at, "rejected", rows_in=n, rejected=n, reason=fault.message)
             for table, n in tables
         ]
-        rows = pa.table({"severity": ["file_rejected"], "rule_code": [fault.rule_code], "line": pa.array([None], pa.int64()),
-                         "column_name": [fault.column], "value": [fault.value], "message": [fault.message]})
+        rows = pa.table(
+            {
+                "severity": ["file_rejected"],
+                "rule_code": [fault.rule_code],
+                "line": pa.array([None], pa.int64()),
+                "column_name": [fault.column],
+                "value": [fault.value],
+                "message": [fault.message],
+            }
+        )
         outcome.findings = _findings(rows, name, name.table if name else None, outcome)
         return outcome
 
     parts = []
     for table, result in results.items():
         warnings = sum(1 for s in result.findings.column("severity").to_pylist() if s == "warning")
-        outcome.events.append(_event(name, table, source_file, sha, received_at, "loaded", rows_in=result.rows_in,
-                                     loaded=result.loaded.num_rows, rejected=result.rows_rejected, warnings=warnings))
+        outcome.events.append(
+            _event(
+                name,
+                table,
+                source_file,
+                sha,
+                received_at,
+                "loaded",
+                rows_in=result.rows_in,
+                loaded=result.loaded.num_rows,
+                rejected=result.rows_rejected,
+                warnings=warnings,
+            )
+        )
         parts.append(_findings(result.findings, name, table, outcome))
         outcome.loaded[table] = result.loaded
     outcome.findings = pa.concat_tables(parts)
@@ -293,8 +359,14 @@ def _with_lineage(rows: pa.Table, outcome: FileOutcome, period: str) -> pa.Table
     return rows.append_column("return_period", pa.array([period] * n, pa.string()))
 
 
-def ingest_la(paths: DataPaths, la_code: str, files: Iterable[Path], *, received_at: dt.datetime | None = None,
-              duckdb_threads: int | None = None) -> IngestSummary:
+def ingest_la(
+    paths: DataPaths,
+    la_code: str,
+    files: Iterable[Path],
+    *,
+    received_at: dt.datetime | None = None,
+    duckdb_threads: int | None = None,
+) -> IngestSummary:
     """Ingest one LA's landing files: the unit of work of one Dagster partition."""
     store = RawStore(paths)
     with store.la_lock(la_code):  # one ingest of an LA at a time: the second sees what the first did
@@ -322,8 +394,15 @@ def _unchanged_since(path: Path, size: int, mtime_ns: int) -> bool:
     return (after.st_size, after.st_mtime_ns) == (size, mtime_ns)
 
 
-def _ingest_la_locked(paths: DataPaths, store: RawStore, ledger: Ledger, la_code: str, files: Iterable[Path],
-                      received_at: dt.datetime | None, duckdb_threads: int | None) -> IngestSummary:
+def _ingest_la_locked(
+    paths: DataPaths,
+    store: RawStore,
+    ledger: Ledger,
+    la_code: str,
+    files: Iterable[Path],
+    received_at: dt.datetime | None,
+    duckdb_threads: int | None,
+) -> IngestSummary:
     summary = IngestSummary()
     clock = received_at or _utcnow()
     with duckdb.connect(config={"threads": duckdb_threads} if duckdb_threads else {}) as con:
@@ -351,8 +430,13 @@ def _ingest_la_locked(paths: DataPaths, store: RawStore, ledger: Ledger, la_code
                     pass  # gone since it was read: the ledger and findings still record it
             for table, rows in outcome.loaded.items():
                 event = next(e for e in outcome.events if e["table_name"] == table)
-                store.write_version(table, la_code, event["return_period"], outcome.sha256,
-                                    _with_lineage(rows, outcome, event["return_period"]))
+                store.write_version(
+                    table,
+                    la_code,
+                    event["return_period"],
+                    outcome.sha256,
+                    _with_lineage(rows, outcome, event["return_period"]),
+                )
             outcome.loaded = {}  # written; the summary carries counts and findings only
             if outcome.findings.num_rows:
                 store.write_findings(la_code, outcome.sha256, clock, outcome.findings)
@@ -367,8 +451,14 @@ def _ingest_la_locked(paths: DataPaths, store: RawStore, ledger: Ledger, la_code
     return summary
 
 
-def ingest_las(paths: DataPaths, groups: dict[str, list[Path]], *, received_at: dt.datetime | None = None,
-               workers: int | None = None, progress: Callable[[str, IngestSummary], None] | None = None) -> IngestSummary:
+def ingest_las(
+    paths: DataPaths,
+    groups: dict[str, list[Path]],
+    *,
+    received_at: dt.datetime | None = None,
+    workers: int | None = None,
+    progress: Callable[[str, IngestSummary], None] | None = None,
+) -> IngestSummary:
     """Ingest several LAs' files, in parallel processes when there are several LAs (each LA writes
     only its own files, so LAs never contend)."""
     RawStore(paths).ensure_schemas()
@@ -383,7 +473,9 @@ def ingest_las(paths: DataPaths, groups: dict[str, list[Path]], *, received_at: 
 
     def failed(la_code: str, error: BaseException) -> None:
         total.failed_las[la_code] = type(error).__name__  # its type only: a message may quote values
-        log.error("Ingest of LA %s failed (%s); its files stay in landing for the next run", la_code, type(error).__name__)
+        log.error(
+            "Ingest of LA %s failed (%s); its files stay in landing for the next run", la_code, type(error).__name__
+        )
 
     if workers <= 1:
         for la_code, files in sorted(groups.items()):
@@ -394,8 +486,10 @@ def ingest_las(paths: DataPaths, groups: dict[str, list[Path]], *, received_at: 
         return total
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         # one DuckDB thread per worker: the workers already use every core
-        futures = {pool.submit(ingest_la, paths, la, files, received_at=received_at, duckdb_threads=1): la
-                   for la, files in sorted(groups.items())}
+        futures = {
+            pool.submit(ingest_la, paths, la, files, received_at=received_at, duckdb_threads=1): la
+            for la, files in sorted(groups.items())
+        }
         for future in as_completed(futures):
             try:
                 add(futures[future], future.result())
@@ -405,8 +499,14 @@ def ingest_las(paths: DataPaths, groups: dict[str, list[Path]], *, received_at: 
     return total
 
 
-def ingest_landing(paths: DataPaths, la_codes: Iterable[str] | None = None, *, received_at: dt.datetime | None = None,
-                   workers: int | None = None, progress: Callable[[str, IngestSummary], None] | None = None) -> IngestSummary:
+def ingest_landing(
+    paths: DataPaths,
+    la_codes: Iterable[str] | None = None,
+    *,
+    received_at: dt.datetime | None = None,
+    workers: int | None = None,
+    progress: Callable[[str, IngestSummary], None] | None = None,
+) -> IngestSummary:
     """Ingest every new or changed file in the landing folder (optionally only some LAs)."""
     wanted = set(la_codes) if la_codes is not None else None
     groups = {la: files for la, files in files_by_la(paths.landing).items() if wanted is None or la in wanted}

@@ -29,25 +29,50 @@ from ..contract import TABLES
 from ..settings import DataPaths
 
 ACCEPTED = ("loaded", "reverted")
-LEDGER_SCHEMA = pa.schema([
-    ("la_code", pa.string()), ("table_name", pa.string()), ("return_period", pa.string()),
-    ("source_file", pa.string()), ("source_sha256", pa.string()), ("received_at", pa.timestamp("us")),
-    ("outcome", pa.string()), ("rows_in", pa.int64()), ("rows_loaded", pa.int64()),
-    ("rows_rejected", pa.int64()), ("warnings", pa.int64()), ("reason", pa.string()),
-    ("source_mtime_ns", pa.int64()),  # the landing file's mtime: a re-sent identical file is a new receipt
-    ("pending", pa.bool_()),  # an accepted version whose blocking checks have not passed yet: not visible
-])
+LEDGER_SCHEMA = pa.schema(
+    [
+        ("la_code", pa.string()),
+        ("table_name", pa.string()),
+        ("return_period", pa.string()),
+        ("source_file", pa.string()),
+        ("source_sha256", pa.string()),
+        ("received_at", pa.timestamp("us")),
+        ("outcome", pa.string()),
+        ("rows_in", pa.int64()),
+        ("rows_loaded", pa.int64()),
+        ("rows_rejected", pa.int64()),
+        ("warnings", pa.int64()),
+        ("reason", pa.string()),
+        ("source_mtime_ns", pa.int64()),  # the landing file's mtime: a re-sent identical file is a new receipt
+        ("pending", pa.bool_()),  # an accepted version whose blocking checks have not passed yet: not visible
+    ]
+)
 PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
-LINEAGE_SCHEMA = pa.schema([
-    ("source_file", pa.string()), ("source_sha256", pa.string()), ("source_line", pa.int64()),
-    ("received_at", pa.timestamp("us")), ("return_period", pa.string()),
-])
-FINDINGS_SCHEMA = pa.schema([
-    ("la_code", pa.string()), ("table_name", pa.string()), ("return_period", pa.string()),
-    ("source_file", pa.string()), ("source_sha256", pa.string()), ("received_at", pa.timestamp("us")),
-    ("severity", pa.string()), ("rule_code", pa.string()), ("line", pa.int64()),
-    ("column_name", pa.string()), ("value", pa.string()), ("message", pa.string()),
-])
+LINEAGE_SCHEMA = pa.schema(
+    [
+        ("source_file", pa.string()),
+        ("source_sha256", pa.string()),
+        ("source_line", pa.int64()),
+        ("received_at", pa.timestamp("us")),
+        ("return_period", pa.string()),
+    ]
+)
+FINDINGS_SCHEMA = pa.schema(
+    [
+        ("la_code", pa.string()),
+        ("table_name", pa.string()),
+        ("return_period", pa.string()),
+        ("source_file", pa.string()),
+        ("source_sha256", pa.string()),
+        ("received_at", pa.timestamp("us")),
+        ("severity", pa.string()),
+        ("rule_code", pa.string()),
+        ("line", pa.int64()),
+        ("column_name", pa.string()),
+        ("value", pa.string()),
+        ("message", pa.string()),
+    ]
+)
 
 
 def private_dir(path: Path) -> Path:
@@ -84,7 +109,7 @@ class Ledger:
     events: list[dict] = field(default_factory=list)
 
     @classmethod
-    def load(cls, path: Path) -> "Ledger":
+    def load(cls, path: Path) -> Ledger:
         events = pq.read_table(path).to_pylist() if path.exists() else []
         for event in events:  # a ledger written before these columns: its versions were assured
             event.setdefault("source_mtime_ns", None)
@@ -116,7 +141,8 @@ class Ledger:
 
     def _accepted(self, la: str, table: str, period: str) -> list[dict]:
         return [
-            e for e in self.events
+            e
+            for e in self.events
             if (e["la_code"], e["table_name"], e["return_period"]) == (la, table, period) and e["outcome"] in ACCEPTED
         ]
 
@@ -185,8 +211,11 @@ class RawStore:
                 removed += 1
         # Temp files of this LA only: the submissions folder holds every LA's ledger, and another LA's
         # worker may be writing its own there now.
-        own = [(findings, ".*.tmp"), (self.paths.raw / "submissions", f".{la_code}.parquet.*.tmp"),
-               *((self.paths.raw / t / la_code, ".*.tmp") for t in TABLES)]
+        own = [
+            (findings, ".*.tmp"),
+            (self.paths.raw / "submissions", f".{la_code}.parquet.*.tmp"),
+            *((self.paths.raw / t / la_code, ".*.tmp") for t in TABLES),
+        ]
         for folder, pattern in own:
             for tmp in folder.glob(pattern) if folder.exists() else []:
                 tmp.unlink(missing_ok=True)
@@ -202,7 +231,9 @@ class RawStore:
         path = self.paths.raw / "findings" / la_code / f"{compact(received_at)}__{sha}.parquet"
         write_parquet_atomic(findings.cast(FINDINGS_SCHEMA), path)
 
-    def quarantine(self, source: Path, la_code: str, received_at: dt.datetime, sha: str, content: bytes | None = None) -> Path:
+    def quarantine(
+        self, source: Path, la_code: str, received_at: dt.datetime, sha: str, content: bytes | None = None
+    ) -> Path:
         """Keep a rejected file as received, owner-only: ``quarantine/<la>/<received>__<name>``, or
         ``<received>__<sha256>.quarantined`` when its name is not a safe file name (too long, not
         ASCII). ``content``: the bytes already read (the file may have gone from landing since)."""

@@ -89,8 +89,11 @@ def read_csv(path: Path) -> RawTable:
     if b"\x00" in head[:8192]:
         raise FileRejected("F_UNREADABLE", detail="it looks like a binary file, not text")
     if b"\n" not in head and b"\r" not in head and len(head) == HEADER_BYTES:
-        raise FileRejected("F_LIMIT", detail=f"the header line is longer than {HEADER_BYTES:,} bytes "
-                                             f"({LIMITS['max_columns']} columns of at most {LIMITS['max_header_chars']} characters)")
+        raise FileRejected(
+            "F_LIMIT",
+            detail=f"the header line is longer than {HEADER_BYTES:,} bytes "
+            f"({LIMITS['max_columns']} columns of at most {LIMITS['max_header_chars']} characters)",
+        )
     try:
         return _read_csv_arrow(path, head) or _read_csv_text(path, "utf-8-sig")
     except UnicodeDecodeError:
@@ -107,7 +110,9 @@ def _first_line(head: bytes, encoding: str) -> list[str] | None:
             return next(csv.reader(io.StringIO(text, newline="")), None)
         except csv.Error as exc:
             if _too_long(exc):
-                raise FileRejected("F_LIMIT", detail=f"a header field is longer than {LIMITS['max_header_chars']} characters") from exc
+                raise FileRejected(
+                    "F_LIMIT", detail=f"a header field is longer than {LIMITS['max_header_chars']} characters"
+                ) from exc
             raise FileRejected("F_UNREADABLE", detail="line 1: the header cannot be parsed") from exc
 
 
@@ -129,7 +134,9 @@ def _read_csv_arrow(path: Path, head: bytes) -> RawTable | None:
             pa.BufferReader(content),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+            ),
         )
     except pa.ArrowInvalid:
         return None
@@ -142,8 +149,10 @@ def _read_csv_arrow(path: Path, head: bytes) -> RawTable | None:
     if longest > LIMITS["max_field_chars"]:
         raise _field_over_limit("a line")
     lines = pa.array(range(2, table.num_rows + 2), pa.int64())
-    data = pa.table([lines, pa.repeat(pa.scalar(len(header), pa.int32()), table.num_rows), *columns],
-                    names=[LINE, N_FIELDS, *header])
+    data = pa.table(
+        [lines, pa.repeat(pa.scalar(len(header), pa.int32()), table.num_rows), *columns],
+        names=[LINE, N_FIELDS, *header],
+    )
     if columns:  # blank and comma-only lines are skipped, as in the csv module's path
         filled = functools.reduce(pc.or_, (pc.not_equal(pc.utf8_trim_whitespace(c), "") for c in columns))
         data = data.filter(filled)
@@ -211,22 +220,36 @@ def check_workbook(path: Path) -> None:
         parts = archive.infolist()
         total = sum(p.file_size for p in parts)
         if total > LIMITS["max_xlsx_uncompressed_bytes"]:
-            raise FileRejected("F_LIMIT", detail=f"the workbook decompresses to {_mib(total)}, over the limit of "
-                                                 f"{_mib(LIMITS['max_xlsx_uncompressed_bytes'])}")
+            raise FileRejected(
+                "F_LIMIT",
+                detail=f"the workbook decompresses to {_mib(total)}, over the limit of "
+                f"{_mib(LIMITS['max_xlsx_uncompressed_bytes'])}",
+            )
         for part in parts:
             if part.file_size > 1 << 20 and part.file_size > LIMITS["max_xlsx_ratio"] * max(part.compress_size, 1):
-                raise FileRejected("F_LIMIT", detail=f"a part of the workbook is compressed more than "
-                                                     f"{LIMITS['max_xlsx_ratio']} times (a zip bomb?)")
+                raise FileRejected(
+                    "F_LIMIT",
+                    detail=f"a part of the workbook is compressed more than "
+                    f"{LIMITS['max_xlsx_ratio']} times (a zip bomb?)",
+                )
         names = {p.filename for p in parts}
         if "xl/workbook.xml" not in names:
             raise FileRejected("F_UNREADABLE", detail="not a valid Excel workbook (no xl/workbook.xml)")
-        sheets = [(n.decode("utf-8", "replace"), rid.decode()) for n, rid in _SHEET.findall(_small_part(archive, "xl/workbook.xml"))]
+        sheets = [
+            (n.decode("utf-8", "replace"), rid.decode())
+            for n, rid in _SHEET.findall(_small_part(archive, "xl/workbook.xml"))
+        ]
         rels = {}
         if "xl/_rels/workbook.xml.rels" in names:
-            rels = {rid.decode(): target.decode() for rid, target in _RELATIONSHIP.findall(_small_part(archive, "xl/_rels/workbook.xml.rels"))}
+            rels = {
+                rid.decode(): target.decode()
+                for rid, target in _RELATIONSHIP.findall(_small_part(archive, "xl/_rels/workbook.xml.rels"))
+            }
         for table, sheet in table_sheets([n for n, _ in sheets]).items():
             target = rels.get(dict(sheets)[sheet], "")
-            member = target.lstrip("/") if target.startswith("/") else os.path.normpath("xl/" + target).replace(os.sep, "/")
+            member = (
+                target.lstrip("/") if target.startswith("/") else os.path.normpath("xl/" + target).replace(os.sep, "/")
+            )
             if member in names:
                 _check_sheet_dimensions(archive, member, table)
 
@@ -258,9 +281,12 @@ def _check_sheet_dimensions(archive: zipfile.ZipFile, member: str, table: str) -
 
 def _check_cells(table: str, columns: int, rows: int) -> None:
     if columns > LIMITS["max_columns"] or rows > LIMITS["max_rows"] + 1 or columns * rows > LIMITS["max_xlsx_cells"]:
-        raise FileRejected("F_LIMIT", detail=f"sheet {table} reaches column {columns:,} and row {rows:,}; a sheet may have at most "
-                                             f"{LIMITS['max_columns']} columns, {LIMITS['max_rows']:,} rows and "
-                                             f"{LIMITS['max_xlsx_cells']:,} cells")
+        raise FileRejected(
+            "F_LIMIT",
+            detail=f"sheet {table} reaches column {columns:,} and row {rows:,}; a sheet may have at most "
+            f"{LIMITS['max_columns']} columns, {LIMITS['max_rows']:,} rows and "
+            f"{LIMITS['max_xlsx_cells']:,} cells",
+        )
 
 
 def read_xlsx(path: Path) -> dict[str, RawTable]:
@@ -315,7 +341,9 @@ def _cell_text(value: object) -> str | None:
 def _header(fields: list) -> list[str]:
     """Normalised header names; the header's limits, reserved names and duplicates are file faults."""
     if len(fields) > LIMITS["max_columns"]:
-        raise FileRejected("F_LIMIT", detail=f"the header has {len(fields):,} columns; at most {LIMITS['max_columns']} are read")
+        raise FileRejected(
+            "F_LIMIT", detail=f"the header has {len(fields):,} columns; at most {LIMITS['max_columns']} are read"
+        )
     if any(f is not None and len(str(f)) > LIMITS["max_header_chars"] for f in fields):
         raise FileRejected("F_LIMIT", detail=f"a header field is longer than {LIMITS['max_header_chars']} characters")
     header = [normalise_header(f) or f"unnamed_{i + 1}" for i, f in enumerate(fields)]

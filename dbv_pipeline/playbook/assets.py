@@ -6,25 +6,32 @@ They read the warehouse read-only (dbt writes it, one writer at a time) and writ
 evaluation assets write empty tables and a NOTE.txt instead of failing.
 """
 
-
 import dagster as dg
 import pandas as pd
 
-from ..settings import DataPaths, PipelineSettings
 from ..automation import REFRESH_ON_UPSTREAM_UPDATE
-from .data import PlaybookPaths, provenance, read_output, write_note, write_table
+from ..settings import DataPaths, PipelineSettings
 from ..warehouse.reader import Warehouse, open_warehouse
+from .data import PlaybookPaths, provenance, read_output, write_note, write_table
 from .exports import collect, write_exports
 
 # The forecasts, evaluation and report modules (scipy, matplotlib) are imported when their asset
 # runs, not when the definitions load: every run's process loads these definitions.
 
 GROUP = "playbook"
-NO_PUBLIC_DATA = ("No DfE public data in the warehouse (no release loaded: set DBV_DFE_EHCP_SOURCE, see "
-                  "docs/public_data.md), so there are no outcome indicators.")
+NO_PUBLIC_DATA = (
+    "No DfE public data in the warehouse (no release loaded: set DBV_DFE_EHCP_SOURCE, see "
+    "docs/public_data.md), so there are no outcome indicators."
+)
 OUTCOME_COLUMNS = ["geographic_level", "area_code", "area_name", "la_code", "year", "census_year", "indicator", "value"]
-PLAYBOOK_MARTS = ["pb_metric_catalogue", "pb_la_year_metrics", "pb_la_year_metrics_wide", "pb_group_stats",
-                  "pb_benchmarks", "pb_benchmark_labels"]
+PLAYBOOK_MARTS = [
+    "pb_metric_catalogue",
+    "pb_la_year_metrics",
+    "pb_la_year_metrics_wide",
+    "pb_group_stats",
+    "pb_benchmarks",
+    "pb_benchmark_labels",
+]
 
 
 SIZE_SQL = """select old_la_code, avg(ehcplans)::double as weight from marts.fct_public_ehcp_indicators
@@ -53,7 +60,9 @@ def _context(settings: PipelineSettings) -> tuple[DataPaths, PlaybookPaths, Ware
 
 
 @dg.asset(
-    key=playbook_key("forecasts"), group_name=GROUP, kinds={"python", "parquet"},
+    key=playbook_key("forecasts"),
+    group_name=GROUP,
+    kinds={"python", "parquet"},
     deps=[warehouse_key(m) for m in ("fct_ehcp_census", "fct_hnb_spend", "fct_dsg_balance", "fct_mitigations")],
     automation_condition=REFRESH_ON_UPSTREAM_UPDATE,
 )
@@ -71,22 +80,35 @@ def forecasts(context: dg.AssetExecutionContext, settings: PipelineSettings) -> 
         for name in ("caseload_forecast", "unit_cost_forecast", "spend_forecast", "dsg_balance_forecast"):
             write_table(pd.DataFrame(), out.forecasts, name)
         return dg.MaterializeResult(metadata={"las": 0, "note": note})
-    result = project(caseload, warehouse.table("marts", "fct_hnb_spend"), warehouse.table("marts", "fct_dsg_balance"),
-                     warehouse.table("marts", "fct_mitigations"), TO_CENSUS)
+    result = project(
+        caseload,
+        warehouse.table("marts", "fct_hnb_spend"),
+        warehouse.table("marts", "fct_dsg_balance"),
+        warehouse.table("marts", "fct_mitigations"),
+        TO_CENSUS,
+    )
     write_note(out.forecasts, None)
     for name, frame in result.tables().items():
         write_table(frame, out.forecasts, name, provenance(paths, warehouse))
     rows = {name: len(frame) for name, frame in result.tables().items()}
     totals = result.caseload[result.caseload.provision_type.eq("ALL") & result.caseload.census_year.eq(TO_CENSUS)]
-    return dg.MaterializeResult(metadata={
-        "las": int(result.caseload.la_code.nunique()), "rows": rows, "path": str(out.forecasts),
-        "ehcps_january_2029": float(totals.forecast.sum()), "method": str(result.caseload.method.iloc[0]),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "las": int(result.caseload.la_code.nunique()),
+            "rows": rows,
+            "path": str(out.forecasts),
+            "ehcps_january_2029": float(totals.forecast.sum()),
+            "method": str(result.caseload.method.iloc[0]),
+        }
+    )
 
 
 @dg.asset(
-    key=playbook_key("outcome_indicators"), group_name=GROUP, kinds={"python", "parquet"},
-    deps=[warehouse_key("pb_outcome_indicators")], automation_condition=REFRESH_ON_UPSTREAM_UPDATE,
+    key=playbook_key("outcome_indicators"),
+    group_name=GROUP,
+    kinds={"python", "parquet"},
+    deps=[warehouse_key("pb_outcome_indicators")],
+    automation_condition=REFRESH_ON_UPSTREAM_UPDATE,
 )
 def outcome_indicators(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
     """DfE's outcome indicators per LA and England by calendar year (pb_outcome_indicators): 20-week
@@ -101,17 +123,26 @@ def outcome_indicators(context: dg.AssetExecutionContext, settings: PipelineSett
     else:
         write_note(out.outcome_indicators, None)
     write_table(frame, out.outcome_indicators, "outcome_indicators", provenance(paths, warehouse))
-    return dg.MaterializeResult(metadata={
-        "rows": len(frame), "las": int(frame.la_code.nunique()), "indicators": sorted(frame.indicator.unique()),
-        "path": str(out.outcome_indicators)})
+    return dg.MaterializeResult(
+        metadata={
+            "rows": len(frame),
+            "las": int(frame.la_code.nunique()),
+            "indicators": sorted(frame.indicator.unique()),
+            "path": str(out.outcome_indicators),
+        }
+    )
 
 
 @dg.asset(
-    key=playbook_key("evaluation"), group_name=GROUP, kinds={"python", "parquet"},
-    deps=[playbook_key("outcome_indicators"), warehouse_key("dim_la")], automation_condition=REFRESH_ON_UPSTREAM_UPDATE,
+    key=playbook_key("evaluation"),
+    group_name=GROUP,
+    kinds={"python", "parquet"},
+    deps=[playbook_key("outcome_indicators"), warehouse_key("dim_la")],
+    automation_condition=REFRESH_ON_UPSTREAM_UPDATE,
 )
-def evaluation(context: dg.AssetExecutionContext, settings: PipelineSettings,
-               config: EvaluationConfig) -> dg.MaterializeResult:
+def evaluation(
+    context: dg.AssetExecutionContext, settings: PipelineSettings, config: EvaluationConfig
+) -> dg.MaterializeResult:
     """Stacked difference-in-differences and event study of DBV LAs against comparison LAs, per outcome
     indicator (``evaluation.event_study``): randomisation p-values adjusted for the indicators tested,
     pre-trend flags; observational evidence, not causal."""
@@ -133,28 +164,43 @@ def evaluation(context: dg.AssetExecutionContext, settings: PipelineSettings,
         # event_study compares tranches with ==: a nullable Int32 tranche (NA for non-DBV LAs) would
         # make every comparison LA's `treated` NA, so pass plain floats.
         weights = warehouse.query(SIZE_SQL) if config.weight_by_size else None
-        summary, events = event_study(las[["old_la_code", "year", "indicator", "value"]],
-                                      cohorts.astype({"tranche": float}), permutations=config.permutations,
-                                      weights=weights, seed=config.seed)
+        summary, events = event_study(
+            las[["old_la_code", "year", "indicator", "value"]],
+            cohorts.astype({"tranche": float}),
+            permutations=config.permutations,
+            weights=weights,
+            seed=config.seed,
+        )
         if summary.empty:
             note = "No indicator has both DBV and comparison LAs in the event window."
     write_note(out.evaluation, note)
     source = provenance(paths, warehouse)
     write_table(summary, out.evaluation, "evaluation_summary", source)
     write_table(events.assign(label=LABEL), out.evaluation, "evaluation_event_study", source)
-    return dg.MaterializeResult(metadata={
-        "indicators": len(summary), "label": LABEL, "note": note or "", "path": str(out.evaluation),
-        "estimates": {r.indicator: [round(r.estimate, 3), round(r.ci_low, 3), round(r.ci_high, 3)]
-                      for r in summary.itertuples()},
-        "significant_after_adjustment": sorted(summary.indicator[summary.significant.astype(bool)]),
-        "pretrend_flagged": sorted(summary.indicator[summary.pretrend_flag.fillna("").ne("")]),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "indicators": len(summary),
+            "label": LABEL,
+            "note": note or "",
+            "path": str(out.evaluation),
+            "estimates": {
+                r.indicator: [round(r.estimate, 3), round(r.ci_low, 3), round(r.ci_high, 3)]
+                for r in summary.itertuples()
+            },
+            "significant_after_adjustment": sorted(summary.indicator[summary.significant.astype(bool)]),
+            "pretrend_flagged": sorted(summary.indicator[summary.pretrend_flag.fillna("").ne("")]),
+        }
+    )
 
 
 @dg.asset(
-    key=playbook_key("report"), group_name=GROUP, kinds={"html"},
-    deps=[*(playbook_key(n) for n in ("forecasts", "outcome_indicators", "evaluation")),
-          *(warehouse_key(m) for m in (*PLAYBOOK_MARTS, "dim_la", "dim_statistical_neighbours", "fct_dsg_balance"))],
+    key=playbook_key("report"),
+    group_name=GROUP,
+    kinds={"html"},
+    deps=[
+        *(playbook_key(n) for n in ("forecasts", "outcome_indicators", "evaluation")),
+        *(warehouse_key(m) for m in (*PLAYBOOK_MARTS, "dim_la", "dim_statistical_neighbours", "fct_dsg_balance")),
+    ],
     automation_condition=REFRESH_ON_UPSTREAM_UPDATE,
 )
 def report(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
@@ -165,19 +211,32 @@ def report(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.
     paths, out, _ = _context(settings)
     data = ReportData.load(paths)
     summary = write_report(data, out.report)
-    context.log.info(f"{len(summary.pages)} pages in {summary.seconds:.1f}s: {len(summary.written)} written, "
-                     f"{len(summary.pages) - len(summary.written)} unchanged, {len(summary.removed)} removed")
-    return dg.MaterializeResult(metadata={
-        "index": dg.MetadataValue.path(str(summary.index)), "pages": len(summary.pages),
-        "pages_written": len(summary.written), "pages_unchanged": len(summary.pages) - len(summary.written),
-        "pages_removed": len(summary.removed), "seconds": round(summary.seconds, 1),
-        "render_seconds": round(summary.render_seconds, 1), "synthetic": data.synthetic})
+    context.log.info(
+        f"{len(summary.pages)} pages in {summary.seconds:.1f}s: {len(summary.written)} written, "
+        f"{len(summary.pages) - len(summary.written)} unchanged, {len(summary.removed)} removed"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "index": dg.MetadataValue.path(str(summary.index)),
+            "pages": len(summary.pages),
+            "pages_written": len(summary.written),
+            "pages_unchanged": len(summary.pages) - len(summary.written),
+            "pages_removed": len(summary.removed),
+            "seconds": round(summary.seconds, 1),
+            "render_seconds": round(summary.render_seconds, 1),
+            "synthetic": data.synthetic,
+        }
+    )
 
 
 @dg.asset(
-    key=playbook_key("exports"), group_name=GROUP, kinds={"csv", "parquet", "excel"},
-    deps=[*(playbook_key(n) for n in ("forecasts", "outcome_indicators", "evaluation")),
-          *(warehouse_key(m) for m in (*PLAYBOOK_MARTS, "pb_outcome_indicators"))],
+    key=playbook_key("exports"),
+    group_name=GROUP,
+    kinds={"csv", "parquet", "excel"},
+    deps=[
+        *(playbook_key(n) for n in ("forecasts", "outcome_indicators", "evaluation")),
+        *(warehouse_key(m) for m in (*PLAYBOOK_MARTS, "pb_outcome_indicators")),
+    ],
     automation_condition=REFRESH_ON_UPSTREAM_UPDATE,
 )
 def exports(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
@@ -186,9 +245,15 @@ def exports(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg
     paths, out, warehouse = _context(settings)
     tables = collect(paths)
     summary = write_exports(tables, out.exports, source=provenance(paths, warehouse))
-    return dg.MaterializeResult(metadata={
-        "rows": summary.rows, "path": str(out.exports), "tables_written": len(summary.written),
-        "tables_unchanged": len(tables) - len(summary.written), "workbook_written": summary.workbook_written})
+    return dg.MaterializeResult(
+        metadata={
+            "rows": summary.rows,
+            "path": str(out.exports),
+            "tables_written": len(summary.written),
+            "tables_unchanged": len(tables) - len(summary.written),
+            "workbook_written": summary.workbook_written,
+        }
+    )
 
 
 PLAYBOOK_ASSETS = [forecasts, outcome_indicators, evaluation, report, exports]

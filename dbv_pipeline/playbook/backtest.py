@@ -49,13 +49,14 @@ def baselines(y: pd.DataFrame, origin: int, h: int) -> dict[str, pd.Series]:
     national = y.loc[:, :origin].sum()
     last = y[origin]
     t = np.arange(MIN_CENSUSES, dtype=float)
-    recent = y.loc[:, origin - MIN_CENSUSES + 1:origin].to_numpy()
+    recent = y.loc[:, origin - MIN_CENSUSES + 1 : origin].to_numpy()
     slope = ((t - t.mean()) * (recent - recent.mean(axis=1, keepdims=True))).sum(axis=1) / ((t - t.mean()) ** 2).sum()
     return {
         "last value": last,
         "last change": (last + (y[origin] - y[origin - 1]) * h).clip(lower=0),
-        "linear trend (4 censuses)": pd.Series(recent.mean(axis=1) + slope * (t[-1] - t.mean() + h),
-                                               index=y.index).clip(lower=0),
+        "linear trend (4 censuses)": pd.Series(
+            recent.mean(axis=1) + slope * (t[-1] - t.mean() + h), index=y.index
+        ).clip(lower=0),
         "LA 3-year CAGR": last * np.exp(_growth(y, origin, 3) * h),
         "LA last year's growth": last * np.exp(_growth(y, origin, 1) * h),
         "last value × national 3-year CAGR": last * np.exp(np.log(national[origin] / national[origin - 3]) / 3 * h),
@@ -72,7 +73,7 @@ def run_backtest(history: pd.DataFrame, horizons=HORIZONS, design: dict = TOTALS
     y = _wide(history)
     years = list(y.columns)
     rows = []
-    for origin in years[MIN_CENSUSES - 1:-1]:
+    for origin in years[MIN_CENSUSES - 1 : -1]:
         model = forecast_totals(history[history.census_year.le(origin)], horizons, **design)
         for h in horizons:
             if origin + h not in y.columns:
@@ -80,9 +81,19 @@ def run_backtest(history: pd.DataFrame, horizons=HORIZONS, design: dict = TOTALS
             actual = y[origin + h]
             methods = {MODEL: model[model.horizon.eq(h)].set_index("la_code").forecast, **baselines(y, origin, h)}
             for method, forecast in methods.items():
-                rows.append(pd.DataFrame({"origin": origin, "horizon": h, "census_year": origin + h, "method": method,
-                                          "la_code": y.index, "forecast": forecast.reindex(y.index).to_numpy(),
-                                          "actual": actual.to_numpy()}))
+                rows.append(
+                    pd.DataFrame(
+                        {
+                            "origin": origin,
+                            "horizon": h,
+                            "census_year": origin + h,
+                            "method": method,
+                            "la_code": y.index,
+                            "forecast": forecast.reindex(y.index).to_numpy(),
+                            "actual": actual.to_numpy(),
+                        }
+                    )
+                )
     out = pd.concat(rows, ignore_index=True)
     out["error_pct"] = (out.forecast - out.actual) / out.actual * 100
     out["ape"] = out.error_pct.abs()
@@ -105,55 +116,84 @@ def add_bands(scored: pd.DataFrame) -> pd.DataFrame:
         for level, (low, high) in LEVELS.items():
             offsets[f"lower_{level}"] = min(past.e.quantile(low) * h, 0)
             offsets[f"upper_{level}"] = max(past.e.quantile(high) * h, 0)
-        bands.append(part[["origin", "horizon", "la_code"]].assign(
-            **{name: part.forecast * np.exp(o) for name, o in offsets.items()}))
+        bands.append(
+            part[["origin", "horizon", "la_code"]].assign(
+                **{name: part.forecast * np.exp(o) for name, o in offsets.items()}
+            )
+        )
     return scored.merge(pd.concat(bands), on=["origin", "horizon", "la_code"], how="left")
 
 
 def table(scored: pd.DataFrame) -> pd.DataFrame:
     """Per origin and horizon (then over all): MAPE, median APE and bias of the model and each
     baseline, the best baseline, and the model's band coverage."""
+
     def stats(frame: pd.DataFrame) -> pd.Series:
         by = frame.groupby("method")
         mape = by.ape.mean()
         base = mape.drop(MODEL)
         model = frame[frame.method.eq(MODEL)]
         banded = model.dropna(subset=["lower_80"])
-        cover = {f"coverage_{level}": (banded.actual.between(banded[f"lower_{level}"], banded[f"upper_{level}"]).mean()
-                                       * 100 if len(banded) else np.nan) for level in LEVELS}
-        return pd.Series({"las": model.la_code.nunique(), "model_mape": mape[MODEL],
-                          "model_median_ape": by.ape.median()[MODEL], "model_bias": by.error_pct.mean()[MODEL],
-                          "best_baseline": base.idxmin(), "best_baseline_mape": base.min(),
-                          "best_baseline_median_ape": by.ape.median()[base.idxmin()],
-                          "best_baseline_bias": by.error_pct.mean()[base.idxmin()], **cover,
-                          **{f"mape {m}": v for m, v in mape.items()}})
+        cover = {
+            f"coverage_{level}": (
+                banded.actual.between(banded[f"lower_{level}"], banded[f"upper_{level}"]).mean() * 100
+                if len(banded)
+                else np.nan
+            )
+            for level in LEVELS
+        }
+        return pd.Series(
+            {
+                "las": model.la_code.nunique(),
+                "model_mape": mape[MODEL],
+                "model_median_ape": by.ape.median()[MODEL],
+                "model_bias": by.error_pct.mean()[MODEL],
+                "best_baseline": base.idxmin(),
+                "best_baseline_mape": base.min(),
+                "best_baseline_median_ape": by.ape.median()[base.idxmin()],
+                "best_baseline_bias": by.error_pct.mean()[base.idxmin()],
+                **cover,
+                **{f"mape {m}": v for m, v in mape.items()},
+            }
+        )
+
     per = scored.groupby(["origin", "horizon"]).apply(stats, include_groups=False).reset_index()
     return per
 
 
 def summarise(scored: pd.DataFrame, source: str) -> dict:
     """The figures tracked from run to run (percentages over all origins and horizons)."""
+
     def over(frame: pd.DataFrame) -> dict:
         mape = frame.groupby("method").ape.mean()
         base = mape.drop(MODEL)
         model = frame[frame.method.eq(MODEL)]
         banded = model.dropna(subset=["lower_80"])
-        return {"model_mape": round(float(mape[MODEL]), 3), "best_baseline": base.idxmin(),
-                "best_baseline_mape": round(float(base.min()), 3),
-                "model_vs_best_baseline_pct": round(float((mape[MODEL] / base.min() - 1) * 100), 2),
-                "model_median_ape": round(float(model.ape.median()), 3),
-                "model_bias": round(float(model.error_pct.mean()), 3),
-                **{f"coverage_{level}": round(float(banded.actual.between(banded[f"lower_{level}"],
-                                                                          banded[f"upper_{level}"]).mean() * 100), 2)
-                   for level in LEVELS},
-                "baselines_mape": {m: round(float(v), 3) for m, v in base.sort_values().items()}}
+        return {
+            "model_mape": round(float(mape[MODEL]), 3),
+            "best_baseline": base.idxmin(),
+            "best_baseline_mape": round(float(base.min()), 3),
+            "model_vs_best_baseline_pct": round(float((mape[MODEL] / base.min() - 1) * 100), 2),
+            "model_median_ape": round(float(model.ape.median()), 3),
+            "model_bias": round(float(model.error_pct.mean()), 3),
+            **{
+                f"coverage_{level}": round(
+                    float(banded.actual.between(banded[f"lower_{level}"], banded[f"upper_{level}"]).mean() * 100), 2
+                )
+                for level in LEVELS
+            },
+            "baselines_mape": {m: round(float(v), 3) for m, v in base.sort_values().items()},
+        }
+
     per = table(scored)
     return {
         **over(scored),
-        "origins": sorted(int(o) for o in scored.origin.unique()), "horizons": sorted(int(h) for h in scored.horizon.unique()),
+        "origins": sorted(int(o) for o in scored.origin.unique()),
+        "horizons": sorted(int(h) for h in scored.horizon.unique()),
         "design_origins": [o for o in DESIGN_ORIGINS if o in set(scored.origin)],
         "held_back": over(scored[~scored.origin.isin(DESIGN_ORIGINS)]),
-        "design": TOTALS_DESIGN, "source": source,
+        "design": TOTALS_DESIGN,
+        "source": source,
         "targets": {"model_mape_at_most_pct_of_best_baseline": 90, "coverage_80": [75, 85], "coverage_95": [92, 97]},
         "by_origin_horizon": json.loads(per.round(3).to_json(orient="records")),
     }
@@ -171,15 +211,32 @@ def write_report(scored: pd.DataFrame, out_dir: Path, source: str) -> dict:
 
 
 def _markdown(summary: dict, per: pd.DataFrame) -> str:
-    columns = ["origin", "horizon", "las", "model_mape", "model_median_ape", "model_bias", "best_baseline",
-               "best_baseline_mape", "coverage_80", "coverage_95"]
-    lines = ["# Rolling-origin backtest of the LA caseload forecast", "", summary["source"], "",
-             f"Model {summary['model_mape']:.2f}% MAPE against the best baseline ({summary['best_baseline']}) "
-             f"{summary['best_baseline_mape']:.2f}% ({summary['model_vs_best_baseline_pct']:+.1f}%); bands: 80% cover "
-             f"{summary['coverage_80']:.1f}%, 95% cover {summary['coverage_95']:.1f}%. Held back (origins from "
-             f"{max(summary['design_origins']) + 1}): model {summary['held_back']['model_mape']:.2f}% vs "
-             f"{summary['held_back']['best_baseline_mape']:.2f}% ({summary['held_back']['best_baseline']}).", "",
-             "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    columns = [
+        "origin",
+        "horizon",
+        "las",
+        "model_mape",
+        "model_median_ape",
+        "model_bias",
+        "best_baseline",
+        "best_baseline_mape",
+        "coverage_80",
+        "coverage_95",
+    ]
+    lines = [
+        "# Rolling-origin backtest of the LA caseload forecast",
+        "",
+        summary["source"],
+        "",
+        f"Model {summary['model_mape']:.2f}% MAPE against the best baseline ({summary['best_baseline']}) "
+        f"{summary['best_baseline_mape']:.2f}% ({summary['model_vs_best_baseline_pct']:+.1f}%); bands: 80% cover "
+        f"{summary['coverage_80']:.1f}%, 95% cover {summary['coverage_95']:.1f}%. Held back (origins from "
+        f"{max(summary['design_origins']) + 1}): model {summary['held_back']['model_mape']:.2f}% vs "
+        f"{summary['held_back']['best_baseline_mape']:.2f}% ({summary['held_back']['best_baseline']}).",
+        "",
+        "| " + " | ".join(columns) + " |",
+        "|" + "---|" * len(columns),
+    ]
     for row in per[columns].itertuples(index=False):
         lines.append("| " + " | ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row) + " |")
     lines += ["", "Baselines over all origins and horizons (MAPE %):", ""]
@@ -200,9 +257,12 @@ def read_history(source: str) -> tuple[pd.DataFrame, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--source", default=os.environ.get(SETTINGS_ENV["dfe_ehcp_source"], PipelineSettings().dfe_ehcp_source),
-                        help="the DfE EHCP release(s): zip, folder, folder of zips or http(s) address, several "
-                             "separated by commas (default: $DBV_DFE_EHCP_SOURCE, else DfE's download address)")
+    parser.add_argument(
+        "--source",
+        default=os.environ.get(SETTINGS_ENV["dfe_ehcp_source"], PipelineSettings().dfe_ehcp_source),
+        help="the DfE EHCP release(s): zip, folder, folder of zips or http(s) address, several "
+        "separated by commas (default: $DBV_DFE_EHCP_SOURCE, else DfE's download address)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: $DBV_DATA_DIR/backtest)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)  # the release loader's warnings about other tables
@@ -211,18 +271,28 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or DataPaths.from_env().root / "backtest"
     summary = write_report(scored, out, source)
     per = table(scored)
-    print(f"Rolling-origin backtest, {history.la_code.nunique()} LAs, censuses {history.census_year.min()}–"
-          f"{history.census_year.max()}, origins {summary['origins'][0]}–{summary['origins'][-1]}, horizons 1–3")
-    print(f"{'origin':>6} {'h':>2} {'model':>6} {'medAPE':>6} {'bias':>6}  {'best baseline':<42}{'MAPE':>6} {'cov80':>6} {'cov95':>6}")
+    print(
+        f"Rolling-origin backtest, {history.la_code.nunique()} LAs, censuses {history.census_year.min()}–"
+        f"{history.census_year.max()}, origins {summary['origins'][0]}–{summary['origins'][-1]}, horizons 1–3"
+    )
+    print(
+        f"{'origin':>6} {'h':>2} {'model':>6} {'medAPE':>6} {'bias':>6}  {'best baseline':<42}{'MAPE':>6} {'cov80':>6} {'cov95':>6}"
+    )
     for r in per.itertuples(index=False):
-        print(f"{r.origin:>6} {r.horizon:>2} {r.model_mape:6.2f} {r.model_median_ape:6.2f} {r.model_bias:6.2f}  "
-              f"{r.best_baseline:<42}{r.best_baseline_mape:6.2f} {r.coverage_80:6.1f} {r.coverage_95:6.1f}")
-    print(f"All: model MAPE {summary['model_mape']:.2f}%, best baseline {summary['best_baseline']} "
-          f"{summary['best_baseline_mape']:.2f}% ({summary['model_vs_best_baseline_pct']:+.1f}%; target −10%); "
-          f"coverage 80% {summary['coverage_80']:.1f} (target 75–85), 95% {summary['coverage_95']:.1f} (92–97)")
-    print(f"Held back (origins {max(summary['design_origins']) + 1}–"
-          f"{summary['origins'][-1]}): model {summary['held_back']['model_mape']:.2f}% vs "
-          f"{summary['held_back']['best_baseline']} {summary['held_back']['best_baseline_mape']:.2f}%")
+        print(
+            f"{r.origin:>6} {r.horizon:>2} {r.model_mape:6.2f} {r.model_median_ape:6.2f} {r.model_bias:6.2f}  "
+            f"{r.best_baseline:<42}{r.best_baseline_mape:6.2f} {r.coverage_80:6.1f} {r.coverage_95:6.1f}"
+        )
+    print(
+        f"All: model MAPE {summary['model_mape']:.2f}%, best baseline {summary['best_baseline']} "
+        f"{summary['best_baseline_mape']:.2f}% ({summary['model_vs_best_baseline_pct']:+.1f}%; target −10%); "
+        f"coverage 80% {summary['coverage_80']:.1f} (target 75–85), 95% {summary['coverage_95']:.1f} (92–97)"
+    )
+    print(
+        f"Held back (origins {max(summary['design_origins']) + 1}–"
+        f"{summary['origins'][-1]}): model {summary['held_back']['model_mape']:.2f}% vs "
+        f"{summary['held_back']['best_baseline']} {summary['held_back']['best_baseline_mape']:.2f}%"
+    )
     print(f"Written: {out / 'summary.json'}, {out / 'backtest.md'}")
     return 0
 

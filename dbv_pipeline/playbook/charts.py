@@ -18,24 +18,42 @@ from dataclasses import dataclass, field
 
 import matplotlib
 import numpy as np
-from matplotlib.figure import Figure
 from markupsafe import Markup, escape
+from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, Locator, LogLocator, MaxNLocator
 
 from ..reporting import formats
 
 # GOV.UK colours
 BLUE, ORANGE, GREEN, RED, PURPLE, GREY, PINK, TURQUOISE = (
-    "#1d70b8", "#f47738", "#00703c", "#d4351c", "#4c2c92", "#505a5f", "#d53880", "#28a197")
+    "#1d70b8",
+    "#f47738",
+    "#00703c",
+    "#d4351c",
+    "#4c2c92",
+    "#505a5f",
+    "#d53880",
+    "#28a197",
+)
 NEIGHBOUR_GREY = "#8d9499"
 EDGE = "#8d9499"  # axes.edgecolor
 MIX_COLOURS = [BLUE, PURPLE, RED, ORANGE, TURQUOISE, "#b1b4b6"]
 
-matplotlib.rcParams.update({
-    "svg.fonttype": "none", "svg.hashsalt": "dbv-playbook", "font.family": "sans-serif", "font.size": 8.5,
-    "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.color": "#e3e3e3",
-    "grid.linewidth": 0.6, "axes.axisbelow": True, "axes.edgecolor": EDGE,
-})
+matplotlib.rcParams.update(
+    {
+        "svg.fonttype": "none",
+        "svg.hashsalt": "dbv-playbook",
+        "font.family": "sans-serif",
+        "font.size": 8.5,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "grid.color": "#e3e3e3",
+        "grid.linewidth": 0.6,
+        "axes.axisbelow": True,
+        "axes.edgecolor": EDGE,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -102,8 +120,10 @@ _BEFORE_SVG = re.compile(r"^.*?(?=<svg)", re.S)
 # matplotlib's defaults (rcParams above): ticks 3.5 pt long and 0.8 wide, labels 3.5 pt beyond them; the
 # baselines of 8.5 pt DejaVu Sans tick labels as matplotlib places them (x: below the axis; y: centred).
 TICK, TICK_PAD, X_LABEL_BASELINE, Y_LABEL_BASELINE = 3.5, 3.5, 13.458, 3.229
-FONT = ("font-size:8.5px;font-family:'DejaVu Sans','Bitstream Vera Sans','Computer Modern Sans Serif',"
-        "'Lucida Grande','Verdana','Geneva','Lucid','Arial','Helvetica','Avant Garde',sans-serif")
+FONT = (
+    "font-size:8.5px;font-family:'DejaVu Sans','Bitstream Vera Sans','Computer Modern Sans Serif',"
+    "'Lucida Grande','Verdana','Geneva','Lucid','Arial','Helvetica','Avant Garde',sans-serif"
+)
 DASHES = {"line": None, "dashed": (3.7, 1.6), "dotted": (1.0, 1.65)}  # matplotlib's, scaled by the line width
 MARGIN = 0.05  # axes.xmargin and axes.ymargin
 
@@ -189,8 +209,12 @@ class _Axes:
     def hline(self, y: float, colour: str, width: float) -> None:
         """``axhline``: a line across the axes at ``y``."""
         self._autolim(y=[y])
-        self.layers[1].append(lambda: f'<path d="M{_n(self.x0)} {_n(self.ypos(y))}H{_n(self.x1)}" '
-                                      f'{_stroke(colour, width)} stroke-linecap="square"/>')
+        self.layers[1].append(
+            lambda: (
+                f'<path d="M{_n(self.x0)} {_n(self.ypos(y))}H{_n(self.x1)}" '
+                f'{_stroke(colour, width)} stroke-linecap="square"/>'
+            )
+        )
 
     def set_limits(self, axis: str, low: float, high: float) -> None:
         self.limits[axis] = (low, high)
@@ -265,14 +289,19 @@ class _Axes:
         if not d:
             return ""
         dashes = DASHES[style]
-        ends = (f' stroke-dasharray="{_n(dashes[0] * width)},{_n(dashes[1] * width)}"' if dashes
-                else ' stroke-linecap="square"')
+        ends = (
+            f' stroke-dasharray="{_n(dashes[0] * width)},{_n(dashes[1] * width)}"'
+            if dashes
+            else ' stroke-linecap="square"'
+        )
         return f'<path d="{d}" {_stroke(colour, width)} stroke-linejoin="round"{ends}/>'
 
     def _dots(self, x, y, size, colour, edge, edge_width) -> str:
         keep = np.isfinite(x) & np.isfinite(y)
-        circles = "".join(f'<circle cx="{_n(a)}" cy="{_n(b)}" r="{_n(size / 2)}"/>'
-                          for a, b in zip(self.xpos(x[keep]), self.ypos(y[keep])))
+        circles = "".join(
+            f'<circle cx="{_n(a)}" cy="{_n(b)}" r="{_n(size / 2)}"/>'
+            for a, b in zip(self.xpos(x[keep]), self.ypos(y[keep]))
+        )
         return f'<g fill="{colour}" stroke="{edge}" stroke-width="{edge_width}">{circles}</g>' if circles else ""
 
     def _ticks(self, x, y, size, colour, width) -> str:
@@ -282,11 +311,13 @@ class _Axes:
 
     def _hlines(self, y, start, end, colour, width, alpha) -> str:
         keep = np.isfinite(y) & np.isfinite(start) & np.isfinite(end)
-        d = "".join(f"M{_n(a)} {_n(c)}H{_n(b)}"
-                    for a, b, c in zip(self.xpos(start[keep]), self.xpos(end[keep]), self.ypos(y[keep])))
+        d = "".join(
+            f"M{_n(a)} {_n(c)}H{_n(b)}"
+            for a, b, c in zip(self.xpos(start[keep]), self.xpos(end[keep]), self.ypos(y[keep]))
+        )
         return f'<path d="{d}" {_stroke(colour, width)} stroke-opacity="{alpha}"/>' if d else ""
 
-    def svg(self, title: str, xaxis: Ticks, yaxis: Ticks, *, grid: str = "xy") -> str:
+    def svg(self, title: str, xaxis: Ticks, yaxis: Ticks, *, grid: str = "xy") -> Markup:
         """The chart, with ticks where each axis's locator puts them (inside the view limits), labelled
         by its formatter; gridlines along ``grid`` ("x": vertical lines at the x ticks, "y": horizontal)."""
         self._setup(xaxis[0], yaxis[0])
@@ -294,23 +325,31 @@ class _Axes:
         xs, ys = self.xpos(xticks), self.ypos(yticks)
         xlabels, ylabels = [xaxis[1](v) for v in xticks], [yaxis[1](v) for v in yticks]
         x0, x1, y0, y1 = map(_n, (self.x0, self.x1, self.y0, self.y1))
-        grid_d = ("".join(f"M{_n(x)} {y1}V{y0}" for x in xs) if "x" in grid else "") + \
-                 ("".join(f"M{x0} {_n(y)}H{x1}" for y in ys) if "y" in grid else "")
+        grid_d = ("".join(f"M{_n(x)} {y1}V{y0}" for x in xs) if "x" in grid else "") + (
+            "".join(f"M{x0} {_n(y)}H{x1}" for y in ys) if "y" in grid else ""
+        )
         tick_d = "".join(f"M{_n(x)} {y1}v{TICK}" for x in xs) + "".join(f"M{x0} {_n(y)}h{-TICK}" for y in ys)
         below, left = _n(self.y1 + X_LABEL_BASELINE), _n(self.x0 - TICK - TICK_PAD)
-        labels = "".join(f'<text x="{_n(x)}" y="{below}" text-anchor="middle">{escape(t)}</text>'
-                         for x, t in zip(xs, xlabels) if t) + \
-                 "".join(f'<text x="{left}" y="{_n(y + Y_LABEL_BASELINE)}" text-anchor="end">{escape(t)}</text>'
-                         for y, t in zip(ys, ylabels) if t)
-        plot = (f'<svg x="{x0}" y="{y0}" width="{_n(self.x1 - self.x0)}" height="{_n(self.y1 - self.y0)}" '
-                f'viewBox="{x0} {y0} {_n(self.x1 - self.x0)} {_n(self.y1 - self.y0)}" overflow="hidden">')  # clips
+        labels = "".join(
+            f'<text x="{_n(x)}" y="{below}" text-anchor="middle">{escape(t)}</text>' for x, t in zip(xs, xlabels) if t
+        ) + "".join(
+            f'<text x="{left}" y="{_n(y + Y_LABEL_BASELINE)}" text-anchor="end">{escape(t)}</text>'
+            for y, t in zip(ys, ylabels)
+            if t
+        )
+        plot = (
+            f'<svg x="{x0}" y="{y0}" width="{_n(self.x1 - self.x0)}" height="{_n(self.y1 - self.y0)}" '
+            f'viewBox="{x0} {y0} {_n(self.x1 - self.x0)} {_n(self.y1 - self.y0)}" overflow="hidden">'
+        )  # clips
         data = "".join(draw() for layer in self.layers for draw in layer)
         w, h = _n(self.width), _n(self.height)
-        return Markup(f'<svg role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" width="{w}pt" '
-                f'height="{h}pt" viewBox="0 0 {w} {h}"><rect width="{w}" height="{h}" fill="#ffffff"/>'
-                f'{plot}<path d="{grid_d}" {_stroke("#e3e3e3", 0.6)} stroke-linecap="square"/></svg>'
-                f'<path d="{tick_d}" {_stroke("#000000", 0.8)}/><g style="{FONT}">{labels}</g>'
-                f'{plot}{data}</svg><path d="M{x0} {y0}V{y1}H{x1}" {_stroke(EDGE, 0.8)} stroke-linecap="square"/></svg>')
+        return Markup(
+            f'<svg role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" width="{w}pt" '
+            f'height="{h}pt" viewBox="0 0 {w} {h}"><rect width="{w}" height="{h}" fill="#ffffff"/>'
+            f'{plot}<path d="{grid_d}" {_stroke("#e3e3e3", 0.6)} stroke-linecap="square"/></svg>'
+            f'<path d="{tick_d}" {_stroke("#000000", 0.8)}/><g style="{FONT}">{labels}</g>'
+            f'{plot}{data}</svg><path d="M{x0} {y0}V{y1}H{x1}" {_stroke(EDGE, 0.8)} stroke-linecap="square"/></svg>'
+        )
 
 
 def _stroke(colour: str, width: float) -> str:
@@ -334,7 +373,7 @@ class _Years(MaxNLocator):
         return ticks[ticks == np.round(ticks)]
 
 
-def _over_years(ax: _Axes, title: str, unit: str, zero_line: bool) -> str:
+def _over_years(ax: _Axes, title: str, unit: str, zero_line: bool) -> Markup:
     """The SVG of a chart over years in ``unit``, with a zero line if asked."""
     if zero_line:
         ax.hline(0, GREY, 0.8)
@@ -358,8 +397,15 @@ class Charts:
         return Chart(_over_years(ax, title, unit, zero_line), legend)
 
     @staticmethod
-    def fan(title: str, actual: Line, fans: Sequence[Fan], unit: str = "plans", *,
-            extra: Sequence[Line] = (), zero_line: bool = False) -> Chart:
+    def fan(
+        title: str,
+        actual: Line,
+        fans: Sequence[Fan],
+        unit: str = "plans",
+        *,
+        extra: Sequence[Line] = (),
+        zero_line: bool = False,
+    ) -> Chart:
         """Actual values, then projections with 95% (light) and 80% (darker) bands."""
         ax = _Axes((6.4, 2.6), {"left": 0.12, "right": 0.98, "top": 0.96, "bottom": 0.11})
         ax.line(actual.x, actual.y, actual.colour, 1.8)
@@ -396,28 +442,50 @@ class Charts:
         return Chart(ax.svg(title, (_Years(), year), (MaxNLocator(nbins=5), percent), grid="y"), legend)
 
     @staticmethod
-    def benchmark_dots(title: str, rows: Sequence[str], la: Sequence[float], neighbours: Sequence[Sequence[float]],
-                       cohort: Sequence[tuple[float, float, float]], england: Sequence[float], *, la_label: str,
-                       cohort_label: str) -> Chart:
+    def benchmark_dots(
+        title: str,
+        rows: Sequence[str],
+        la: Sequence[float],
+        neighbours: Sequence[Sequence[float]],
+        cohort: Sequence[tuple[float, float, float]],
+        england: Sequence[float],
+        *,
+        la_label: str,
+        cohort_label: str,
+    ) -> Chart:
         """One row per item: the cohort's interquartile range (bar) and median, the neighbours (grey
         dots), England's median (black tick) and the LA (large dot). Money on a log scale."""
         height = 0.32 * len(rows) + 0.45
-        ax = _Axes((6.4, height), {"left": 0.2, "right": 0.97, "top": 1 - 0.08 / height, "bottom": 0.32 / height},
-                   xlog=True)
+        ax = _Axes(
+            (6.4, height), {"left": 0.2, "right": 0.97, "top": 1 - 0.08 / height, "bottom": 0.32 / height}, xlog=True
+        )
         y = np.arange(len(rows))[::-1]
         low, mid, high = (np.asarray(c, float) for c in zip(*cohort))
         ax.hlines(y, low, high, ORANGE, 7, 0.35)
         ax.ticks(mid, y, 11, ORANGE, 2)
-        ax.dots(np.concatenate([np.asarray(v, float) for v in neighbours]),
-                np.concatenate([np.full(len(v), yi) for yi, v in zip(y, neighbours)]), 3.5, NEIGHBOUR_GREY)
+        ax.dots(
+            np.concatenate([np.asarray(v, float) for v in neighbours]),
+            np.concatenate([np.full(len(v), yi) for yi, v in zip(y, neighbours)]),
+            3.5,
+            NEIGHBOUR_GREY,
+        )
         ax.ticks(england, y, 11, "#000000", 1.2)
         ax.dots(la, y, 7, BLUE, "white")
         ax.set_limits("y", -0.6, len(rows) - 0.4)
-        return Chart(ax.svg(title, (LogLocator(subs=(1.0, 2.0, 5.0), numticks=9), money),
-                            (FixedLocator(y), lambda v: rows[len(rows) - 1 - round(v)]), grid="x"), [
-            LegendItem(la_label, BLUE, "dot"), LegendItem("statistical neighbours", NEIGHBOUR_GREY, "dot"),
-            LegendItem(f"{cohort_label}: middle half and median", ORANGE, "band"),
-            LegendItem("England median", "#000000", "tick")])
+        return Chart(
+            ax.svg(
+                title,
+                (LogLocator(subs=(1.0, 2.0, 5.0), numticks=9), money),
+                (FixedLocator(y), lambda v: rows[len(rows) - 1 - round(v)]),
+                grid="x",
+            ),
+            [
+                LegendItem(la_label, BLUE, "dot"),
+                LegendItem("statistical neighbours", NEIGHBOUR_GREY, "dot"),
+                LegendItem(f"{cohort_label}: middle half and median", ORANGE, "band"),
+                LegendItem("England median", "#000000", "tick"),
+            ],
+        )
 
     @staticmethod
     def event_study(title: str, panels: dict[str, tuple[Sequence, Sequence, Sequence, Sequence]]) -> Chart:
@@ -426,8 +494,9 @@ class Charts:
         rows = int(np.ceil(len(panels) / cols))
         fig = Figure(figsize=(11, 2.1 * rows))
         axes = fig.subplots(rows, cols, squeeze=False)
-        fig.subplots_adjust(left=0.05, right=0.99, top=1 - 0.3 / (2.1 * rows), bottom=0.3 / (2.1 * rows),
-                            hspace=0.5, wspace=0.25)
+        fig.subplots_adjust(
+            left=0.05, right=0.99, top=1 - 0.3 / (2.1 * rows), bottom=0.3 / (2.1 * rows), hspace=0.5, wspace=0.25
+        )
         for ax, (label, (times, estimate, low, high)) in zip(axes.flat, panels.items()):
             estimate = np.asarray(estimate, float)
             errors = np.vstack([estimate - np.asarray(low, float), np.asarray(high, float) - estimate]).clip(min=0)
@@ -437,14 +506,14 @@ class Charts:
             ax.set_title(textwrap.fill(label, 42), fontsize=8.5, loc="left")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
-        for ax in list(axes.flat)[len(panels):]:
+        for ax in list(axes.flat)[len(panels) :]:
             ax.set_visible(False)
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None})
         svg = _BEFORE_SVG.sub("", buf.getvalue(), count=1)
         svg = svg.replace("<svg ", f'<svg role="img" aria-label="{escape(title)}" ', 1)
-        legend = [LegendItem("estimate and 95% interval (percentage points)", BLUE, "dot"),
-                  LegendItem("diagnostic starts (event time 0)", RED, "dotted")]
+        legend = [
+            LegendItem("estimate and 95% interval (percentage points)", BLUE, "dot"),
+            LegendItem("diagnostic starts (event time 0)", RED, "dotted"),
+        ]
         return Chart(Markup(svg), legend)
-
-

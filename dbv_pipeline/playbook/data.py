@@ -23,7 +23,7 @@ class PlaybookPaths:
     root: Path
 
     @classmethod
-    def of(cls, paths: DataPaths) -> "PlaybookPaths":
+    def of(cls, paths: DataPaths) -> PlaybookPaths:
         return cls(paths.reports / "playbook")
 
     @property
@@ -61,14 +61,19 @@ class Provenance:
 
     def columns(self) -> dict[str, object]:
         """The columns every exported table carries."""
-        return {"returns_synthetic": self.returns_synthetic, "cohort_synthetic": self.cohort_synthetic,
-                "public_data_source": self.public_data}
+        return {
+            "returns_synthetic": self.returns_synthetic,
+            "cohort_synthetic": self.cohort_synthetic,
+            "public_data_source": self.public_data,
+        }
 
     def sentences(self) -> list[str]:
         return [
-            "LA returns: SYNTHETIC (generated sample, not real LA figures)." if self.returns_synthetic
+            "LA returns: SYNTHETIC (generated sample, not real LA figures)."
+            if self.returns_synthetic
             else "LA returns: as submitted by the LAs.",
-            "Programme cohort: SYNTHETIC (not the programme's list of LAs)." if self.cohort_synthetic
+            "Programme cohort: SYNTHETIC (not the programme's list of LAs)."
+            if self.cohort_synthetic
             else "Programme cohort: the programme's list (seed programme_cohorts).",
             f"Public data: {self.public_data}",
         ]
@@ -78,10 +83,10 @@ def provenance(paths: DataPaths, warehouse: Warehouse) -> Provenance:
     """Returns are synthetic as ``reporting.returns_synthetic`` says (the sample's README_SYNTHETIC.txt in
     landing); the cohort if dim_la says it comes from the synthetic sample (cohort_source); the public data
     as provenance.json says."""
-    cohort = warehouse.has_table("marts", "dim_la") and bool(warehouse.query(
-        "select count(*) as n from marts.dim_la where cohort_source = 'synthetic'").n.iloc[0])
-    return Provenance(returns_synthetic(paths.landing), cohort,
-                      provenance_text(read_provenance(paths.public)))
+    cohort = warehouse.has_table("marts", "dim_la") and bool(
+        warehouse.query("select count(*) as n from marts.dim_la where cohort_source = 'synthetic'").n.iloc[0]
+    )
+    return Provenance(returns_synthetic(paths.landing), cohort, provenance_text(read_provenance(paths.public)))
 
 
 def write_table(frame: pd.DataFrame, folder: Path, name: str, source: Provenance | None = None) -> dict[str, Path]:

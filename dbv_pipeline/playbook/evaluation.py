@@ -30,9 +30,25 @@ from ..public.history import predecessor_codes
 LABEL = "observational evidence, not causal"
 LEADS, LAGS = 4, 3
 ALPHA = 0.05
-SUMMARY_COLUMNS = ["indicator", "estimate", "std_error", "ci_low", "ci_high", "p_cluster", "p_randomisation",
-                   "p_adjusted", "significant", "pretrend_f", "pretrend_p", "pretrend_flag", "n_permutations",
-                   "weighted", "n_las_treated", "n_las_control", "label"]
+SUMMARY_COLUMNS = [
+    "indicator",
+    "estimate",
+    "std_error",
+    "ci_low",
+    "ci_high",
+    "p_cluster",
+    "p_randomisation",
+    "p_adjusted",
+    "significant",
+    "pretrend_f",
+    "pretrend_p",
+    "pretrend_flag",
+    "n_permutations",
+    "weighted",
+    "n_las_treated",
+    "n_las_control",
+    "label",
+]
 EVENT_COLUMNS = ["indicator", "event_time", "estimate", "std_error", "ci_low", "ci_high"]
 
 
@@ -62,16 +78,27 @@ def stack(panel: pd.DataFrame, cohorts: pd.DataFrame, *, leads: int = LEADS, lag
         if not window[treated].year.lt(g).any():
             continue  # no year before the start in this series (e.g. after a collection break): not identified
         clean = window.programme.eq("NONE") | (window.start_year > g + lags)
-        frames.append(window[treated | clean].assign(cohort=tranche, treated=treated[treated | clean],
-                                                     event_time=lambda d, start=int(g): d.year - start))
+        frames.append(
+            window[treated | clean].assign(
+                cohort=tranche, treated=treated[treated | clean], event_time=lambda d, start=int(g): d.year - start
+            )
+        )
     if not frames:
         return panel.iloc[:0].assign(cohort=None, treated=pd.Series(dtype=bool), event_time=pd.Series(dtype=int))
     return pd.concat(frames, ignore_index=True)
 
 
-def event_study(indicators: pd.DataFrame, cohorts: pd.DataFrame, *, leads: int = LEADS, lags: int = LAGS,
-                level: float = 0.95, permutations: int = 0, weights: pd.DataFrame | None = None,
-                seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def event_study(
+    indicators: pd.DataFrame,
+    cohorts: pd.DataFrame,
+    *,
+    leads: int = LEADS,
+    lags: int = LAGS,
+    level: float = 0.95,
+    permutations: int = 0,
+    weights: pd.DataFrame | None = None,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """DiD estimate and event-time coefficients for each indicator.
 
     ``indicators``: old_la_code, year, indicator, value (tidy, LA × year). ``cohorts``: old_la_code,
@@ -81,8 +108,10 @@ def event_study(indicators: pd.DataFrame, cohorts: pd.DataFrame, *, leads: int =
     per indicator, EVENT_COLUMNS per indicator and event time with the reference −1 at 0).
     """
     summaries, events = [], []
-    panels = {name: rows[["old_la_code", "year", "value"]]
-              for name, rows in indicators.dropna(subset=["value"]).groupby("indicator", sort=True)}
+    panels = {
+        name: rows[["old_la_code", "year", "value"]]
+        for name, rows in indicators.dropna(subset=["value"]).groupby("indicator", sort=True)
+    }
     for indicator, rows in panels.items():
         s = stack(rows, cohorts, leads=leads, lags=lags)
         if not (s.treated.any() and (~s.treated).any()):
@@ -96,19 +125,40 @@ def event_study(indicators: pd.DataFrame, cohorts: pd.DataFrame, *, leads: int =
         ev, ev_cov, t, _ = _fit(s, dummies, level, w)
         ev_se = np.sqrt(np.clip(np.diag(ev_cov), 0, None))
         pre_f, pre_p = _joint_test(ev, ev_cov, [list(dummies.columns).index(e) for e in dummies.columns if e <= -2], df)
-        summaries.append({"indicator": indicator, "estimate": est[0], "std_error": se,
-                          "ci_low": est[0] - t * se, "ci_high": est[0] + t * se,
-                          "p_cluster": float(2 * stats.t.sf(abs(est[0]) / se, df)) if se > 0 else np.nan,
-                          "pretrend_f": pre_f, "pretrend_p": pre_p,
-                          "pretrend_flag": (f"leads differ from zero (F = {pre_f:.2f}, p = {pre_p:.3f}): parallel "
-                                            "trends doubtful, do not read the DiD as an effect")
-                          if pre_p < ALPHA else "",
-                          "weighted": weights is not None,
-                          "n_las_treated": s[s.treated].old_la_code.nunique(),
-                          "n_las_control": s[~s.treated].old_la_code.nunique(), "label": LABEL})
-        events.append(pd.DataFrame({"indicator": indicator, "event_time": list(dummies.columns) + [-1],
-                                    "estimate": [*ev, 0.0], "std_error": [*ev_se, 0.0],
-                                    "ci_low": [*(ev - t * ev_se), 0.0], "ci_high": [*(ev + t * ev_se), 0.0]}))
+        summaries.append(
+            {
+                "indicator": indicator,
+                "estimate": est[0],
+                "std_error": se,
+                "ci_low": est[0] - t * se,
+                "ci_high": est[0] + t * se,
+                "p_cluster": float(2 * stats.t.sf(abs(est[0]) / se, df)) if se > 0 else np.nan,
+                "pretrend_f": pre_f,
+                "pretrend_p": pre_p,
+                "pretrend_flag": (
+                    f"leads differ from zero (F = {pre_f:.2f}, p = {pre_p:.3f}): parallel "
+                    "trends doubtful, do not read the DiD as an effect"
+                )
+                if pre_p < ALPHA
+                else "",
+                "weighted": weights is not None,
+                "n_las_treated": s[s.treated].old_la_code.nunique(),
+                "n_las_control": s[~s.treated].old_la_code.nunique(),
+                "label": LABEL,
+            }
+        )
+        events.append(
+            pd.DataFrame(
+                {
+                    "indicator": indicator,
+                    "event_time": list(dummies.columns) + [-1],
+                    "estimate": [*ev, 0.0],
+                    "std_error": [*ev_se, 0.0],
+                    "ci_low": [*(ev - t * ev_se), 0.0],
+                    "ci_high": [*(ev + t * ev_se), 0.0],
+                }
+            )
+        )
     summary = pd.DataFrame(summaries, columns=SUMMARY_COLUMNS)
     if len(summary):
         observed = (summary.estimate / summary.std_error).to_numpy()
@@ -119,7 +169,7 @@ def event_study(indicators: pd.DataFrame, cohorts: pd.DataFrame, *, leads: int =
         summary["n_permutations"] = permutations
         summary["p_adjusted"] = holm(summary.p_randomisation if permutations else summary.p_cluster)
         summary["significant"] = summary.p_adjusted < ALPHA
-    event = (pd.concat(events, ignore_index=True) if events else pd.DataFrame(columns=EVENT_COLUMNS))
+    event = pd.concat(events, ignore_index=True) if events else pd.DataFrame(columns=EVENT_COLUMNS)
     return summary, event[EVENT_COLUMNS].sort_values(["indicator", "event_time"], ignore_index=True)
 
 
@@ -182,8 +232,9 @@ def _joint_test(beta: np.ndarray, cov: np.ndarray, index: list[int], df: int) ->
     return f, float(stats.f.sf(f, len(index), df))
 
 
-def _fit(s: pd.DataFrame, regressors: pd.DataFrame, level: float,
-         weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float, int]:
+def _fit(
+    s: pd.DataFrame, regressors: pd.DataFrame, level: float, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, float, int]:
     """(Weighted) OLS of value on ``regressors`` with stack × LA and stack × year effects absorbed; CR1 by LA.
 
     Returns estimates, their covariance, the t critical value and the degrees of freedom (G − 1).
@@ -207,8 +258,9 @@ def _fit(s: pd.DataFrame, regressors: pd.DataFrame, level: float,
     return beta, cov, float(t), int(n_clusters - 1)
 
 
-def _within(values: np.ndarray, groups: list[np.ndarray], weights: np.ndarray, tol: float = 1e-10,
-            max_iter: int = 1000) -> np.ndarray:
+def _within(
+    values: np.ndarray, groups: list[np.ndarray], weights: np.ndarray, tol: float = 1e-10, max_iter: int = 1000
+) -> np.ndarray:
     """Remove (weighted) group means of several crossed factors (alternating projections; exact when balanced)."""
     out = values - np.average(values, axis=0, weights=weights)
     for _ in range(max_iter):

@@ -16,20 +16,32 @@ import pandas as pd
 import xlsxwriter
 
 from ..settings import DataPaths
-from .data import PlaybookPaths, Provenance, is_stale, read_manifest, read_output, write_manifest, write_table
 from ..warehouse.reader import open_warehouse
+from .data import PlaybookPaths, Provenance, is_stale, read_manifest, read_output, write_manifest, write_table
 
-WAREHOUSE_TABLES = ["pb_metric_catalogue", "pb_la_year_metrics", "pb_la_year_metrics_wide", "pb_group_stats",
-                    "pb_benchmarks", "pb_benchmark_labels", "pb_outcome_indicators"]
+WAREHOUSE_TABLES = [
+    "pb_metric_catalogue",
+    "pb_la_year_metrics",
+    "pb_la_year_metrics_wide",
+    "pb_group_stats",
+    "pb_benchmarks",
+    "pb_benchmark_labels",
+    "pb_outcome_indicators",
+]
 OUTPUT_TABLES = {  # asset folder → tables it writes
     "forecasts": ["caseload_forecast", "unit_cost_forecast", "spend_forecast", "dsg_balance_forecast"],
     "evaluation": ["evaluation_summary", "evaluation_event_study"],
 }
 NOT_IN_WORKBOOK = {"pb_benchmarks"}  # one row per LA, metric, year and comparison: CSV/Parquet only
 WORKBOOK = "dbv_playbook.xlsx"
-SHEET_NAMES = {"pb_metric_catalogue": "metric_catalogue", "pb_la_year_metrics": "metrics_long",
-               "pb_la_year_metrics_wide": "metrics_wide", "pb_group_stats": "group_stats",
-               "pb_benchmark_labels": "benchmark_labels", "pb_outcome_indicators": "outcome_indicators"}
+SHEET_NAMES = {
+    "pb_metric_catalogue": "metric_catalogue",
+    "pb_la_year_metrics": "metrics_long",
+    "pb_la_year_metrics_wide": "metrics_wide",
+    "pb_group_stats": "group_stats",
+    "pb_benchmark_labels": "benchmark_labels",
+    "pb_outcome_indicators": "outcome_indicators",
+}
 README_TITLE = "DBV in SEND playbook export"
 # Who each LA is, beside every la_code (marts.dim_la, whose old_la_code is the return's la_code).
 LA_DETAILS = ["la_name", "region_name", "programme", "tranche"]
@@ -112,8 +124,10 @@ def write_exports(tables: dict[str, pd.DataFrame], folder: Path, *, source: Prov
             write_table(frame, folder, name)
             summary.written.append(name)
     if is_stale(previous, WORKBOOK, hashes[WORKBOOK], folder / WORKBOOK):
-        write_workbook(folder / WORKBOOK, {"README": pd.DataFrame({README_TITLE: notes}),
-                                           **{sheet_name(n): tables[n] for n in in_book}})
+        write_workbook(
+            folder / WORKBOOK,
+            {"README": pd.DataFrame({README_TITLE: notes}), **{sheet_name(n): tables[n] for n in in_book}},
+        )
         summary.workbook_written = True
     write_manifest(folder, hashes)
     return summary
@@ -132,16 +146,29 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
     cells, integers with thousands separators and decimals rounded (``decimals``; the CSV and Parquet
     keep full precision). xlsxwriter in constant-memory mode, strings written as they are: about three
     times as fast as pandas with openpyxl."""
-    options = {"constant_memory": True, "strings_to_urls": False, "strings_to_formulas": False,
-               "strings_to_numbers": False, "nan_inf_to_errors": True}
+    options = {
+        "constant_memory": True,
+        "strings_to_urls": False,
+        "strings_to_formulas": False,
+        "strings_to_numbers": False,
+        "nan_inf_to_errors": True,
+    }
     with xlsxwriter.Workbook(str(path), options) as book:
         header = book.add_format({"bold": True, "bottom": 1})
-        formats = {None: None, 0: book.add_format({"num_format": "#,##0"}),
-                   2: book.add_format({"num_format": "#,##0.00"}), 4: book.add_format({"num_format": "0.0000"})}
+        formats = {
+            None: None,
+            0: book.add_format({"num_format": "#,##0"}),
+            2: book.add_format({"num_format": "#,##0.00"}),
+            4: book.add_format({"num_format": "0.0000"}),
+        }
         for name, frame in sheets.items():
             sheet = book.add_worksheet(name)
-            places = {c: 0 if pd.api.types.is_integer_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-                      else decimals(frame[c]) for c in frame.columns}
+            places = {
+                c: 0
+                if pd.api.types.is_integer_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+                else decimals(frame[c])
+                for c in frame.columns
+            }
             for index, column in enumerate(frame.columns):
                 width = min(max(len(str(column)), 10) + 2, 18 if pd.api.types.is_numeric_dtype(frame[column]) else 60)
                 sheet.set_column(index, index, width, formats[places[column]])

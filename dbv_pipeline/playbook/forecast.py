@@ -30,8 +30,17 @@ DEFAULT_COST_GROWTH = 0.03  # a year, where the LA has no unit-cost history
 COST_GROWTH_BOUNDS = (-0.02, 0.10)  # an LA's own unit-cost growth is clipped to this range
 DEFAULT_INCOME_GROWTH = 0.03  # a year, for HNB income beyond the LA's own plan
 KEYS = ["la_code", "provision_type"]
-FORECAST_COLUMNS = ["la_code", "census_year", "provision_type", "forecast",
-                    "lower_80", "upper_80", "lower_95", "upper_95", "method"]
+FORECAST_COLUMNS = [
+    "la_code",
+    "census_year",
+    "provision_type",
+    "forecast",
+    "lower_80",
+    "upper_80",
+    "lower_95",
+    "upper_95",
+    "method",
+]
 BANDS = ["lower_80", "upper_80", "lower_95", "upper_95"]
 
 
@@ -58,8 +67,11 @@ def harmonise_boundaries(caseload: pd.DataFrame, changes=BOUNDARY_CHANGES) -> pd
             continue
         total_share = first.groupby("la_code").plans.sum() / first.plans.sum()
         share = first.set_index(KEYS).plans / first.groupby("provision_type").plans.transform("sum").to_numpy()
-        past = (out[out.la_code.isin(change.predecessors) & out.census_year.lt(change.first_census)]
-                .groupby(["census_year", "provision_type"], as_index=False).plans.sum())
+        past = (
+            out[out.la_code.isin(change.predecessors) & out.census_year.lt(change.first_census)]
+            .groupby(["census_year", "provision_type"], as_index=False)
+            .plans.sum()
+        )
         grid = past.merge(pd.DataFrame({"la_code": list(change.successors)}), how="cross")
         grid = grid.merge(share.rename("share").reset_index(), on=KEYS, how="left")
         grid["share"] = grid.share.fillna(grid.la_code.map(total_share))
@@ -76,8 +88,9 @@ def harmonise_boundaries(caseload: pd.DataFrame, changes=BOUNDARY_CHANGES) -> pd
 TOTALS_DESIGN = {"momentum": 1.0, "la_weight": 0.2, "years": 3}
 
 
-def forecast_totals(history: pd.DataFrame, horizons=(1, 2, 3), *, momentum: float = 1.0, la_weight: float = 0.2,
-                    years: int = 3) -> pd.DataFrame:
+def forecast_totals(
+    history: pd.DataFrame, horizons=(1, 2, 3), *, momentum: float = 1.0, la_weight: float = 0.2, years: int = 3
+) -> pd.DataFrame:
     """Each LA's total plans ``horizons`` censuses after the last one in ``history``.
 
     ``history``: la_code, census_year, plans (LA totals, current boundaries). Growth per year = the
@@ -93,13 +106,25 @@ def forecast_totals(history: pd.DataFrame, horizons=(1, 2, 3), *, momentum: floa
     trend = np.log(national[origin] / national[origin - years]) / years
     own = np.log(y[origin] / y[origin - years]) / years
     growth = momentum * recent + (1 - momentum) * trend + la_weight * (own - trend)
-    return pd.concat([pd.DataFrame({"la_code": y.index, "horizon": h, "census_year": origin + h,
-                                    "forecast": (y[origin] * np.exp(growth * h)).to_numpy()})
-                      for h in horizons], ignore_index=True)
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "la_code": y.index,
+                    "horizon": h,
+                    "census_year": origin + h,
+                    "forecast": (y[origin] * np.exp(growth * h)).to_numpy(),
+                }
+            )
+            for h in horizons
+        ],
+        ignore_index=True,
+    )
 
 
-def forecast_caseload(caseload: pd.DataFrame, to_year: int = 2029, *, window: int = WINDOW,
-                      damping: float | None = None) -> pd.DataFrame:
+def forecast_caseload(
+    caseload: pd.DataFrame, to_year: int = 2029, *, window: int = WINDOW, damping: float | None = None
+) -> pd.DataFrame:
     """Caseload per LA, provision and January census after the last one in ``caseload`` up to ``to_year``.
 
     ``caseload``: la_code, census_year, provision_type, plans (harmonise boundaries first). Returns
@@ -108,8 +133,10 @@ def forecast_caseload(caseload: pd.DataFrame, to_year: int = 2029, *, window: in
     """
     history = _clean(caseload)
     if history.census_year.nunique() < 4 or window < 3:
-        raise ValueError("forecast_caseload needs four January censuses (three to fit, one to validate) "
-                         "and a window of three or more")
+        raise ValueError(
+            "forecast_caseload needs four January censuses (three to fit, one to validate) "
+            "and a window of three or more"
+        )
     grid = DAMPING_GRID if damping is None else (damping,)
     errors = _rolling_errors(history, window, grid)
     if damping is None:
@@ -123,19 +150,22 @@ def forecast_caseload(caseload: pd.DataFrame, to_year: int = 2029, *, window: in
     log_f = np.log1p(points.forecast.to_numpy())
     for column in BANDS:
         points[column] = np.expm1(log_f + bands[column].to_numpy())
-    kind = np.select([points.provision_type.eq(TOTAL), points.pooled_only.astype(bool)],
-                     ["sum of provisions", "national rate"], "pooled log-linear")
+    kind = np.select(
+        [points.provision_type.eq(TOTAL), points.pooled_only.astype(bool)],
+        ["sum of provisions", "national rate"],
+        "pooled log-linear",
+    )
     points["method"] = pd.Series(kind, index=points.index) + f"; phi={damping:g}; window={window}"
     return points[FORECAST_COLUMNS].sort_values(["la_code", "provision_type", "census_year"], ignore_index=True)
 
 
-def point_forecast(caseload: pd.DataFrame, to_year: int, *, window: int = WINDOW,
-                   damping: float = 1.0) -> pd.DataFrame:
+def point_forecast(caseload: pd.DataFrame, to_year: int, *, window: int = WINDOW, damping: float = 1.0) -> pd.DataFrame:
     """Point forecasts only (la_code, provision_type, census_year, horizon, forecast), no ``ALL`` rows."""
     history = _clean(caseload)
     origin = int(history.census_year.max())
     return _project(_growth(history, origin, window), range(origin + 1, to_year + 1), damping)[
-        ["la_code", "provision_type", "census_year", "horizon", "forecast"]]
+        ["la_code", "provision_type", "census_year", "horizon", "forecast"]
+    ]
 
 
 def _clean(caseload: pd.DataFrame) -> pd.DataFrame:
@@ -158,8 +188,15 @@ def _growth(history: pd.DataFrame, origin: int, window: int) -> pd.DataFrame:
     h = h.sort_values(KEYS + ["census_year"]).assign(z=lambda d: np.log1p(d.plans))
     by = h.groupby(KEYS, sort=False)
     dt, dz = by.census_year.diff(), by.z.diff()
-    s = by.agg(year_first=("census_year", "first"), year_last=("census_year", "last"), z_first=("z", "first"),
-               z_last=("z", "last"), y_last=("plans", "last"), y_mean=("plans", "mean"), steps=("z", "size"))
+    s = by.agg(
+        year_first=("census_year", "first"),
+        year_last=("census_year", "last"),
+        z_first=("z", "first"),
+        z_last=("z", "last"),
+        y_last=("plans", "last"),
+        y_mean=("plans", "mean"),
+        steps=("z", "size"),
+    )
     s["years"] = s.year_last - s.year_first
     s["g"] = ((s.z_last - s.z_first) / s.years.replace(0, np.nan)).fillna(0.0)
     span = by.census_year.transform("last") - by.census_year.transform("first")
@@ -206,7 +243,7 @@ def _project(series: pd.DataFrame, years, phi: float) -> pd.DataFrame:
     out = out[out.census_year > out.year_last]
     out["horizon"] = out.census_year - out.year_last
     steps = out.horizon.to_numpy(float)
-    damped = steps if phi == 1 else phi * (1 - phi ** steps) / (1 - phi)
+    damped = steps if phi == 1 else phi * (1 - phi**steps) / (1 - phi)
     out["forecast"] = np.expm1(out.z_last + out.growth * damped).clip(lower=0)
     return out.reset_index(drop=True)
 
@@ -214,7 +251,8 @@ def _project(series: pd.DataFrame, years, phi: float) -> pd.DataFrame:
 def _totals(points: pd.DataFrame) -> pd.DataFrame:
     """``ALL`` rows: the sum over an LA's provisions; horizon from the LA's latest jump-off."""
     agg = points.groupby(["la_code", "census_year"], as_index=False).agg(
-        forecast=("forecast", "sum"), y_last=("y_last", "sum"), year_last=("year_last", "max"))
+        forecast=("forecast", "sum"), y_last=("y_last", "sum"), year_last=("year_last", "max")
+    )
     return agg.assign(provision_type=TOTAL, horizon=agg.census_year - agg.year_last, pooled_only=False)
 
 
@@ -232,9 +270,16 @@ def _rolling_errors(history: pd.DataFrame, window: int, phis) -> pd.DataFrame:
         for phi in phis:
             points = _project(series, [y for y in years if y > origin], phi)
             joined = points.merge(actual, on=KEYS + ["census_year"])
-            totals = joined.groupby(["la_code", "census_year"], as_index=False).agg(
-                forecast=("forecast", "sum"), actual=("actual", "sum"), y_last=("y_last", "sum"),
-                year_last=("year_last", "max")).assign(provision_type=TOTAL)
+            totals = (
+                joined.groupby(["la_code", "census_year"], as_index=False)
+                .agg(
+                    forecast=("forecast", "sum"),
+                    actual=("actual", "sum"),
+                    y_last=("y_last", "sum"),
+                    year_last=("year_last", "max"),
+                )
+                .assign(provision_type=TOTAL)
+            )
             totals["horizon"] = totals.census_year - totals.year_last
             both = pd.concat([joined, totals], ignore_index=True)
             both["e"] = np.log1p(both.actual) - np.log1p(both.forecast)
@@ -252,9 +297,13 @@ def _quantiles(errors: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
     """
     errors = errors.assign(band=pd.cut(errors.y_last, SIZE_BANDS, right=False, labels=False).astype(int))
     longest = int(errors.horizon.max())
-    need = pd.DataFrame({"provision_type": points.provision_type.to_numpy(),
-                         "band": pd.cut(points.y_last, SIZE_BANDS, right=False, labels=False).to_numpy(int),
-                         "h": np.minimum(points.horizon.to_numpy(), longest)})
+    need = pd.DataFrame(
+        {
+            "provision_type": points.provision_type.to_numpy(),
+            "band": pd.cut(points.y_last, SIZE_BANDS, right=False, labels=False).to_numpy(int),
+            "h": np.minimum(points.horizon.to_numpy(), longest),
+        }
+    )
     out = pd.DataFrame(np.nan, index=need.index, columns=list(LEVELS))
     for keys in (["provision_type", "band", "h"], ["provision_type", "h"], ["h"]):
         grouped = errors.rename(columns={"horizon": "h"}).groupby(keys)
@@ -281,19 +330,29 @@ def unit_cost_history(hnb_spend: pd.DataFrame, caseload: pd.DataFrame) -> pd.Dat
     ``hnb_spend``: the contract's hnb_spend columns; ``caseload``: la_code, census_year, provision_type,
     plans. Returns la_code, financial_year, provision_type, plans, spend_gbp, unit_cost_gbp.
     """
-    spend = (hnb_spend[hnb_spend.spend_type.eq("OUTTURN")].astype({"spend_gbp": float})
-             .groupby(["la_code", "financial_year", "provision_type"], as_index=False).spend_gbp.sum())
+    spend = (
+        hnb_spend[hnb_spend.spend_type.eq("OUTTURN")]
+        .astype({"spend_gbp": float})
+        .groupby(["la_code", "financial_year", "provision_type"], as_index=False)
+        .spend_gbp.sum()
+    )
     cases = caseload.assign(financial_year=financial_year(caseload.census_year))
     totals = cases.groupby(["la_code", "financial_year"], as_index=False).plans.sum().assign(provision_type=CENTRAL)
     cases = pd.concat([cases[["la_code", "financial_year", "provision_type", "plans"]], totals], ignore_index=True)
     out = spend.merge(cases, on=["la_code", "financial_year", "provision_type"])
     out = out[out.plans > 0]
     return out.assign(unit_cost_gbp=out.spend_gbp / out.plans)[
-        ["la_code", "financial_year", "provision_type", "plans", "spend_gbp", "unit_cost_gbp"]].reset_index(drop=True)
+        ["la_code", "financial_year", "provision_type", "plans", "spend_gbp", "unit_cost_gbp"]
+    ].reset_index(drop=True)
 
 
-def project_unit_costs(history: pd.DataFrame, financial_years, *, default_growth: float = DEFAULT_COST_GROWTH,
-                       bounds: tuple[float, float] = COST_GROWTH_BOUNDS) -> pd.DataFrame:
+def project_unit_costs(
+    history: pd.DataFrame,
+    financial_years,
+    *,
+    default_growth: float = DEFAULT_COST_GROWTH,
+    bounds: tuple[float, float] = COST_GROWTH_BOUNDS,
+) -> pd.DataFrame:
     """Unit cost per LA and provision in each of ``financial_years``, grown from its last known year.
 
     Growth: the LA's own average yearly unit-cost growth for the provision (first to last known year,
@@ -301,8 +360,9 @@ def project_unit_costs(history: pd.DataFrame, financial_years, *, default_growth
     provision_type, financial_year, unit_cost_gbp, cost_growth, growth_source.
     """
     h = history.assign(year=history.financial_year.str[:4].astype(int)).sort_values(KEYS + ["year"])
-    s = h.groupby(KEYS, as_index=False).agg(y0=("year", "first"), y1=("year", "last"),
-                                            c0=("unit_cost_gbp", "first"), c1=("unit_cost_gbp", "last"))
+    s = h.groupby(KEYS, as_index=False).agg(
+        y0=("year", "first"), y1=("year", "last"), c0=("unit_cost_gbp", "first"), c1=("unit_cost_gbp", "last")
+    )
     own = (s.y1 > s.y0) & (s.c0 > 0)
     rate = (s.c1 / s.c0.where(own)) ** (1 / (s.y1 - s.y0).where(own)) - 1
     s["cost_growth"] = rate.clip(*bounds).where(own, default_growth)
@@ -321,21 +381,39 @@ def project_spend(caseload_forecast: pd.DataFrame, unit_costs: pd.DataFrame) -> 
     census_year, provision_type, plans, unit_cost_gbp, spend_gbp, spend_lower_80, spend_upper_80,
     spend_lower_95, spend_upper_95.
     """
-    fc = caseload_forecast.assign(provision_type=caseload_forecast.provision_type.replace(TOTAL, CENTRAL),
-                                  financial_year=financial_year(caseload_forecast.census_year))
-    out = fc.merge(unit_costs[["la_code", "provision_type", "financial_year", "unit_cost_gbp"]],
-                   on=["la_code", "provision_type", "financial_year"])
+    fc = caseload_forecast.assign(
+        provision_type=caseload_forecast.provision_type.replace(TOTAL, CENTRAL),
+        financial_year=financial_year(caseload_forecast.census_year),
+    )
+    out = fc.merge(
+        unit_costs[["la_code", "provision_type", "financial_year", "unit_cost_gbp"]],
+        on=["la_code", "provision_type", "financial_year"],
+    )
     out = out.rename(columns={"forecast": "plans"})
     out["spend_gbp"] = out.plans * out.unit_cost_gbp
     for band in BANDS:
         out[f"spend_{band}"] = out[band] * out.unit_cost_gbp
-    return out[["la_code", "financial_year", "census_year", "provision_type", "plans", "unit_cost_gbp", "spend_gbp",
-                *(f"spend_{b}" for b in BANDS)]].sort_values(["la_code", "financial_year", "provision_type"],
-                                                             ignore_index=True)
+    return out[
+        [
+            "la_code",
+            "financial_year",
+            "census_year",
+            "provision_type",
+            "plans",
+            "unit_cost_gbp",
+            "spend_gbp",
+            *(f"spend_{b}" for b in BANDS),
+        ]
+    ].sort_values(["la_code", "financial_year", "provision_type"], ignore_index=True)
 
 
-def project_dsg_balance(spend: pd.DataFrame, dsg_plan: pd.DataFrame, mitigations: pd.DataFrame, *,
-                        income_growth: float = DEFAULT_INCOME_GROWTH) -> pd.DataFrame:
+def project_dsg_balance(
+    spend: pd.DataFrame,
+    dsg_plan: pd.DataFrame,
+    mitigations: pd.DataFrame,
+    *,
+    income_growth: float = DEFAULT_INCOME_GROWTH,
+) -> pd.DataFrame:
     """Projected HNB expenditure and DSG balance per LA and financial year, UNMITIGATED and MITIGATED.
 
     Unmitigated expenditure = projected spend; mitigated = unmitigated − the LA's planned savings for
@@ -352,12 +430,16 @@ def project_dsg_balance(spend: pd.DataFrame, dsg_plan: pd.DataFrame, mitigations
     spent = spend.groupby(keys, as_index=False).spend_gbp.sum().rename(columns={"spend_gbp": "unmitigated"})
     saved = mitigations.astype({"saving_gbp": float}).groupby(keys).saving_gbp.sum()
     out = spent.merge(saved.rename("savings_gbp"), left_on=keys, right_index=True, how="left").fillna(
-        {"savings_gbp": 0.0})
+        {"savings_gbp": 0.0}
+    )
     out["year"] = out.financial_year.str[:4].astype(int)
     out["base_year"] = out.la_code.map(actual.financial_year.str[:4].astype(int))
     out = out[out.base_year.isna() | (out.year > out.base_year)]
-    planned = (plan[plan.scenario.isin(["UNMITIGATED", "MITIGATED"])].sort_values("scenario", ascending=False)
-               .drop_duplicates(keys)[keys + ["hnb_income_gbp"]])
+    planned = (
+        plan[plan.scenario.isin(["UNMITIGATED", "MITIGATED"])]
+        .sort_values("scenario", ascending=False)
+        .drop_duplicates(keys)[keys + ["hnb_income_gbp"]]
+    )
     out = out.merge(planned, on=keys, how="left")
     grown = out.la_code.map(actual.hnb_income_gbp) * (1 + income_growth) ** (out.year - out.base_year)
     out["hnb_income_gbp"] = out.hnb_income_gbp.fillna(grown)
@@ -371,6 +453,14 @@ def project_dsg_balance(spend: pd.DataFrame, dsg_plan: pd.DataFrame, mitigations
         s["cumulative_balance_gbp"] = rolled.where(contiguous)
         frames.append(s)
     return pd.concat(frames, ignore_index=True)[
-        ["la_code", "financial_year", "scenario", "hnb_income_gbp", "hnb_expenditure_gbp", "savings_gbp",
-         "in_year_balance_gbp", "cumulative_balance_gbp"]].sort_values(["la_code", "scenario", "financial_year"],
-                                                                       ignore_index=True)
+        [
+            "la_code",
+            "financial_year",
+            "scenario",
+            "hnb_income_gbp",
+            "hnb_expenditure_gbp",
+            "savings_gbp",
+            "in_year_balance_gbp",
+            "cumulative_balance_gbp",
+        ]
+    ].sort_values(["la_code", "scenario", "financial_year"], ignore_index=True)

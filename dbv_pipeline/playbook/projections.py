@@ -13,8 +13,17 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .forecast import BANDS, TOTAL, financial_year, forecast_caseload, harmonise_boundaries, \
-    project_dsg_balance, project_spend, project_unit_costs, unit_cost_history
+from .forecast import (
+    BANDS,
+    TOTAL,
+    financial_year,
+    forecast_caseload,
+    harmonise_boundaries,
+    project_dsg_balance,
+    project_spend,
+    project_unit_costs,
+    unit_cost_history,
+)
 
 TO_CENSUS = 2029  # January 2029 = financial year 2028-29
 
@@ -48,12 +57,21 @@ class Projections:
     dsg_balance: pd.DataFrame  # project_dsg_balance output with balance bands
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"caseload_forecast": self.caseload, "unit_cost_forecast": self.unit_costs,
-                "spend_forecast": self.spend, "dsg_balance_forecast": self.dsg_balance}
+        return {
+            "caseload_forecast": self.caseload,
+            "unit_cost_forecast": self.unit_costs,
+            "spend_forecast": self.spend,
+            "dsg_balance_forecast": self.dsg_balance,
+        }
 
 
-def project(caseload: pd.DataFrame, hnb_spend: pd.DataFrame, dsg_plan: pd.DataFrame,
-            mitigations: pd.DataFrame, to_census: int = TO_CENSUS) -> Projections:
+def project(
+    caseload: pd.DataFrame,
+    hnb_spend: pd.DataFrame,
+    dsg_plan: pd.DataFrame,
+    mitigations: pd.DataFrame,
+    to_census: int = TO_CENSUS,
+) -> Projections:
     """Projections for every LA from its census caseload by provision (``CASELOAD_SQL``), its
     HNB spend (fct_hnb_spend), DSG plan (fct_dsg_balance) and mitigations (fct_mitigations)."""
     history = harmonise_boundaries(caseload)

@@ -23,25 +23,65 @@ from .. import reporting
 from ..ingest.filenames import period_end_year
 from ..reporting.formats import date, financial_year, quantity
 from ..settings import DataPaths
-from .charts import BLUE, GREEN, GREY, NEIGHBOUR_GREY, ORANGE, PINK, PURPLE, RED, TURQUOISE, Chart, Charts, Fan, \
-    LegendItem, Line
-from .data import PlaybookPaths, is_stale, provenance, read_manifest, read_output, write_manifest
 from ..warehouse.reader import open_warehouse
+from .charts import (
+    BLUE,
+    GREEN,
+    GREY,
+    NEIGHBOUR_GREY,
+    ORANGE,
+    PINK,
+    PURPLE,
+    RED,
+    TURQUOISE,
+    Chart,
+    Charts,
+    Fan,
+    LegendItem,
+    Line,
+)
+from .data import PlaybookPaths, is_stale, provenance, read_manifest, read_output, write_manifest
 from .forecast import TOTAL
 
-MIX = {"pct_mainstream": "Mainstream incl. RP/SEN units", "pct_mss": "MSS", "pct_inmss": "INMSS", "pct_ap": "AP",
-       "pct_post16": "Post-16", "pct_other": "Other"}
-UNIT_COSTS = {"unit_cost_mainstream": "Mainstream", "unit_cost_rp_unit": "RP / SEN unit", "unit_cost_mss": "MSS",
-              "unit_cost_inmss": "INMSS", "unit_cost_ap": "AP", "unit_cost_post16": "Post-16",
-              "unit_cost_early_years": "Early years", "unit_cost_eotas": "EOTAS"}
+MIX = {
+    "pct_mainstream": "Mainstream incl. RP/SEN units",
+    "pct_mss": "MSS",
+    "pct_inmss": "INMSS",
+    "pct_ap": "AP",
+    "pct_post16": "Post-16",
+    "pct_other": "Other",
+}
+UNIT_COSTS = {
+    "unit_cost_mainstream": "Mainstream",
+    "unit_cost_rp_unit": "RP / SEN unit",
+    "unit_cost_mss": "MSS",
+    "unit_cost_inmss": "INMSS",
+    "unit_cost_ap": "AP",
+    "unit_cost_post16": "Post-16",
+    "unit_cost_early_years": "Early years",
+    "unit_cost_eotas": "EOTAS",
+}
 GROUP_TRENDS = ["ehcp_growth_pct", "pct_mainstream", "pct_inmss", "dsg_cumulative_balance_pct"]
-SHORT_LABELS = {"ehcp_count": "EHCPs", "ehcp_growth_pct": "Growth on the year", "ehcp_cagr_3y_pct": "Growth, 3-year CAGR",
-                "pct_mainstream": "% mainstream", "pct_inmss": "% INMSS", "unit_cost_mss": "MSS unit cost",
-                "dsg_cumulative_balance_pct": "DSG balance, % of HNB income"}
+SHORT_LABELS = {
+    "ehcp_count": "EHCPs",
+    "ehcp_growth_pct": "Growth on the year",
+    "ehcp_cagr_3y_pct": "Growth, 3-year CAGR",
+    "pct_mainstream": "% mainstream",
+    "pct_inmss": "% INMSS",
+    "unit_cost_mss": "MSS unit cost",
+    "dsg_cumulative_balance_pct": "DSG balance, % of HNB income",
+}
 SUMMARY_METRICS = list(SHORT_LABELS)
 ZERO_LINE_METRICS = {"ehcp_growth_pct", "ehcp_cagr_3y_pct", "dsg_in_year_balance_pct", "dsg_cumulative_balance_pct"}
-GROUP_COLOURS = {"DBV": RED, "DBV_T1": PINK, "DBV_T2": PURPLE, "DBV_T3": TURQUOISE, "SAFETY_VALVE": GREEN,
-                 "NONE": BLUE, "ENGLAND": GREY}
+GROUP_COLOURS = {
+    "DBV": RED,
+    "DBV_T1": PINK,
+    "DBV_T2": PURPLE,
+    "DBV_T3": TURQUOISE,
+    "SAFETY_VALVE": GREEN,
+    "NONE": BLUE,
+    "ENGLAND": GREY,
+}
 LA_DIR = "la"
 BENCHMARK_COLUMNS = ["la_code", "year", "metric", "value", "comparison", "group_order", "comparison_median", "phrase"]
 GENERATED_AT = "<!--generated-at-->"  # the footer's time (templates/playbook/base.html), filled in when written
@@ -89,7 +129,7 @@ class ReportData:
     england_outcomes: dict = field(init=False, repr=False)  # year → indicator → DfE's England value
 
     @classmethod
-    def load(cls, paths: DataPaths) -> "ReportData":
+    def load(cls, paths: DataPaths) -> ReportData:
         warehouse = open_warehouse(paths)
         out = PlaybookPaths.of(paths)
         las = warehouse.query("""
@@ -99,9 +139,11 @@ class ReportData:
             left join marts.dim_la as la on la.old_la_code = metrics.la_code
             order by la_name""").set_index("la_code")
         caseload = read_output(out.forecasts, "caseload_forecast")
-        notes = {name: (folder / "NOTE.txt").read_text(encoding="utf-8").strip()
-                 for name, folder in (("outcomes", out.outcome_indicators), ("evaluation", out.evaluation))
-                 if (folder / "NOTE.txt").exists()}
+        notes = {
+            name: (folder / "NOTE.txt").read_text(encoding="utf-8").strip()
+            for name, folder in (("outcomes", out.outcome_indicators), ("evaluation", out.evaluation))
+            if (folder / "NOTE.txt").exists()
+        }
         source = provenance(paths, warehouse)
         return cls(
             las=las,
@@ -126,8 +168,10 @@ class ReportData:
         )
 
     def __post_init__(self):
-        self.stats = {key: rows.sort_values("year").set_index("year", drop=False)
-                      for key, rows in self.group_stats.groupby(["group_code", "metric"])}
+        self.stats = {
+            key: rows.sort_values("year").set_index("year", drop=False)
+            for key, rows in self.group_stats.groupby(["group_code", "metric"])
+        }
         self.stat_rows = {(r.group_code, r.metric, r.year): r for r in self.group_stats.itertuples(index=False)}
         self.labels, self.units, self.bases = (self.catalogue[c].to_dict() for c in ("label", "unit", "basis"))
         ordered = self.catalogue.sort_values("sort_order", kind="stable")
@@ -199,11 +243,19 @@ class Figure:
         return self.chart.legend if self.chart else []
 
 
-def page(template: str, title: str, *, data: ReportData, depth: int = 0, crumbs: list[tuple[str, str | None]] = (),
-         **context) -> str:
+def page(
+    template: str, title: str, *, data: ReportData, depth: int = 0, crumbs: list[tuple[str, str | None]] = (), **context
+) -> str:
     """A whole page from ``playbook/<template>`` in the frame of ``playbook/base.html``."""
-    return reporting.render(f"playbook/{template}", title=title, synthetic=data.synthetic, up="../" * depth,
-                            crumbs=crumbs, provenance=data.provenance, **context)
+    return reporting.render(
+        f"playbook/{template}",
+        title=title,
+        synthetic=data.synthetic,
+        up="../" * depth,
+        crumbs=crumbs,
+        provenance=data.provenance,
+        **context,
+    )
 
 
 # ---------------------------------------------------------------- shared pieces
@@ -214,8 +266,9 @@ def group_series(data: ReportData, group_code: str, metric: str) -> pd.DataFrame
     return data.stats.get((group_code, metric), data.group_stats.iloc[:0])
 
 
-def group_trend_chart(charts: Charts, data: ReportData, metric: str, groups: list[tuple[str, str]],
-                      band_group: str) -> Chart:
+def group_trend_chart(
+    charts: Charts, data: ReportData, metric: str, groups: list[tuple[str, str]], band_group: str
+) -> Chart:
     """Median of ``metric`` by year for each (group_code, label); the interquartile range of ``band_group``."""
     lines = []
     for code, label in groups:
@@ -223,9 +276,17 @@ def group_trend_chart(charts: Charts, data: ReportData, metric: str, groups: lis
         if s.empty:
             continue
         band = (s.p25.to_numpy(), s.p75.to_numpy()) if code == band_group else None
-        lines.append(Line(f"{label} median", s.year.to_numpy(), s["median"].to_numpy(),
-                          colour=GROUP_COLOURS.get(code, GREY), style="dashed" if code == "ENGLAND" else "line",
-                          band=band, band_label=f"{label}: middle half" if band else None))
+        lines.append(
+            Line(
+                f"{label} median",
+                s.year.to_numpy(),
+                s["median"].to_numpy(),
+                colour=GROUP_COLOURS.get(code, GREY),
+                style="dashed" if code == "ENGLAND" else "line",
+                band=band,
+                band_label=f"{label}: middle half" if band else None,
+            )
+        )
     return charts.trend(data.label(metric), lines, data.unit(metric), zero_line=metric in ZERO_LINE_METRICS)
 
 
@@ -238,17 +299,39 @@ def evaluation(charts: Charts, data: ReportData) -> tuple[Table | str, Figure | 
     """The evaluation's summary table (or why there is none) and its event-study figure."""
     if data.evaluation_summary.empty:
         return data.notes.get("evaluation") or "No evaluation results.", None
-    rows = [[data.label(r.indicator), quantity(r.estimate, "percent").replace("%", " pts"),
-             f"{quantity(r.ci_low, 'percent')} to {quantity(r.ci_high, 'percent')}".replace("%", ""),
-             f"{r.p_randomisation:.3f}" if pd.notna(r.p_randomisation) else "–",
-             f"{r.p_adjusted:.3f}" + (" (significant)" if r.significant else ""),
-             "FAILED" if r.pretrend_flag else f"ok (p = {r.pretrend_p:.2f})",
-             str(int(r.n_las_treated)), str(int(r.n_las_control)), r.label]
-            for r in data.evaluation_summary.itertuples()]
-    summary = Table(["Indicator", "DiD estimate", "95% interval (pts)", "Randomisation p", "Adjusted p",
-                     "Pre-trend test", "DBV LAs", "Comparison LAs", "Status"], rows, numeric=range(1, 8))
-    panels = {data.label(ind): (g.event_time, g.estimate, g.ci_low, g.ci_high)
-              for ind, g in data.evaluation_events.groupby("indicator")}
+    rows = [
+        [
+            data.label(r.indicator),
+            quantity(r.estimate, "percent").replace("%", " pts"),
+            f"{quantity(r.ci_low, 'percent')} to {quantity(r.ci_high, 'percent')}".replace("%", ""),
+            f"{r.p_randomisation:.3f}" if pd.notna(r.p_randomisation) else "–",
+            f"{r.p_adjusted:.3f}" + (" (significant)" if r.significant else ""),
+            "FAILED" if r.pretrend_flag else f"ok (p = {r.pretrend_p:.2f})",
+            str(int(r.n_las_treated)),
+            str(int(r.n_las_control)),
+            r.label,
+        ]
+        for r in data.evaluation_summary.itertuples()
+    ]
+    summary = Table(
+        [
+            "Indicator",
+            "DiD estimate",
+            "95% interval (pts)",
+            "Randomisation p",
+            "Adjusted p",
+            "Pre-trend test",
+            "DBV LAs",
+            "Comparison LAs",
+            "Status",
+        ],
+        rows,
+        numeric=range(1, 8),
+    )
+    panels = {
+        data.label(ind): (g.event_time, g.estimate, g.ci_low, g.ci_high)
+        for ind, g in data.evaluation_events.groupby("indicator")
+    }
     chart = charts.event_study("Event study: DBV LAs against comparison LAs, by years since diagnostic", panels)
     return summary, Figure("Event study by indicator (percentage points against the year before the diagnostic)", chart)
 
@@ -257,9 +340,15 @@ def evaluation(charts: Charts, data: ReportData) -> tuple[Table | str, Figure | 
 
 
 def index_page(charts: Charts, data: ReportData) -> str:
-    groups = [("DBV_T1", "DBV tranche 1"), ("DBV_T2", "DBV tranche 2"), ("DBV_T3", "DBV tranche 3"),
-              ("DBV", "DBV cohort"), ("SAFETY_VALVE", "Safety Valve"), ("NONE", "Neither programme"),
-              ("ENGLAND", "England")]
+    groups = [
+        ("DBV_T1", "DBV tranche 1"),
+        ("DBV_T2", "DBV tranche 2"),
+        ("DBV_T3", "DBV tranche 3"),
+        ("DBV", "DBV cohort"),
+        ("SAFETY_VALVE", "Safety Valve"),
+        ("NONE", "Neither programme"),
+        ("ENGLAND", "England"),
+    ]
     rows = []
     for code, label in groups:
         cells = []
@@ -269,27 +358,65 @@ def index_page(charts: Charts, data: ReportData) -> str:
             cells.append(quantity(None if r is None else r["median"], data.unit(metric)))
             n = max(n, 0 if r is None else int(r.n_las))
         rows.append([Link(label, tranche_page(code[-1])) if code.startswith("DBV_T") else label, str(n), *cells])
-    trend_groups = [("DBV", "DBV cohort"), ("SAFETY_VALVE", "Safety Valve"), ("NONE", "Neither programme"),
-                    ("ENGLAND", "England")]
-    trends = [Figure(f"{data.label(m)}: median by group", group_trend_chart(charts, data, m, trend_groups, "DBV"))
-              for m in GROUP_TRENDS]
+    trend_groups = [
+        ("DBV", "DBV cohort"),
+        ("SAFETY_VALVE", "Safety Valve"),
+        ("NONE", "Neither programme"),
+        ("ENGLAND", "England"),
+    ]
+    trends = [
+        Figure(f"{data.label(m)}: median by group", group_trend_chart(charts, data, m, trend_groups, "DBV"))
+        for m in GROUP_TRENDS
+    ]
     la_rows = []
     latest = data.latest_wide
     for code, la in data.las.iterrows():
         w = latest.loc[code] if code in latest.index else None
-        la_rows.append([Link(la.la_name, la_page(code)), code, programme_text(la), la.region_name or "",
-                        *(quantity(None if w is None else w[m], data.unit(m))
-                          for m in ("ehcp_count", "ehcp_growth_pct", "dsg_cumulative_balance_pct"))])
-    tranches = [{"href": tranche_page(t), "tranche": int(t), "las": n}
-                for t, n in data.las[data.las.programme.eq("DBV")].groupby("tranche").size().items()]
+        la_rows.append(
+            [
+                Link(la.la_name, la_page(code)),
+                code,
+                programme_text(la),
+                la.region_name or "",
+                *(
+                    quantity(None if w is None else w[m], data.unit(m))
+                    for m in ("ehcp_count", "ehcp_growth_pct", "dsg_cumulative_balance_pct")
+                ),
+            ]
+        )
+    tranches = [
+        {"href": tranche_page(t), "tranche": int(t), "las": n}
+        for t, n in data.las[data.las.programme.eq("DBV")].groupby("tranche").size().items()
+    ]
     summary, event_study = evaluation(charts, data)
     year = int(data.wide.year.max()) if len(data.wide) else None
-    return page("index.html", "National summary", data=data, crumbs=[("Playbook", None)], la_count=len(data.las),
-                year=year or "", financial_year=financial_year(year) if year else "",
-                glance=Table(["Group", "LAs", *(SHORT_LABELS[m] for m in SUMMARY_METRICS)], rows),
-                tranches=tranches, trends=trends, evaluation=summary, event_study=event_study,
-                las=Table(["Local authority", "Code", "Programme", "Region", "EHCPs", "Growth",
-                           "DSG cumulative balance, % of HNB income"], la_rows, numeric=range(4, 7)))
+    return page(
+        "index.html",
+        "National summary",
+        data=data,
+        crumbs=[("Playbook", None)],
+        la_count=len(data.las),
+        year=year or "",
+        financial_year=financial_year(year) if year else "",
+        glance=Table(["Group", "LAs", *(SHORT_LABELS[m] for m in SUMMARY_METRICS)], rows),
+        tranches=tranches,
+        trends=trends,
+        evaluation=summary,
+        event_study=event_study,
+        las=Table(
+            [
+                "Local authority",
+                "Code",
+                "Programme",
+                "Region",
+                "EHCPs",
+                "Growth",
+                "DSG cumulative balance, % of HNB income",
+            ],
+            la_rows,
+            numeric=range(4, 7),
+        ),
+    )
 
 
 def programme_text(la) -> str:
@@ -303,24 +430,50 @@ def tranche_page_html(charts: Charts, data: ReportData, tranche: int, forecast_t
     code = f"DBV_T{tranche}"
     members = data.las[(data.las.programme == "DBV") & (data.las.tranche == tranche)]
     starts = sorted({date(d, "day") for d in members.diagnostic_start_date.dropna()})
-    groups = [(code, f"Tranche {tranche}"), ("DBV", "DBV cohort"), ("NONE", "Neither programme"), ("ENGLAND", "England")]
-    trends = [Figure(f"{data.label(m)}: median by group", group_trend_chart(charts, data, m, groups, code))
-              for m in GROUP_TRENDS]
+    groups = [
+        (code, f"Tranche {tranche}"),
+        ("DBV", "DBV cohort"),
+        ("NONE", "Neither programme"),
+        ("ENGLAND", "England"),
+    ]
+    trends = [
+        Figure(f"{data.label(m)}: median by group", group_trend_chart(charts, data, m, groups, code))
+        for m in GROUP_TRENDS
+    ]
     latest = data.latest_wide
     rows = []
     for la_code, la in members.iterrows():
         w = latest.loc[la_code] if la_code in latest.index else None
         f = forecast_totals.loc[la_code] if la_code in forecast_totals.index else None
-        rows.append([Link(la.la_name, la_page(la_code)),
-                     *(quantity(None if w is None else w[m], data.unit(m)) for m in SUMMARY_METRICS),
-                     *(quantity(None if f is None else f[s], "gbp") for s in ("UNMITIGATED", "MITIGATED"))])
+        rows.append(
+            [
+                Link(la.la_name, la_page(la_code)),
+                *(quantity(None if w is None else w[m], data.unit(m)) for m in SUMMARY_METRICS),
+                *(quantity(None if f is None else f[s], "gbp") for s in ("UNMITIGATED", "MITIGATED")),
+            ]
+        )
     end_year = forecast_totals.attrs.get("financial_year", "")
-    las = Table(["Local authority", *(SHORT_LABELS[m] for m in SUMMARY_METRICS),
-                 f"Projected balance {end_year}, unmitigated", "… mitigated"], rows)
-    return page("tranche.html", f"DBV tranche {tranche}", data=data,
-                crumbs=[("Playbook", "index.html"), (f"Tranche {tranche}", None)], tranche=tranche,
-                la_count=len(members), starts=starts, totals=tranche_total_figures(charts, data, set(members.index)),
-                trends=trends, las=las)
+    las = Table(
+        [
+            "Local authority",
+            *(SHORT_LABELS[m] for m in SUMMARY_METRICS),
+            f"Projected balance {end_year}, unmitigated",
+            "… mitigated",
+        ],
+        rows,
+    )
+    return page(
+        "tranche.html",
+        f"DBV tranche {tranche}",
+        data=data,
+        crumbs=[("Playbook", "index.html"), (f"Tranche {tranche}", None)],
+        tranche=tranche,
+        la_count=len(members),
+        starts=starts,
+        totals=tranche_total_figures(charts, data, set(members.index)),
+        trends=trends,
+        las=las,
+    )
 
 
 def complete_sum(frame: pd.DataFrame, members: set[str], x: str, value: str) -> tuple[pd.Series, int]:
@@ -345,9 +498,15 @@ def tranche_total_figures(charts: Charts, data: ReportData, members: set[str]) -
     only: LA bands do not add up to a tranche band)."""
     actual, n_actual = complete_sum(data.wide, members, "year", "ehcp_count")
     forecast, n_forecast = complete_sum(data.caseload_forecast, members, "census_year", "forecast")
-    caseload = charts.trend("EHCPs in the tranche", [
-        Line("EHCPs (returns)", actual.index.to_numpy(), actual.to_numpy()),
-        Line("pipeline forecast", *_from_last(actual, forecast.index.to_numpy(), forecast.to_numpy()), style="dashed")])
+    caseload = charts.trend(
+        "EHCPs in the tranche",
+        [
+            Line("EHCPs (returns)", actual.index.to_numpy(), actual.to_numpy()),
+            Line(
+                "pipeline forecast", *_from_last(actual, forecast.index.to_numpy(), forecast.to_numpy()), style="dashed"
+            ),
+        ],
+    )
     balance_actual, n_balance = complete_sum(data.wide, members, "year", "dsg_cumulative_balance_gbp")
     lines = [Line("actual", balance_actual.index.to_numpy(), balance_actual.to_numpy(), colour="#0b0c0c")]
     projected = data.balance_forecast
@@ -356,15 +515,28 @@ def tranche_total_figures(charts: Charts, data: ReportData, members: set[str]) -
         rows = projected[projected.scenario.eq(scenario)] if len(projected) else projected
         total, n_projected = complete_sum(rows, members, "financial_year", "cumulative_balance_gbp")
         years = _fy_end(total.index)
-        lines.append(Line(f"projected, {scenario.lower()}", *_from_last(balance_actual, years, total.to_numpy()),
-                          colour=colour, style="dashed"))
+        lines.append(
+            Line(
+                f"projected, {scenario.lower()}",
+                *_from_last(balance_actual, years, total.to_numpy()),
+                colour=colour,
+                style="dashed",
+            )
+        )
     balance = charts.trend("DSG cumulative balance of the tranche", lines, "gbp", zero_line=True)
-    return [Figure("EHCPs at the January census, summed over the tranche's LAs", caseload,
-                   f"{n_actual} LAs with every census; forecast: {n_forecast} LAs. Points only: LA bands do not "
-                   "add up to a tranche band."),
-            Figure("DSG cumulative balance, summed over the tranche's LAs (x-axis: the year the financial year ends)",
-                   balance, f"Actual: {n_balance} LAs with every year; projections: {n_projected} LAs. Negative = "
-                   "deficit.")]
+    return [
+        Figure(
+            "EHCPs at the January census, summed over the tranche's LAs",
+            caseload,
+            f"{n_actual} LAs with every census; forecast: {n_forecast} LAs. Points only: LA bands do not "
+            "add up to a tranche band.",
+        ),
+        Figure(
+            "DSG cumulative balance, summed over the tranche's LAs (x-axis: the year the financial year ends)",
+            balance,
+            f"Actual: {n_balance} LAs with every year; projections: {n_projected} LAs. Negative = deficit.",
+        ),
+    ]
 
 
 # ---------------------------------------------------------------- LA pages
@@ -411,8 +583,9 @@ def _latest_benchmarks(benchmarks: pd.DataFrame) -> dict[str, dict[str, dict]]:
     latest = b[b.year == b.groupby(["la_code", "metric"]).year.transform("max")]
     out: dict[str, dict[str, dict]] = {}
     for r in latest.sort_values(["la_code", "metric", "group_order"], kind="stable").itertuples(index=False):
-        m = out.setdefault(r.la_code, {}).setdefault(r.metric, {"year": r.year, "value": np.nan, "phrases": [],
-                                                                   "medians": {}})
+        m = out.setdefault(r.la_code, {}).setdefault(
+            r.metric, {"year": r.year, "value": np.nan, "phrases": [], "medians": {}}
+        )
         if pd.isna(m["value"]):
             m["value"] = r.value
         m["phrases"].append(r.phrase)
@@ -422,21 +595,37 @@ def _latest_benchmarks(benchmarks: pd.DataFrame) -> dict[str, dict[str, dict]]:
 
 def split_by_la(data: ReportData) -> list[LaData]:
     b = data.benchmarks
-    growth = _columns(b[b.metric.eq("ehcp_growth_pct") & b.comparison.isin(["NEIGHBOURS", "PROGRAMME"])],
-                      ["la_code", "comparison"], ["year"])
+    growth = _columns(
+        b[b.metric.eq("ehcp_growth_pct") & b.comparison.isin(["NEIGHBOURS", "PROGRAMME"])],
+        ["la_code", "comparison"],
+        ["year"],
+    )
     latest = _latest_benchmarks(b)
     wide = _columns(data.wide, ["la_code"], ["year"])
     neighbours = _columns(data.neighbours, ["la_code"], ["neighbour_rank"])
     dsg = _columns(data.dsg, ["la_code", "scenario"], ["financial_year"])
     caseload = _columns(data.caseload_forecast, ["la_code"], ["census_year"])
     balance = _columns(data.balance_forecast, ["la_code", "scenario"], ["financial_year"])
-    outcomes = _columns(data.outcomes[data.outcomes.la_code.notna()] if len(data.outcomes) else data.outcomes,
-                        ["la_code"], [])
-    return [LaData(code, info, wide.get(code, {}), growth.get(code, {}), latest.get(code, {}),
-                   list(zip(*(neighbours[code][c] for c in ("neighbour_la_code", "neighbour_la_name"))))
-                   if code in neighbours else [],
-                   dsg.get(code, {}), caseload.get(code, {}), balance.get(code, {}), outcomes.get(code, {}))
-            for code, info in data.las.iterrows()]
+    outcomes = _columns(
+        data.outcomes[data.outcomes.la_code.notna()] if len(data.outcomes) else data.outcomes, ["la_code"], []
+    )
+    return [
+        LaData(
+            code,
+            info,
+            wide.get(code, {}),
+            growth.get(code, {}),
+            latest.get(code, {}),
+            list(zip(*(neighbours[code][c] for c in ("neighbour_la_code", "neighbour_la_name"))))
+            if code in neighbours
+            else [],
+            dsg.get(code, {}),
+            caseload.get(code, {}),
+            balance.get(code, {}),
+            outcomes.get(code, {}),
+        )
+        for code, info in data.las.iterrows()
+    ]
 
 
 def la_page_html(charts: Charts, data: ReportData, la: LaData, known: set[str]) -> str:
@@ -449,27 +638,52 @@ def la_page_html(charts: Charts, data: ReportData, la: LaData, known: set[str]) 
     figures = []
     # 1. caseload and its forecast
     fc = la.caseload_forecast
-    fans = [Fan("pipeline forecast", fc["census_year"], fc["forecast"], fc["lower_80"], fc["upper_80"],
-                fc["lower_95"], fc["upper_95"])] if fc else []
-    figures.append(Figure(
-        "EHCPs at the January census, with the forecast to January 2029",
-        charts.fan("EHCPs", Line("EHCPs (returns)", *_xy(wide, "ehcp_count")), fans)))
+    fans = (
+        [
+            Fan(
+                "pipeline forecast",
+                fc["census_year"],
+                fc["forecast"],
+                fc["lower_80"],
+                fc["upper_80"],
+                fc["lower_95"],
+                fc["upper_95"],
+            )
+        ]
+        if fc
+        else []
+    )
+    figures.append(
+        Figure(
+            "EHCPs at the January census, with the forecast to January 2029",
+            charts.fan("EHCPs", Line("EHCPs (returns)", *_xy(wide, "ehcp_count")), fans),
+        )
+    )
     # 2. growth against comparison medians
     lines = [Line(name, *_xy(wide, "ehcp_growth_pct"), colour=BLUE, width=2.2)]
-    for comparison, label, colour in (("NEIGHBOURS", "statistical neighbours", NEIGHBOUR_GREY),
-                                      ("PROGRAMME", cohort, ORANGE)):
+    for comparison, label, colour in (
+        ("NEIGHBOURS", "statistical neighbours", NEIGHBOUR_GREY),
+        ("PROGRAMME", cohort, ORANGE),
+    ):
         s = la.growth_medians.get(comparison)
         if s:
             lines.append(Line(f"{label} median", s["year"], s["comparison_median"], colour=colour))
     s = group_series(data, "ENGLAND", "ehcp_growth_pct")
     lines.append(Line("England median", s.year.to_numpy(), s["median"].to_numpy(), colour=GREY, style="dashed"))
-    figures.append(Figure("EHCP growth on the year, against comparison medians",
-                          charts.trend("EHCP growth", lines, "percent", zero_line=True)))
+    figures.append(
+        Figure(
+            "EHCP growth on the year, against comparison medians",
+            charts.trend("EHCP growth", lines, "percent", zero_line=True),
+        )
+    )
     # 3. placement mix
     mix = _known(wide, "pct_mainstream")
-    figures.append(Figure("Placement mix at each January census",
-                          charts.stacked_shares("Placement mix", years[mix],
-                                                {label: wide[m][mix] for m, label in MIX.items()})))
+    figures.append(
+        Figure(
+            "Placement mix at each January census",
+            charts.stacked_shares("Placement mix", years[mix], {label: wide[m][mix] for m, label in MIX.items()}),
+        )
+    )
     # 4. unit costs against neighbours, cohort and England
     figures.append(unit_cost_figure(charts, data, la, cohort))
     # 5. DSG balance: actual, projections and the LA's own plan
@@ -480,13 +694,24 @@ def la_page_html(charts: Charts, data: ReportData, la: LaData, known: set[str]) 
     if in_tranche:
         crumbs.append((f"Tranche {int(info.tranche)}", tranche_page(info.tranche)))
     crumbs.append((name, None))
-    return page("la.html", name, data=data, depth=1, crumbs=crumbs, name=name, code=la.code,
-                programme=programme_text(info), tranche_href=tranche_page(info.tranche) if in_tranche else None,
-                region=info.region_name or "",
-                neighbours=[Link(n, f"{code}.html") if code in known else n for code, n in la.neighbours],
-                headlines=headlines(la, int(years.max()) if len(years) else None), figures=figures,
-                benchmarks=benchmark_table(data, la, cohort), forecast=forecast_table(la),
-                outcomes=outcome_table(data, la))
+    return page(
+        "la.html",
+        name,
+        data=data,
+        depth=1,
+        crumbs=crumbs,
+        name=name,
+        code=la.code,
+        programme=programme_text(info),
+        tranche_href=tranche_page(info.tranche) if in_tranche else None,
+        region=info.region_name or "",
+        neighbours=[Link(n, f"{code}.html") if code in known else n for code, n in la.neighbours],
+        headlines=headlines(la, int(years.max()) if len(years) else None),
+        figures=figures,
+        benchmarks=benchmark_table(data, la, cohort),
+        forecast=forecast_table(la),
+        outcomes=outcome_table(data, la),
+    )
 
 
 def _known(columns: Columns, column: str) -> np.ndarray:
@@ -505,24 +730,35 @@ def headlines(la: LaData, year) -> list[tuple[str, str]]:
         return []
     w = la.wide
     last = {c: v[-1] for c, v in w.items()}  # the latest year
-    stats = [(quantity(last.get("ehcp_count")), f"EHCPs, January {year}"),
-             (quantity(last.get("ehcp_growth_pct"), "percent"), "growth on the year"),
-             (quantity(last.get("ehcp_cagr_3y_pct"), "percent"), "a year over 3 years")]
+    stats = [
+        (quantity(last.get("ehcp_count")), f"EHCPs, January {year}"),
+        (quantity(last.get("ehcp_growth_pct"), "percent"), "growth on the year"),
+        (quantity(last.get("ehcp_cagr_3y_pct"), "percent"), "a year over 3 years"),
+    ]
     money = np.flatnonzero(_known(w, "dsg_cumulative_balance_gbp"))
     if len(money):
         i = money[-1]
         fy = financial_year(int(w["year"][i]))
-        stats.append((quantity(w["dsg_cumulative_balance_gbp"][i], "gbp"), f"DSG cumulative balance {fy} "
-                      f"({quantity(w['dsg_cumulative_balance_pct'][i], 'percent')} of HNB income)"))
+        stats.append(
+            (
+                quantity(w["dsg_cumulative_balance_gbp"][i], "gbp"),
+                f"DSG cumulative balance {fy} "
+                f"({quantity(w['dsg_cumulative_balance_pct'][i], 'percent')} of HNB income)",
+            )
+        )
     bf = la.balance_forecast
     if bf:
         end = max(s["financial_year"].max() for s in bf.values())
         for scenario in ("UNMITIGATED", "MITIGATED"):
             r = _row(bf.get(scenario), "financial_year", end)
             if r and pd.notna(r["cumulative_balance_gbp"]):
-                stats.append((quantity(r["cumulative_balance_gbp"], "gbp"),
-                              f"projected {end}, {scenario.lower()} (80%: {quantity(r['cumulative_lower_80'], 'gbp')} "
-                              f"to {quantity(r['cumulative_upper_80'], 'gbp')})"))
+                stats.append(
+                    (
+                        quantity(r["cumulative_balance_gbp"], "gbp"),
+                        f"projected {end}, {scenario.lower()} (80%: {quantity(r['cumulative_lower_80'], 'gbp')} "
+                        f"to {quantity(r['cumulative_upper_80'], 'gbp')})",
+                    )
+                )
     return stats
 
 
@@ -552,8 +788,15 @@ def unit_cost_figure(charts: Charts, data: ReportData, la: LaData, cohort: str) 
         england.append(e.median if e is not None else np.nan)
     neighbour_values = [v[~np.isnan(v)] for v in (data.wide_values[m][others].astype(float) for m in metrics)]
     chart = charts.benchmark_dots(
-        "Unit costs", [UNIT_COSTS[m] for m in metrics], [w[m][i] for m in metrics], neighbour_values, cohort_stats,
-        england, la_label=la.info.la_name, cohort_label=cohort)
+        "Unit costs",
+        [UNIT_COSTS[m] for m in metrics],
+        [w[m][i] for m in metrics],
+        neighbour_values,
+        cohort_stats,
+        england,
+        la_label=la.info.la_name,
+        cohort_label=cohort,
+    )
     return Figure(f"Unit cost per EHCP by provision, {financial_year(year)} (outturn, log scale)", chart)
 
 
@@ -571,19 +814,49 @@ def balance_figure(charts: Charts, la: LaData) -> Figure:
         s = la.balance_forecast.get(scenario)
         rows = _known(s, "cumulative_balance_gbp") if s else np.array([], bool)
         if rows.any():
-            fans.append(Fan(f"projected, {scenario.lower()}", _fy_end(s["financial_year"][rows]),
-                            *(s[c][rows] for c in ("cumulative_balance_gbp", "cumulative_lower_80", "cumulative_upper_80",
-                                                   "cumulative_lower_95", "cumulative_upper_95")), colour=colour))
+            fans.append(
+                Fan(
+                    f"projected, {scenario.lower()}",
+                    _fy_end(s["financial_year"][rows]),
+                    *(
+                        s[c][rows]
+                        for c in (
+                            "cumulative_balance_gbp",
+                            "cumulative_lower_80",
+                            "cumulative_upper_80",
+                            "cumulative_lower_95",
+                            "cumulative_upper_95",
+                        )
+                    ),
+                    colour=colour,
+                )
+            )
     for scenario, colour in (("UNMITIGATED", RED), ("MITIGATED", GREEN)):
         plan = la.dsg.get(scenario)
         if plan:
-            extra.append(Line(f"LA's own plan, {scenario.lower()}", _fy_end(plan["financial_year"]),
-                              plan["cumulative_balance_gbp"], colour=colour, style="dotted", width=1.4))
-    chart = charts.fan("DSG cumulative balance",
-                       Line("actual", _fy_end(actual["financial_year"]), actual["cumulative_balance_gbp"],
-                            colour="#0b0c0c"), fans, "gbp", extra=extra, zero_line=True)
-    return Figure("DSG cumulative balance at the end of each financial year (x-axis: the year it ends)", chart,
-                  "Negative = deficit. Bands carry caseload uncertainty only.")
+            extra.append(
+                Line(
+                    f"LA's own plan, {scenario.lower()}",
+                    _fy_end(plan["financial_year"]),
+                    plan["cumulative_balance_gbp"],
+                    colour=colour,
+                    style="dotted",
+                    width=1.4,
+                )
+            )
+    chart = charts.fan(
+        "DSG cumulative balance",
+        Line("actual", _fy_end(actual["financial_year"]), actual["cumulative_balance_gbp"], colour="#0b0c0c"),
+        fans,
+        "gbp",
+        extra=extra,
+        zero_line=True,
+    )
+    return Figure(
+        "DSG cumulative balance at the end of each financial year (x-axis: the year it ends)",
+        chart,
+        "Negative = deficit. Bands carry caseload uncertainty only.",
+    )
 
 
 def benchmark_table(data: ReportData, la: LaData, cohort: str) -> Table | str:
@@ -596,10 +869,20 @@ def benchmark_table(data: ReportData, la: LaData, cohort: str) -> Table | str:
             continue
         unit = data.unit(metric)
         med = [quantity(b["medians"].get(c), unit) for c in ("NEIGHBOURS", "PROGRAMME", "ENGLAND")]
-        rows.append([data.label(metric), _period(data, metric, int(b["year"])), quantity(b["value"], unit), *med,
-                     "; ".join(b["phrases"])])
-    return Table(["Metric", "Period", "Value", "Neighbours median", f"{cohort} median", "England median",
-                  "Position"], rows, numeric=range(2, 6))
+        rows.append(
+            [
+                data.label(metric),
+                _period(data, metric, int(b["year"])),
+                quantity(b["value"], unit),
+                *med,
+                "; ".join(b["phrases"]),
+            ]
+        )
+    return Table(
+        ["Metric", "Period", "Value", "Neighbours median", f"{cohort} median", "England median", "Position"],
+        rows,
+        numeric=range(2, 6),
+    )
 
 
 def _period(data: ReportData, metric: str, year: int) -> str:
@@ -618,16 +901,28 @@ def forecast_table(la: LaData) -> Table | str:
     rows = []
     for i, census_year in enumerate(fc["census_year"]):
         fy = financial_year(census_year)
-        cells = [f"January {census_year} / {fy}", quantity(fc["forecast"][i]),
-                 f"{quantity(fc['lower_80'][i])}–{quantity(fc['upper_80'][i])}"]
+        cells = [
+            f"January {census_year} / {fy}",
+            quantity(fc["forecast"][i]),
+            f"{quantity(fc['lower_80'][i])}–{quantity(fc['upper_80'][i])}",
+        ]
         for scenario in ("UNMITIGATED", "MITIGATED"):
             b = _row(bf.get(scenario), "financial_year", fy)
             cells.append(quantity(None if b is None else b["hnb_expenditure_gbp"], "gbp"))
             cells.append(quantity(None if b is None else b["cumulative_balance_gbp"], "gbp"))
         rows.append(cells)
-    return Table(["Census / financial year", "EHCPs", "EHCPs, 80% band", "HNB spend, unmitigated",
-                  "Cumulative balance, unmitigated", "HNB spend, mitigated", "Cumulative balance, mitigated"],
-                 rows)
+    return Table(
+        [
+            "Census / financial year",
+            "EHCPs",
+            "EHCPs, 80% band",
+            "HNB spend, unmitigated",
+            "Cumulative balance, unmitigated",
+            "HNB spend, mitigated",
+            "Cumulative balance, mitigated",
+        ],
+        rows,
+    )
 
 
 def outcome_table(data: ReportData, la: LaData) -> Table | str:
@@ -641,10 +936,15 @@ def outcome_table(data: ReportData, la: LaData) -> Table | str:
             values.setdefault(indicator, {}).setdefault(year, value)
     england = data.england_outcomes.get(years[-1], {})
     order = [i for i in data.catalogue_order if i in values]
-    rows = [[data.label(i), *(quantity(values[i].get(y), "percent") for y in years),
-             quantity(england.get(i), "percent")] for i in order]
-    return Table(["Indicator (calendar year)", *map(str, years), f"England {years[-1]}"], rows,
-                 note="Caseload indicators are at the January census after the calendar year.")
+    rows = [
+        [data.label(i), *(quantity(values[i].get(y), "percent") for y in years), quantity(england.get(i), "percent")]
+        for i in order
+    ]
+    return Table(
+        ["Indicator (calendar year)", *map(str, years), f"England {years[-1]}"],
+        rows,
+        note="Caseload indicators are at the January census after the calendar year.",
+    )
 
 
 # ---------------------------------------------------------------- writing
@@ -656,8 +956,9 @@ def _forecast_totals(data: ReportData) -> pd.DataFrame:
     if bf.empty:
         return pd.DataFrame(columns=["UNMITIGATED", "MITIGATED"])
     end = bf.financial_year.max()
-    out = bf[bf.financial_year == end].pivot_table(index="la_code", columns="scenario",
-                                                   values="cumulative_balance_gbp", aggfunc="first")
+    out = bf[bf.financial_year == end].pivot_table(
+        index="la_code", columns="scenario", values="cumulative_balance_gbp", aggfunc="first"
+    )
     out.attrs["financial_year"] = end
     return out
 

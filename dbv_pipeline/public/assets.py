@@ -24,8 +24,13 @@ UNREADABLE = (OSError, zipfile.BadZipFile, dfe_ehcp.ReleaseLayoutError)
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["public", table], group_name="public", kinds={"parquet"}, skippable=True,
-                     description=f"DfE EHCP release: {table} (docs/public_data.md)")
+        dg.AssetSpec(
+            ["public", table],
+            group_name="public",
+            kinds={"parquet"},
+            skippable=True,
+            description=f"DfE EHCP release: {table} (docs/public_data.md)",
+        )
         for table in dfe_ehcp.TABLES
     ],
 )
@@ -44,7 +49,9 @@ def dfe_ehcp_release(context: dg.AssetExecutionContext, settings: PipelineSettin
         except UNREADABLE as error:
             kept = {table: out_dir / f"{table}.parquet" for table in dfe_ehcp.TABLES}
             if all(path.exists() for path in kept.values()):
-                context.log.error(f"The DfE release at {source} cannot be read ({error}); the last good public data stays")
+                context.log.error(
+                    f"The DfE release at {source} cannot be read ({error}); the last good public data stays"
+                )
                 downstream = context.job_def.asset_layer.selected_asset_keys - set(context.selected_asset_keys)
                 if not downstream:
                     return  # nothing materialised: nothing downstream reruns
@@ -58,14 +65,21 @@ def dfe_ehcp_release(context: dg.AssetExecutionContext, settings: PipelineSettin
     for table, path in written.items():
         yield dg.MaterializeResult(
             asset_key=["public", table],
-            metadata={"path": str(path), "source": source or "none", "release_signature": signature,
-                      "releases": provenance, "problem": problem,
-                      "dagster/row_count": pq.read_metadata(path).num_rows},
+            metadata={
+                "path": str(path),
+                "source": source or "none",
+                "release_signature": signature,
+                "releases": provenance,
+                "problem": problem,
+                "dagster/row_count": pq.read_metadata(path).num_rows,
+            },
         )
 
 
 def loaded_release_signature(instance: dg.DagsterInstance) -> str | None:
     """The signature of the release the public tables were last loaded from, if any."""
     event = instance.get_latest_materialization_event(RELEASE_KEY)
-    value = event.asset_materialization.metadata.get("release_signature") if event and event.asset_materialization else None
+    value = (
+        event.asset_materialization.metadata.get("release_signature") if event and event.asset_materialization else None
+    )
     return value.value if value is not None else None

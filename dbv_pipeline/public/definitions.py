@@ -11,9 +11,11 @@ public_data_job = dg.define_asset_job("public_data_job", selection=dg.AssetSelec
 
 
 @dg.sensor(
-    job=public_data_job, minimum_interval_seconds=3600, default_status=dg.DefaultSensorStatus.RUNNING,
+    job=public_data_job,
+    minimum_interval_seconds=3600,
+    default_status=dg.DefaultSensorStatus.RUNNING,
     description="Hourly: reload DfE's EHCP release when it is new or changed (a file's size and time, a web "
-                "address's ETag and Last-Modified); compares with the release last loaded, so a restart reloads nothing.",
+    "address's ETag and Last-Modified); compares with the release last loaded, so a restart reloads nothing.",
 )
 def public_release_sensor(context: dg.SensorEvaluationContext, settings: PipelineSettings):
     """Reload the DfE release when it is new or changed; nothing runs while it stays the same."""

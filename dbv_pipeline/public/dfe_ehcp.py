@@ -22,7 +22,7 @@ import urllib.request
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from fnmatch import fnmatch
 from itertools import takewhile
 from logging import getLogger
@@ -40,8 +40,17 @@ DOWNLOAD_TIMEOUT_S = 300
 HEAD_TIMEOUT_S = 30
 MISSING = {"", "x", "z", "c", "u", "low", ":", "~"}  # EES symbols; data-guidance.txt uses x and z
 LEVELS = ("National", "Regional", "Local authority")
-GEO = ["time_period", "geographic_level", "country_code", "country_name", "region_code", "region_name",
-       "new_la_code", "old_la_code", "la_name"]
+GEO = [
+    "time_period",
+    "geographic_level",
+    "country_code",
+    "country_name",
+    "region_code",
+    "region_name",
+    "new_la_code",
+    "old_la_code",
+    "la_name",
+]
 META = {*GEO, "time_identifier", "breakdown_topic", "breakdown"}
 ENGLAND = {"country_code": "E92000001", "country_name": "England"}  # the tribunal file covers England
 
@@ -76,14 +85,18 @@ class Breakdown:
         unknown = [c for c in columns if c not in known and not c.endswith("_pc")]
         return ([f"{file}: missing columns: {', '.join(missing)}"] if missing else []) + (
             [f"{file}: unknown columns {', '.join(unknown)} (map them to a code or exclude them in dfe_ehcp.py)"]
-            if unknown else [])
+            if unknown
+            else []
+        )
 
     def melt(self, file: str, rows: pd.DataFrame, wide: pd.DataFrame) -> pd.DataFrame:
         """One row per input row and mapped column present: code, dfe_column, plans."""
         return pd.concat(
-            [rows.assign(**{self.code_column: code}, dfe_column=column,
-                         plans=_counts(file, column, wide[column]))
-             for column, code in self.columns.items() if column in wide.columns],
+            [
+                rows.assign(**{self.code_column: code}, dfe_column=column, plans=_counts(file, column, wide[column]))
+                for column, code in self.columns.items()
+                if column in wide.columns
+            ],
             ignore_index=True,
         )
 
@@ -142,11 +155,19 @@ PLACEMENTS = Breakdown(
     },
     optional=frozenset({"await_prov_2022", "perm_ex_2022"}),
     one_of=(("special_academy_free",), ("special_academy", "special_free_school")),
-    excluded=frozenset({
-        "mainstream_total", "special_total", "ed_elsewhere",  # totals of mapped columns
-        "ap_pru_academy", "ap_pru_free_school", "ap_pru_la_maintained",  # parts of ap_pru_total
-        "general_fe_tertiary_colleges", "specialist_post_16_institutions", "ukrlp_provider",  # of fe_total
-    }),
+    excluded=frozenset(
+        {
+            "mainstream_total",
+            "special_total",
+            "ed_elsewhere",  # totals of mapped columns
+            "ap_pru_academy",
+            "ap_pru_free_school",
+            "ap_pru_la_maintained",  # parts of ap_pru_total
+            "general_fe_tertiary_colleges",
+            "specialist_post_16_institutions",
+            "ukrlp_provider",  # of fe_total
+        }
+    ),
 )
 
 # Primary need columns of the needs file → primary_need; "need not recorded" has no code.
@@ -154,10 +175,18 @@ NEEDS = Breakdown(
     code_column="primary_need",
     code_list="primary_need",
     columns={
-        "number_asd": "ASD", "number_hi": "HI", "number_mld": "MLD", "number_msi": "MSI",
+        "number_asd": "ASD",
+        "number_hi": "HI",
+        "number_mld": "MLD",
+        "number_msi": "MSI",
         "number_oth": "OTH",  # includes Down syndrome up to the 2025 release
-        "number_pd": "PD", "number_pmld": "PMLD", "number_semh": "SEMH", "number_slcn": "SLCN",
-        "number_sld": "SLD", "number_spld": "SPLD", "number_vi": "VI",
+        "number_pd": "PD",
+        "number_pmld": "PMLD",
+        "number_semh": "SEMH",
+        "number_slcn": "SLCN",
+        "number_sld": "SLD",
+        "number_spld": "SPLD",
+        "number_vi": "VI",
         "number_ds": "DS",  # 2026 release (sen_needs_caseload.csv)
         "number_need_unknown": None,
     },
@@ -170,26 +199,58 @@ CEASE_REASONS = Breakdown(
     code_column="cease_reason",
     code_list="cease_reason",
     columns={
-        "max_age": "1", "needs_met": "2", "he": "3", "employ": "4", "transfer": "5",
-        "no_engage": "6", "moved_outside_eng": "7", "deceased": "8", "other": "9", "not_rec": None,
+        "max_age": "1",
+        "needs_met": "2",
+        "he": "3",
+        "employ": "4",
+        "transfer": "5",
+        "no_engage": "6",
+        "moved_outside_eng": "7",
+        "deceased": "8",
+        "other": "9",
+        "not_rec": None,
     },
 )
 
 EES_FILES = (
     EesFile("caseload", ("caseload.csv",), False, "All EHC plans", ("ehcplans",), PLACEMENTS),
     EesFile("newplans", ("newplans.csv",), True, "New EHC plans", ("new_ehc_plans",)),
-    EesFile("requests", ("requests.csv",), True, "All requests for EHC needs assessments",
-            ("requests_received_in_year", "requests_decided_to_assess", "requests_decided_not_to_assess",
-             "requests_decision_not_made", "requests_withdrawn")),
-    EesFile("assessments", ("assessments.csv",), True, "All EHC needs assessments",
-            ("assess_in_year", "assess_issued", "assess_not_issued")),
-    EesFile("timeliness_20_week", ("timeliness_20_week.csv",), True, "All EHC plans issued",
-            ("plans_issued_den", "plans_issued_within_20_weeks",
-             "plans_issued_den_ex", "plans_issued_20_weeks_ex")),
-    EesFile("sen_needs_all_plans", ("sen_needs_caseload.csv", "sen_needs_all_plans.csv"), False,
-            "All EHC plans", ("ehc_plans",), NEEDS),
-    EesFile("ceased_plans", ("ceased_plans.csv",), True, "All ceased EHC plans", ("total_ceased",),
-            CEASE_REASONS),
+    EesFile(
+        "requests",
+        ("requests.csv",),
+        True,
+        "All requests for EHC needs assessments",
+        (
+            "requests_received_in_year",
+            "requests_decided_to_assess",
+            "requests_decided_not_to_assess",
+            "requests_decision_not_made",
+            "requests_withdrawn",
+        ),
+    ),
+    EesFile(
+        "assessments",
+        ("assessments.csv",),
+        True,
+        "All EHC needs assessments",
+        ("assess_in_year", "assess_issued", "assess_not_issued"),
+    ),
+    EesFile(
+        "timeliness_20_week",
+        ("timeliness_20_week.csv",),
+        True,
+        "All EHC plans issued",
+        ("plans_issued_den", "plans_issued_within_20_weeks", "plans_issued_den_ex", "plans_issued_20_weeks_ex"),
+    ),
+    EesFile(
+        "sen_needs_all_plans",
+        ("sen_needs_caseload.csv", "sen_needs_all_plans.csv"),
+        False,
+        "All EHC plans",
+        ("ehc_plans",),
+        NEEDS,
+    ),
+    EesFile("ceased_plans", ("ceased_plans.csv",), True, "All ceased EHC plans", ("total_ceased",), CEASE_REASONS),
 )
 
 TRIBUNAL_FILE = "send tribunals and appeal rate *.csv"
@@ -203,28 +264,49 @@ TRIBUNAL_MEASURES = {  # header (without footnote digits) → column
 # establishment type; calendar-year time_period (caseload: the January census of that year);
 # statements (`*_st`, up to 2018) and EHC plans (`*_ehc`) counted apart. docs/public_data.md.
 ESTABLISHMENTS = {  # establishment_type of sen2_estab_caseload.csv → provision_type
-    "Mainstream - LA maintained": "MAINSTREAM", "Mainstream - Academy": "MAINSTREAM",
-    "Mainstream - Free school": "MAINSTREAM", "Mainstream - Independent": "MAINSTREAM",
-    "Mainstream - LA maintained - Resourced provision": "RP_UNIT", "Mainstream - LA maintained - SEN unit": "RP_UNIT",
-    "Mainstream - Academy - Resourced Provision": "RP_UNIT", "Mainstream - Academy - SEN unit": "RP_UNIT",
-    "Mainstream - Free school - Resourced provision": "RP_UNIT", "Mainstream - Free school - SEN unit": "RP_UNIT",
-    "Special - LA maintained": "MSS", "Special - Academy": "MSS", "Special - Free school": "MSS",
-    "Special - Academy/free": "MSS", "Hospital School": "MSS",
-    "Special - Independent": "INMSS", "Special - Non-maintained": "INMSS",
-    "AP/PRU - LA maintained": "AP", "AP/PRU - Academy": "AP", "AP/PRU - Free school": "AP",
-    "General FE and tertiary colleges/HE": "POST16", "Other FE": "POST16", "Sixth form college": "POST16",
-    "Specialist post-16 institutions": "POST16", "Independent specialist providers": "POST16",
-    "Apprenticeship": "POST16", "Traineeship": "POST16", "Supported Internship": "POST16",
+    "Mainstream - LA maintained": "MAINSTREAM",
+    "Mainstream - Academy": "MAINSTREAM",
+    "Mainstream - Free school": "MAINSTREAM",
+    "Mainstream - Independent": "MAINSTREAM",
+    "Mainstream - LA maintained - Resourced provision": "RP_UNIT",
+    "Mainstream - LA maintained - SEN unit": "RP_UNIT",
+    "Mainstream - Academy - Resourced Provision": "RP_UNIT",
+    "Mainstream - Academy - SEN unit": "RP_UNIT",
+    "Mainstream - Free school - Resourced provision": "RP_UNIT",
+    "Mainstream - Free school - SEN unit": "RP_UNIT",
+    "Special - LA maintained": "MSS",
+    "Special - Academy": "MSS",
+    "Special - Free school": "MSS",
+    "Special - Academy/free": "MSS",
+    "Hospital School": "MSS",
+    "Special - Independent": "INMSS",
+    "Special - Non-maintained": "INMSS",
+    "AP/PRU - LA maintained": "AP",
+    "AP/PRU - Academy": "AP",
+    "AP/PRU - Free school": "AP",
+    "General FE and tertiary colleges/HE": "POST16",
+    "Other FE": "POST16",
+    "Sixth form college": "POST16",
+    "Specialist post-16 institutions": "POST16",
+    "Independent specialist providers": "POST16",
+    "Apprenticeship": "POST16",
+    "Traineeship": "POST16",
+    "Supported Internship": "POST16",
     "Work-based learning": "POST16",
     "Non-maintained early years": "EARLY_YEARS",
-    "Other arrangements by local authority": "EOTAS", "Other arrangements by parents": "EOTAS",
+    "Other arrangements by local authority": "EOTAS",
+    "Other arrangements by parents": "EOTAS",
     "Elective home education": "EHE",
     "NEET": "NEET",
     # awaiting provision: one total up to 2018, by age and education from 2019 (never both in a year)
-    "Awaiting provision - total": "UNKNOWN", "Permanently excluded": "UNKNOWN", "Other": "UNKNOWN",
-    **{f"Awaiting provision - {age} and {state}": "UNKNOWN"
-       for age in ("above compulsory school age", "below compulsory school age", "compulsory school age")
-       for state in ("in education", "not in education")},
+    "Awaiting provision - total": "UNKNOWN",
+    "Permanently excluded": "UNKNOWN",
+    "Other": "UNKNOWN",
+    **{
+        f"Awaiting provision - {age} and {state}": "UNKNOWN"
+        for age in ("above compulsory school age", "below compulsory school age", "compulsory school age")
+        for state in ("in education", "not in education")
+    },
 }
 SEN2_CASELOAD, SEN2_NEW_PLANS, SEN2_MI = "sen2_estab_caseload.csv", "sen2_estab_new_plans.csv", "sen2_mi.csv"
 SEN2_COLUMNS = {  # file → the columns read (lower-case)
@@ -234,13 +316,19 @@ SEN2_COLUMNS = {  # file → the columns read (lower-case)
 }
 SEN2_MEASURES = {  # table → {column: sen2_mi.csv column}; the 2018-2022 request outcomes are not comparable
     "requests": {"requests_received_in_year": "inreqehc"},  # with the 2023 collection's: not loaded
-    "timeliness_20_week": {"plans_issued_den": "totincexcehc", "plans_issued_within_20_weeks": "incexc20weekehc",
-                           "plans_issued_den_ex": "totnoexcehc", "plans_issued_20_weeks_ex": "noexc20weekehc"},
+    "timeliness_20_week": {
+        "plans_issued_den": "totincexcehc",
+        "plans_issued_within_20_weeks": "incexc20weekehc",
+        "plans_issued_den_ex": "totnoexcehc",
+        "plans_issued_20_weeks_ex": "noexc20weekehc",
+    },
 }
 CURRENT = "current (caseload.csv …, releases from 2023)"
 SEN2 = "sen2 (sen2_estab_caseload.csv …, releases up to 2022)"
-LAYOUT_FILES = {CURRENT: [spec.files for spec in EES_FILES] + [(TRIBUNAL_FILE,)],
-                SEN2: [(name,) for name in SEN2_COLUMNS]}
+LAYOUT_FILES = {
+    CURRENT: [spec.files for spec in EES_FILES] + [(TRIBUNAL_FILE,)],
+    SEN2: [(name,) for name in SEN2_COLUMNS],
+}
 PROVENANCE = "provenance.json"  # beside the tables: which releases they come from
 
 
@@ -249,8 +337,7 @@ def _schema(spec: EesFile) -> pa.Schema:
     fields += [("calendar_year", pa.int32())] if spec.calendar else []
     fields += [("census_year", pa.int32())]
     if spec.breakdown:
-        fields += [(spec.breakdown.code_column, pa.string()), ("dfe_column", pa.string()),
-                   ("plans", pa.int64())]
+        fields += [(spec.breakdown.code_column, pa.string()), ("dfe_column", pa.string()), ("plans", pa.int64())]
     fields += [(m, pa.int64()) for m in spec.measures]
     if spec.table == "caseload":  # statements (before the 2014 reform, all converted by 2018), kept apart
         fields += [("statements", pa.int64()), ("total_statements", pa.int64())]
@@ -258,12 +345,20 @@ def _schema(spec: EesFile) -> pa.Schema:
 
 
 SCHEMAS: dict[str, pa.Schema] = {spec.table: _schema(spec) for spec in EES_FILES} | {
-    "tribunal_appeal_rates": pa.schema([
-        ("calendar_year", pa.int32()), ("census_year", pa.int32()), ("geographic_level", pa.string()),
-        ("country_code", pa.string()), ("country_name", pa.string()), ("old_la_code", pa.string()),
-        ("la_name", pa.string()), ("appeals_registered", pa.int64()), ("appealable_decisions", pa.int64()),
-        ("appeal_rate_pct", pa.float64()),
-    ]),
+    "tribunal_appeal_rates": pa.schema(
+        [
+            ("calendar_year", pa.int32()),
+            ("census_year", pa.int32()),
+            ("geographic_level", pa.string()),
+            ("country_code", pa.string()),
+            ("country_name", pa.string()),
+            ("old_la_code", pa.string()),
+            ("la_name", pa.string()),
+            ("appeals_registered", pa.int64()),
+            ("appealable_decisions", pa.int64()),
+            ("appeal_rate_pct", pa.float64()),
+        ]
+    ),
 }
 TABLES = tuple(SCHEMAS)
 
@@ -283,8 +378,13 @@ class Release:
         return [int(years.min()), int(years.max())] if len(years) else []
 
     def describe(self) -> dict:
-        return {"source": self.source, "name": _source_name(self.source), "layout": self.layout,
-                "released": self.released, "census_years": self.census_years}
+        return {
+            "source": self.source,
+            "name": _source_name(self.source),
+            "layout": self.layout,
+            "released": self.released,
+            "census_years": self.census_years,
+        }
 
 
 def load_release(source: str | Path | list, out_dir: Path) -> dict[str, Path]:
@@ -330,8 +430,9 @@ def read_release(source: str) -> Release:
             except ReleaseLayoutError as error:
                 problems.append(str(error))
     if problems:
-        raise ReleaseLayoutError(f"DfE release {_source_name(source)}: layout {layout}; cannot be read:\n"
-                                 + "\n".join(problems))
+        raise ReleaseLayoutError(
+            f"DfE release {_source_name(source)}: layout {layout}; cannot be read:\n" + "\n".join(problems)
+        )
     return out
 
 
@@ -357,12 +458,20 @@ def reconciliation(releases: list[Release]) -> list[dict]:
     checks = []
     for older in ordered[1:]:
         diff = reconcile(ordered[0], older)
-        check = {"newer": _source_name(ordered[0].source), "older": _source_name(older.source),
-                 "census_years": sorted(int(y) for y in diff.census_year.unique()),
-                 "area_years": len(diff), "disagree": int((~diff.agree).sum())}
+        check = {
+            "newer": _source_name(ordered[0].source),
+            "older": _source_name(older.source),
+            "census_years": sorted(int(y) for y in diff.census_year.unique()),
+            "area_years": len(diff),
+            "disagree": int((~diff.agree).sum()),
+        }
         if check["disagree"]:
-            log.warning("DfE releases %s and %s disagree on total EHC plans for %d area-years",
-                        check["newer"], check["older"], check["disagree"])
+            log.warning(
+                "DfE releases %s and %s disagree on total EHC plans for %d area-years",
+                check["newer"],
+                check["older"],
+                check["disagree"],
+            )
         checks.append(check)
     return checks
 
@@ -373,8 +482,11 @@ def reconcile(newer: Release, older: Release) -> pd.DataFrame:
     keys = ["geographic_level", "region_code", "old_la_code", "census_year"]
     a, b = (r.frames["caseload"].drop_duplicates(keys)[keys + ["ehcplans"]] for r in (newer, older))
     both = a.merge(b, on=keys, suffixes=("_newer", "_older"))
-    both["agree"] = (both.ehcplans_newer == both.ehcplans_older).fillna(
-        both.ehcplans_newer.isna() & both.ehcplans_older.isna()).astype(bool)
+    both["agree"] = (
+        (both.ehcplans_newer == both.ehcplans_older)
+        .fillna(both.ehcplans_newer.isna() & both.ehcplans_older.isna())
+        .astype(bool)
+    )
     return both
 
 
@@ -392,9 +504,12 @@ def provenance_text(provenance: dict) -> str:
     releases = provenance.get("releases") or []
     if not releases:
         return "No DfE public data loaded."
-    parts = [f"{r['name']} (published {r['released']}, censuses {'–'.join(map(str, r['census_years']))})"
-             for r in releases]
-    return f"DfE EHC plans release{'s' if len(parts) > 1 else ''}: {'; '.join(parts)}; loaded {provenance['loaded_at']}."
+    parts = [
+        f"{r['name']} (published {r['released']}, censuses {'–'.join(map(str, r['census_years']))})" for r in releases
+    ]
+    return (
+        f"DfE EHC plans release{'s' if len(parts) > 1 else ''}: {'; '.join(parts)}; loaded {provenance['loaded_at']}."
+    )
 
 
 def _newest_first(releases: list[Release]) -> list[Release]:
@@ -402,8 +517,14 @@ def _newest_first(releases: list[Release]) -> list[Release]:
 
 
 def _write_provenance(out_dir: Path, releases: list[Release], checks: list[dict]) -> None:
-    text = json.dumps({"releases": [r.describe() for r in releases], "reconciliation": checks,
-                       "loaded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}, indent=1)
+    text = json.dumps(
+        {
+            "releases": [r.describe() for r in releases],
+            "reconciliation": checks,
+            "loaded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+        indent=1,
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / f".{PROVENANCE}.tmp"
     tmp.write_text(text + "\n", encoding="utf-8")
@@ -454,8 +575,11 @@ class _Release:
         self._zip = None if path.is_dir() else zipfile.ZipFile(path)
         members = self._zip.namelist() if self._zip else [p for p in path.rglob("*") if p.is_file()]
         self._files = {Path(m).name.lower(): m for m in members if not str(m).endswith("/")}
-        dates = ([date(*i.date_time[:3]) for i in self._zip.infolist()] if self._zip else
-                 [date.fromtimestamp(p.stat().st_mtime) for p in members])
+        dates = (
+            [date(*i.date_time[:3]) for i in self._zip.infolist()]
+            if self._zip
+            else [date.fromtimestamp(p.stat().st_mtime) for p in members]
+        )
         self._released = max(dates, default=None)
 
     def find(self, *patterns: str) -> str | None:
@@ -501,14 +625,16 @@ def _open(source: str | Path):
 
 def _detect_layout(release: _Release, source: str) -> str:
     """The layout with the most of its files in the release; neither → ``ReleaseLayoutError`` naming both."""
-    found = {layout: sum(release.find(*names) is not None for names in files)
-             for layout, files in LAYOUT_FILES.items()}
+    found = {layout: sum(release.find(*names) is not None for names in files) for layout, files in LAYOUT_FILES.items()}
     layout = max(found, key=found.get)
     if not found[layout]:
-        expected = "; ".join(f"{layout}: {', '.join(' or '.join(n) for n in files)}"
-                             for layout, files in LAYOUT_FILES.items())
-        raise ReleaseLayoutError(f"DfE release {_source_name(source)}: layout not recognised, none of the files "
-                                 f"of either layout ({expected}); it holds: {', '.join(release.names()[:20]) or 'nothing'}")
+        expected = "; ".join(
+            f"{layout}: {', '.join(' or '.join(n) for n in files)}" for layout, files in LAYOUT_FILES.items()
+        )
+        raise ReleaseLayoutError(
+            f"DfE release {_source_name(source)}: layout not recognised, none of the files "
+            f"of either layout ({expected}); it holds: {', '.join(release.names()[:20]) or 'nothing'}"
+        )
     return layout
 
 
@@ -518,11 +644,14 @@ def _current_readers() -> dict:
 
 
 def _sen2_readers() -> dict:
-    return {"caseload": lambda release, _: _sen2_caseload(release),
-            "newplans": lambda release, _: _sen2_totals(release, SEN2_NEW_PLANS, True,
-                                                       {"new_ehc_plans": "total_new_ehc"}),
-            **{table: (lambda release, _, m=measures: _sen2_totals(release, SEN2_MI, True, m))
-               for table, measures in SEN2_MEASURES.items()}}
+    return {
+        "caseload": lambda release, _: _sen2_caseload(release),
+        "newplans": lambda release, _: _sen2_totals(release, SEN2_NEW_PLANS, True, {"new_ehc_plans": "total_new_ehc"}),
+        **{
+            table: (lambda release, _, m=measures: _sen2_totals(release, SEN2_MI, True, m))
+            for table, measures in SEN2_MEASURES.items()
+        },
+    }
 
 
 def _wide(release: _Release, names: tuple[str, ...], required: list[str]) -> tuple[str, pd.DataFrame]:
@@ -575,18 +704,29 @@ def _sen2_caseload(release: _Release) -> pd.DataFrame:
     wide = wide[wide.geographic_level.isin(LEVELS)]
     unknown = sorted(set(wide.establishment_type) - set(ESTABLISHMENTS) - {"Total"})
     if unknown:
-        raise ReleaseLayoutError(f"{name}: unknown establishment types {', '.join(unknown)} "
-                                 "(map them in ESTABLISHMENTS, dfe_ehcp.py)")
+        raise ReleaseLayoutError(
+            f"{name}: unknown establishment types {', '.join(unknown)} (map them in ESTABLISHMENTS, dfe_ehcp.py)"
+        )
     total = wide[wide.establishment_type.eq("Total") & wide.establishment_group.eq("Total")]
     if total.empty:
         raise ReleaseLayoutError(f"{name}: no rows with establishment_type and establishment_group 'Total'")
     heads = _area_rows(name, total, "Total", calendar=True).drop(columns=["calendar_year", "census_year"])
-    heads = heads.assign(census_year=total.time_period.astype(int), ehcplans=_counts(name, "total_ehc", total.total_ehc),
-                         total_statements=_counts(name, "total_st", total.total_st))
+    heads = heads.assign(
+        census_year=total.time_period.astype(int),
+        ehcplans=_counts(name, "total_ehc", total.total_ehc),
+        total_statements=_counts(name, "total_st", total.total_st),
+    )
     parts = wide[wide.establishment_type.ne("Total")]
-    parts = parts[GEO].replace("", None).assign(
-        provision_type=parts.establishment_type.map(ESTABLISHMENTS), dfe_column=parts.establishment_type,
-        plans=_counts(name, "total_ehc", parts.total_ehc), statements=_counts(name, "total_st", parts.total_st))
+    parts = (
+        parts[GEO]
+        .replace("", None)
+        .assign(
+            provision_type=parts.establishment_type.map(ESTABLISHMENTS),
+            dfe_column=parts.establishment_type,
+            plans=_counts(name, "total_ehc", parts.total_ehc),
+            statements=_counts(name, "total_st", parts.total_st),
+        )
+    )
     keys = ["time_period", "geographic_level", "region_code", "old_la_code"]
     return parts.merge(heads[keys + ["census_year", "ehcplans", "total_statements"]], on=keys, how="inner")
 
@@ -620,8 +760,9 @@ def _counts(file: str, column: str, values: pd.Series) -> pd.Series:
     numbers = pd.to_numeric(values.where(~missing).str.replace(",", ""), errors="coerce")
     bad = (numbers.isna() & ~missing) | (numbers.notna() & (numbers % 1 != 0))
     if bad.any():
-        raise ReleaseLayoutError(f"{file}: column {column} has values that are not counts: "
-                                 f"{sorted(set(values[bad]))[:5]}")
+        raise ReleaseLayoutError(
+            f"{file}: column {column} has values that are not counts: {sorted(set(values[bad]))[:5]}"
+        )
     return numbers.astype("Int64")
 
 
@@ -639,15 +780,16 @@ def _tribunal(release: _Release, caseload: pd.DataFrame | None) -> pd.DataFrame:
     if caseload is None:  # caseload.csv could not be read (reported): LA names cannot be checked
         return pd.DataFrame(columns=SCHEMAS["tribunal_appeal_rates"].names)
     rows = list(csv.reader(io.StringIO(release.text(name))))
-    header = next((i for i, r in enumerate(rows[:-1])
-                   if [_label(c) for c in r[:2]] == ["local authority", "la code"]), None)
+    header = next(
+        (i for i, r in enumerate(rows[:-1]) if [_label(c) for c in r[:2]] == ["local authority", "la code"]), None
+    )
     if header is None:
         raise ReleaseLayoutError(f"{name}: no header row starting 'Local Authority, LA code'")
     columns = _tribunal_columns(name, rows[header], rows[header + 1])
     years = sorted({year for year, _ in columns.values()})
     la_code = _la_code_lookup(name, caseload)
     records = []
-    for row in takewhile(lambda r: any(c.strip() for c in r), rows[header + 2:]):
+    for row in takewhile(lambda r: any(c.strip() for c in r), rows[header + 2 :]):
         values = {key: _tribunal_value(name, row[i] if i < len(row) else "") for i, key in columns.items()}
         if all(v is None for v in values.values()):
             continue  # a region heading
@@ -662,8 +804,7 @@ def _tribunal(release: _Release, caseload: pd.DataFrame | None) -> pd.DataFrame:
         for year in years:
             measures = {m: values[(year, m)] for m in TRIBUNAL_MEASURES.values()}
             if any(v is not None for v in measures.values()):
-                records.append({"calendar_year": year, "census_year": year + 1,
-                                **ENGLAND, **area, **measures})
+                records.append({"calendar_year": year, "census_year": year + 1, **ENGLAND, **area, **measures})
     out = pd.DataFrame.from_records(records, columns=SCHEMAS["tribunal_appeal_rates"].names)
     if out.empty or out.duplicated(["calendar_year", "geographic_level", "old_la_code"]).any():
         raise ReleaseLayoutError(f"{name}: no rows, or two rows for one LA and year")
@@ -683,8 +824,9 @@ def _la_code_lookup(file: str, caseload: pd.DataFrame):
             return file_code
         code = code_of.get(_label(la_name), file_code if file_code in name_of else None)
         if code:
-            log.warning("%s: %s has LA code %s in the file; using %s (caseload.csv)",
-                        file, la_name, file_code or "none", code)
+            log.warning(
+                "%s: %s has LA code %s in the file; using %s (caseload.csv)", file, la_name, file_code or "none", code
+            )
         return code
 
     return lookup
@@ -699,8 +841,9 @@ def _tribunal_columns(file: str, years_row: list[str], measures_row: list[str]) 
             columns[i] = (year, TRIBUNAL_MEASURES[_label(m)])
     found = set(columns.values())
     years = sorted({y for y, _ in found})
-    missing = [f"{y} {header}" for y in years for header, column in TRIBUNAL_MEASURES.items()
-               if (y, column) not in found]
+    missing = [
+        f"{y} {header}" for y in years for header, column in TRIBUNAL_MEASURES.items() if (y, column) not in found
+    ]
     if not years or missing:
         raise ReleaseLayoutError(f"{file}: missing columns: {', '.join(missing or TRIBUNAL_MEASURES)}")
     return columns

@@ -36,9 +36,15 @@ def boundary_changes(seed: Path = BOUNDARY_SEED) -> tuple[BoundaryChange, ...]:
     """The changes in the seed, oldest first."""
     rows = pd.read_csv(seed, dtype=str)
     return tuple(
-        BoundaryChange(int(first), tuple(sorted(part.predecessor_code.unique())),
-                       tuple(sorted(part.successor_code.unique())), code, part.harmonised_name.iloc[0])
-        for (first, code), part in rows.groupby(["first_census_year", "harmonised_code"], sort=True))
+        BoundaryChange(
+            int(first),
+            tuple(sorted(part.predecessor_code.unique())),
+            tuple(sorted(part.successor_code.unique())),
+            code,
+            part.harmonised_name.iloc[0],
+        )
+        for (first, code), part in rows.groupby(["first_census_year", "harmonised_code"], sort=True)
+    )
 
 
 def harmonised_codes(changes=None) -> dict[str, str]:
@@ -63,7 +69,8 @@ def la_history(caseload: pd.DataFrame) -> pd.DataFrame:
     keys = ["old_la_code", "census_year"]
     totals = la.drop_duplicates(keys)[[*keys, "la_name", "ehcplans", "total_statements"]]
     totals = totals.rename(columns={"total_statements": "statements"}).astype(
-        {"ehcplans": "Float64", "statements": "Float64"})
+        {"ehcplans": "Float64", "statements": "Float64"}
+    )
     totals["all_plans"] = totals.ehcplans.fillna(0) + totals.statements.fillna(0)
     totals.loc[totals.ehcplans.isna() & totals.statements.isna(), "all_plans"] = pd.NA
     mapping = harmonised_codes()
@@ -71,8 +78,13 @@ def la_history(caseload: pd.DataFrame) -> pd.DataFrame:
     totals["la_code"] = totals.old_la_code.map(mapping).fillna(totals.old_la_code)
     totals["la_name"] = totals.la_code.map(names).fillna(totals.la_name)
     out = totals.groupby(["la_code", "census_year"], as_index=False).agg(
-        la_name=("la_name", "last"), ehcplans=("ehcplans", lambda s: s.sum(min_count=1)),
+        la_name=("la_name", "last"),
+        ehcplans=("ehcplans", lambda s: s.sum(min_count=1)),
         statements=("statements", lambda s: s.sum(min_count=1)),
-        all_plans=("all_plans", lambda s: s.sum(min_count=len(s))))
-    return out.dropna(subset=["all_plans"]).astype({"all_plans": float}).sort_values(
-        ["la_code", "census_year"], ignore_index=True)
+        all_plans=("all_plans", lambda s: s.sum(min_count=len(s))),
+    )
+    return (
+        out.dropna(subset=["all_plans"])
+        .astype({"all_plans": float})
+        .sort_values(["la_code", "census_year"], ignore_index=True)
+    )

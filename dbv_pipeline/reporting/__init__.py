@@ -32,8 +32,13 @@ def returns_synthetic(landing: Path) -> bool:
 def environment() -> jinja2.Environment:
     """The templates, autoescaped; an undefined name is an error. Values come formatted (``formats``),
     but for the feedback report's findings (``text``)."""
-    env = jinja2.Environment(loader=jinja2.PackageLoader(__name__, "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader(__name__, "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["text"] = formats.text
     return env
 

@@ -11,6 +11,16 @@ from .las import DEFAULT_SEED, census_date
 from .variations import VARIATIONS, sample_layout
 
 __all__ = [
-    "DEFAULT_SEED", "FAULTS", "FAULT_CLASSES", "VARIATIONS", "SampleSummary", "build_cohort", "census_date",
-    "cohort_csv", "cohort_from_dsg", "generate_sample", "sample_layout", "write_cohort_seed",
+    "DEFAULT_SEED",
+    "FAULTS",
+    "FAULT_CLASSES",
+    "VARIATIONS",
+    "SampleSummary",
+    "build_cohort",
+    "census_date",
+    "cohort_csv",
+    "cohort_from_dsg",
+    "generate_sample",
+    "sample_layout",
+    "write_cohort_seed",
 ]

@@ -32,8 +32,10 @@ def rank_cohort(ratio: dict[str, float]) -> pd.DataFrame:
     slots = [("SAFETY_VALVE", "", "")] * SAFETY_VALVE_COUNT
     for tranche, count, start in DBV_TRANCHES:
         slots += [("DBV", str(tranche), start)] * count
-    rows = [(la.old_la_code, la.la_name, *(slots[k] if k < len(slots) else ("NONE", "", "")), "synthetic")
-            for k, la in enumerate(ranked)]
+    rows = [
+        (la.old_la_code, la.la_name, *(slots[k] if k < len(slots) else ("NONE", "", "")), "synthetic")
+        for k, la in enumerate(ranked)
+    ]
     frame = pd.DataFrame(rows, columns=COLUMNS, dtype=str)
     return frame.sort_values("old_la_code", key=lambda s: s.astype(int), ignore_index=True)
 

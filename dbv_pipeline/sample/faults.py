@@ -9,9 +9,9 @@ in a manifest with its file, expected outcome, rule and line numbers (header = l
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -89,21 +89,26 @@ _FILE_FAULTS: dict[str, tuple[FaultClass, Callable]] = {}
 
 def _row_fault(fault_id, table, expected, rule, column=None, kind="modify"):
     """Register a row fault or warning: ``fn(draft, rng)`` changes the draft, returns rows touched."""
+
     def register(fn):
         _ROW_FAULTS[fault_id] = (FaultClass(fault_id, table, expected, rule, column, kind), fn)
         return fn
+
     return register
 
 
 def _file_fault(fault_id, table, expected, rule, column=None):
     """Register a file fault: ``fn(la, base, period, rng)`` returns (file name, text or bytes, rows)."""
+
     def register(fn):
         _FILE_FAULTS[fault_id] = (FaultClass(fault_id, table, expected, rule, column, "file"), fn)
         return fn
+
     return register
 
 
 # --- row faults and warnings: each returns the rows (0-based) it touched ----------------------
+
 
 @_row_fault("bad_code", "placements", ROW_REJECTED, "value not in code list", "provision_type")
 def _bad_code(d, r):
@@ -173,8 +178,7 @@ def _bad_child_id(d, r):
     return d.set(k, "child_id", "C#" + d.typed["child_id"][k][1:7])
 
 
-@_row_fault("overlapping_spells", "placements", ROW_REJECTED, "overlapping spells of one child",
-            "placement_start_date")
+@_row_fault("overlapping_spells", "placements", ROW_REJECTED, "overlapping spells of one child", "placement_start_date")
 def _overlapping_spells(d, r):
     t = d.typed
     ids, start, end = t["child_id"], t["placement_start_date"], t["placement_end_date"]
@@ -190,8 +194,14 @@ def _duplicate_row(d, r):
     return d.append(d.frame.loc[d.pick(r)])
 
 
-@_row_fault("duplicate_hnb_spend_key", "hnb_spend", ROW_REJECTED,
-            "duplicate key (financial_year, provision_type, spend_type, s251_line)", None, "append")
+@_row_fault(
+    "duplicate_hnb_spend_key",
+    "hnb_spend",
+    ROW_REJECTED,
+    "duplicate key (financial_year, provision_type, spend_type, s251_line)",
+    None,
+    "append",
+)
 def _duplicate_hnb_spend_key(d, r):
     row = d.frame.loc[d.pick(r)].copy()
     row["spend_gbp"] = str(int(row["spend_gbp"]) + 1000)
@@ -211,8 +221,9 @@ def _dsg_in_year_mismatch(d, r):
     return d.set(k, "hnb_expenditure_gbp", str(int(d.typed["hnb_expenditure_gbp"][k]) + 5000))
 
 
-@_row_fault("cumulative_not_rolling", "dsg_plan", WARNING, "cumulative balance does not roll forward",
-            "cumulative_balance_gbp")
+@_row_fault(
+    "cumulative_not_rolling", "dsg_plan", WARNING, "cumulative balance does not roll forward", "cumulative_balance_gbp"
+)
 def _cumulative_not_rolling(d, r):
     t = d.typed
     actual = t["scenario"] == ACTUAL
@@ -233,8 +244,14 @@ def _actual_future_year(d, r):
     return d.append(row)
 
 
-@_row_fault("duplicate_mitigation_key", "mitigations", ROW_REJECTED, "duplicate key (mitigation_id, financial_year)",
-            None, "append")
+@_row_fault(
+    "duplicate_mitigation_key",
+    "mitigations",
+    ROW_REJECTED,
+    "duplicate key (mitigation_id, financial_year)",
+    None,
+    "append",
+)
 def _duplicate_mitigation_key(d, r):
     row = d.frame.loc[d.pick(r)].copy()
     row["saving_gbp"] = str(int(row["saving_gbp"]) + 10_000)
@@ -257,6 +274,7 @@ _KIND_ORDER = {"modify": 0, "append": 1, "column": 2, "tail": 3}
 
 
 # --- file-level faults: each returns (file name, content, rows touched) -----------------------
+
 
 def _text(columns: dict[str, np.ndarray], table: str) -> pd.DataFrame:
     return format_table(columns, TABLES[table]).to_pandas()
@@ -381,8 +399,13 @@ def plan_faults(fault_ids: list[str], las: list[LocalAuthority], seed: int, faul
     return out
 
 
-def write_faults(landing_dir: Path, la: LocalAuthority, assignments: list[Assignment],
-                 base: dict[str, dict[str, np.ndarray]], seed: int) -> list[dict]:
+def write_faults(
+    landing_dir: Path,
+    la: LocalAuthority,
+    assignments: list[Assignment],
+    base: dict[str, dict[str, np.ndarray]],
+    seed: int,
+) -> list[dict]:
     """Write this LA's fault files; ``base`` is its clean return for the fault period."""
     entries: list[dict] = []
     by_table: dict[str, list[Assignment]] = {}
@@ -410,14 +433,26 @@ def write_faults(landing_dir: Path, la: LocalAuthority, assignments: list[Assign
 
 
 def _entry(cls: FaultClass, name: str, a: Assignment, lines: list[int] | None) -> dict:
-    return {"fault": cls.id, "file": name, "la_code": a.la_code, "period": a.period,
-            "table": cls.table if cls.table in TABLES else None, "expected": cls.expected,
-            "rule": cls.rule, "column": cls.column, "lines": lines}
+    return {
+        "fault": cls.id,
+        "file": name,
+        "la_code": a.la_code,
+        "period": a.period,
+        "table": cls.table if cls.table in TABLES else None,
+        "expected": cls.expected,
+        "rule": cls.rule,
+        "column": cls.column,
+        "lines": lines,
+    }
 
 
 def write_manifest(path: Path, entries: list[dict], seed: int) -> Path:
-    doc = {"synthetic": True, "spec_version": CONTRACT.spec_version, "seed": seed,
-           "note": "Faults injected by dbv_pipeline.sample; lines count the header as line 1.",
-           "faults": sorted(entries, key=lambda e: (FAULT_CLASSES.index(e["fault"]), e["file"]))}
+    doc = {
+        "synthetic": True,
+        "spec_version": CONTRACT.spec_version,
+        "seed": seed,
+        "note": "Faults injected by dbv_pipeline.sample; lines count the header as line 1.",
+        "faults": sorted(entries, key=lambda e: (FAULT_CLASSES.index(e["fault"]), e["file"])),
+    }
     path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path

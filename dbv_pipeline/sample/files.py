@@ -30,7 +30,7 @@ def write_csv(path: Path, table: pa.Table, style: Style = CANONICAL, tail: str =
     """Write a text table in chunks; ``blank_lines`` adds a blank and a comma-only line between
     chunks and at the end; ``tail`` is appended as is (a ragged last line)."""
     n = table.num_rows
-    bounds = (np.linspace(0, n, 4).astype(int) if style.blank_lines else np.r_[np.arange(0, n, CHUNK_ROWS), n])
+    bounds = np.linspace(0, n, 4).astype(int) if style.blank_lines else np.r_[np.arange(0, n, CHUNK_ROWS), n]
     fillers = [style.newline, "," * (table.num_columns - 1) + style.newline]
     header = ",".join(_quote(name) for name in table.column_names) + style.newline
     with open(path, "wb") as f:
@@ -57,8 +57,8 @@ def _lines(table: pa.Table, newline: str) -> bytes:
         quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
         fields.append(pc.if_else(pc.match_substring_regex(text, '[,"\r\n]'), quoted, text))
     lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*fields, ","), "", newline)
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset:lines.offset + len(lines) + 1]
-    return lines.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset : lines.offset + len(lines) + 1]
+    return lines.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
 
 
 def _encode(text: str, style: Style, first: bool = False) -> bytes:

@@ -13,8 +13,16 @@ import numpy as np
 from dbv_pipeline.contract import CONTRACT
 
 from .las import (
-    LAST_PLAN_YEAR, MODEL_START_YEAR, S_DSG, S_HNB, S_MITIGATIONS, LaParams, LocalAuthority, day,
-    fy_label, rng,
+    LAST_PLAN_YEAR,
+    MODEL_START_YEAR,
+    S_DSG,
+    S_HNB,
+    S_MITIGATIONS,
+    LaParams,
+    LocalAuthority,
+    day,
+    fy_label,
+    rng,
 )
 from .placements import OPEN, PROVISIONS, History
 
@@ -26,15 +34,36 @@ STATUSES = CONTRACT.codes("mitigation_status")
 LINES_OF_ENQUIRY = CONTRACT.codes("line_of_enquiry")
 
 # Synthetic Section 251 high-needs lines by provision; the recoupment line is negative.
-S251_LINES = {"MAINSTREAM": "1.2.1", "RP_UNIT": "1.2.4", "MSS": "1.2.2", "INMSS": "1.2.3", "AP": "1.2.7",
-              "POST16": "1.2.2", "EARLY_YEARS": "1.2.1", "EOTAS": "1.2.11", "EHE": "1.2.13", "NEET": "1.2.13",
-              "UNKNOWN": "1.2.13", "CENTRAL": "1.2.5"}
+S251_LINES = {
+    "MAINSTREAM": "1.2.1",
+    "RP_UNIT": "1.2.4",
+    "MSS": "1.2.2",
+    "INMSS": "1.2.3",
+    "AP": "1.2.7",
+    "POST16": "1.2.2",
+    "EARLY_YEARS": "1.2.1",
+    "EOTAS": "1.2.11",
+    "EHE": "1.2.13",
+    "NEET": "1.2.13",
+    "UNKNOWN": "1.2.13",
+    "CENTRAL": "1.2.5",
+}
 RECOUPMENT = ("MSS", "1.0.2")  # academy place funding recouped by the ESFA
 assert set(S251_LINES) == set(HNB_PROVISIONS) and RECOUPMENT[0] in PROVISIONS
 
 # Deficit pressure by financial year (share of the LA's deficit rate applied to expenditure).
-PRESSURE = {2015: -0.3, 2016: 0.1, 2017: 0.5, 2018: 0.8, 2019: 1.0, 2020: 0.9, 2021: 1.0, 2022: 1.1,
-            2023: 1.2, 2024: 1.25}
+PRESSURE = {
+    2015: -0.3,
+    2016: 0.1,
+    2017: 0.5,
+    2018: 0.8,
+    2019: 1.0,
+    2020: 0.9,
+    2021: 1.0,
+    2022: 1.1,
+    2023: 1.2,
+    2024: 1.25,
+}
 PRESSURE_LATER = 1.3
 NOMINAL_SPEND_GROWTH = 1.08  # used only to set each LA's 2022-23 deficit ratio
 COHORT_YEAR = 2022  # cohorts are ranked on the cumulative deficit ÷ HNB income of 2022-23
@@ -43,31 +72,49 @@ DBV_GRANT_LINES = {"2", "3", "4", "5", "6", "7"}
 assert DBV_GRANT_LINES <= set(LINES_OF_ENQUIRY)
 
 MITIGATION_TITLES = {
-    "1": ["DSG deficit recovery board with monthly high needs forecasting",
-          "High needs budget monitoring – monthly reporting to Schools Forum",
-          "Single view of EHCP caseload and commitments for finance and SEND"],
-    "2": ["Inclusion support fund for mainstream schools – £ per pupil without an EHCP",
-          "Ordinarily available provision toolkit and training for SENCOs",
-          "Early help panel for requests for EHC needs assessment"],
-    "3": ["Annual review step-down of plans where outcomes are met",
-          "Phase transfer planning from Year 5 and Year 9",
-          "Preparation for adulthood pathway – post-16 transitions"],
-    "4": ["New resourced provision places in mainstream secondary schools",
-          "Expansion of maintained special school places – 120 places",
-          "Sufficiency strategy for autism and SEMH provision"],
-    "5": ["Dynamic purchasing system for independent special school places",
-          "Regional commissioning of post-16 specialist places",
-          "Fee negotiation with independent providers – £ cap on uplift"],
-    "6": ["Top-up banding review – new descriptors and rates",
-          "Harmonise top-up bands across maintained schools and academies",
-          "Moderation of top-up banding decisions"],
-    "7": ["Alternative provision framework and quality assurance",
-          "Reduce EOTAS packages through reintegration plans",
-          "Outreach from pupil referral units to mainstream schools"],
-    "8": ["Block transfer from the schools block – 0.5%",
-          "Schools Forum agreement to transfer £ to the high needs block"],
-    "9": ["Joint funding agreement with the ICB for health provision",
-          "Social care contributions to residential placements – £ share agreed"],
+    "1": [
+        "DSG deficit recovery board with monthly high needs forecasting",
+        "High needs budget monitoring – monthly reporting to Schools Forum",
+        "Single view of EHCP caseload and commitments for finance and SEND",
+    ],
+    "2": [
+        "Inclusion support fund for mainstream schools – £ per pupil without an EHCP",
+        "Ordinarily available provision toolkit and training for SENCOs",
+        "Early help panel for requests for EHC needs assessment",
+    ],
+    "3": [
+        "Annual review step-down of plans where outcomes are met",
+        "Phase transfer planning from Year 5 and Year 9",
+        "Preparation for adulthood pathway – post-16 transitions",
+    ],
+    "4": [
+        "New resourced provision places in mainstream secondary schools",
+        "Expansion of maintained special school places – 120 places",
+        "Sufficiency strategy for autism and SEMH provision",
+    ],
+    "5": [
+        "Dynamic purchasing system for independent special school places",
+        "Regional commissioning of post-16 specialist places",
+        "Fee negotiation with independent providers – £ cap on uplift",
+    ],
+    "6": [
+        "Top-up banding review – new descriptors and rates",
+        "Harmonise top-up bands across maintained schools and academies",
+        "Moderation of top-up banding decisions",
+    ],
+    "7": [
+        "Alternative provision framework and quality assurance",
+        "Reduce EOTAS packages through reintegration plans",
+        "Outreach from pupil referral units to mainstream schools",
+    ],
+    "8": [
+        "Block transfer from the schools block – 0.5%",
+        "Schools Forum agreement to transfer £ to the high needs block",
+    ],
+    "9": [
+        "Joint funding agreement with the ICB for health provision",
+        "Social care contributions to residential placements – £ share agreed",
+    ],
 }
 assert set(MITIGATION_TITLES) == set(LINES_OF_ENQUIRY)
 
@@ -124,8 +171,9 @@ def finance_truth(seed: int, la: LocalAuthority, params: LaParams, h: History, l
     i = la.index
     r = rng(seed, S_HNB, i)
     n = last_year - MODEL_START_YEAR + 1
-    central_noise, recoup_share, plan_noise = (r.uniform(lo, hi, MAX_YEARS)[:n] for lo, hi in
-                                               ((0.9, 1.1), (0.02, 0.06), (-0.015, 0.015)))
+    central_noise, recoup_share, plan_noise = (
+        r.uniform(lo, hi, MAX_YEARS)[:n] for lo, hi in ((0.9, 1.1), (0.02, 0.06), (-0.015, 0.015))
+    )
     spend = outturn_by_provision(h, last_year)
     central = np.round(spend.sum(axis=1) * params.central_share[i] * central_noise)
     has_recoupment = params.uses_s251[i] and params.recoupment[i]
@@ -151,8 +199,10 @@ def hnb_spend_table(la: LocalAuthority, f: Finance, period: int, first_year: int
     budget_growth = r.uniform(1.03, 1.09) * r.uniform(0.98, 1.02, len(PROVISIONS) + 1)
     rows: list[tuple[str, str, str, float, str]] = []
     p = f.at(period)
-    blocks = [(y, OUTTURN, np.append(f.provision_spend[f.at(y)], f.central[f.at(y)]), f.recouped[f.at(y)])
-              for y in range(first_year, period + 1)]
+    blocks = [
+        (y, OUTTURN, np.append(f.provision_spend[f.at(y)], f.central[f.at(y)]), f.recouped[f.at(y)])
+        for y in range(first_year, period + 1)
+    ]
     budget = np.round(np.append(f.provision_spend[p], f.central[p]) * budget_growth)
     blocks.append((period + 1, BUDGET, budget, np.round(f.recouped[p] * budget_growth[0])))
     for y, spend_type, amounts, recouped in blocks:
@@ -163,12 +213,19 @@ def hnb_spend_table(la: LocalAuthority, f: Finance, period: int, first_year: int
         if recouped:
             rows.append((fy_label(y), RECOUPMENT[0], spend_type, -recouped, RECOUPMENT[1]))
     years, codes, types, amounts, lines = (np.array(c) for c in zip(*rows))
-    return {"la_code": np.full(len(rows), la.old_la_code), "financial_year": years, "provision_type": codes,
-            "spend_type": types, "spend_gbp": amounts.astype(float), "s251_line": lines}
+    return {
+        "la_code": np.full(len(rows), la.old_la_code),
+        "financial_year": years,
+        "provision_type": codes,
+        "spend_type": types,
+        "spend_gbp": amounts.astype(float),
+        "s251_line": lines,
+    }
 
 
-def plan_and_mitigations(la: LocalAuthority, f: Finance, period: int, first_year: int, seed: int,
-                         programme: str) -> tuple[dict, dict]:
+def plan_and_mitigations(
+    la: LocalAuthority, f: Finance, period: int, first_year: int, seed: int, programme: str
+) -> tuple[dict, dict]:
     """The return's ``dsg_plan`` (ACTUAL, then forecasts to 2028-29) and ``mitigations`` tables."""
     r = rng(seed, S_DSG, la.index, period)
     spend_growth, income_growth = r.uniform(0.05, 0.10), r.uniform(0.02, 0.05)
@@ -179,8 +236,10 @@ def plan_and_mitigations(la: LocalAuthority, f: Finance, period: int, first_year
     mitigations, savings = _mitigations(la, f, period, forecast_years, income, unmitigated, seed, programme)
     mitigated = unmitigated - savings
 
-    rows = [(y, ACTUAL, f.income[f.at(y)], f.expenditure[f.at(y)], f.cumulative[f.at(y)])
-            for y in range(first_year, period + 1)]
+    rows = [
+        (y, ACTUAL, f.income[f.at(y)], f.expenditure[f.at(y)], f.cumulative[f.at(y)])
+        for y in range(first_year, period + 1)
+    ]
     for scenario, spend in ((UNMITIGATED, unmitigated), (MITIGATED, mitigated)):
         balance = f.cumulative[p]
         for y, inc, exp in zip(forecast_years, income, spend):
@@ -188,9 +247,15 @@ def plan_and_mitigations(la: LocalAuthority, f: Finance, period: int, first_year
             rows.append((y, scenario, inc, exp, balance))
     years, scenarios, inc, exp, cum = zip(*rows)
     inc, exp = np.array(inc, dtype=float), np.array(exp, dtype=float)
-    plan = {"la_code": np.full(len(rows), la.old_la_code), "financial_year": np.array([fy_label(y) for y in years]),
-            "scenario": np.array(scenarios), "hnb_income_gbp": inc, "hnb_expenditure_gbp": exp,
-            "in_year_balance_gbp": inc - exp, "cumulative_balance_gbp": np.array(cum, dtype=float)}
+    plan = {
+        "la_code": np.full(len(rows), la.old_la_code),
+        "financial_year": np.array([fy_label(y) for y in years]),
+        "scenario": np.array(scenarios),
+        "hnb_income_gbp": inc,
+        "hnb_expenditure_gbp": exp,
+        "in_year_balance_gbp": inc - exp,
+        "cumulative_balance_gbp": np.array(cum, dtype=float),
+    }
     return plan, mitigations
 
 
@@ -229,10 +294,26 @@ def _mitigations(la, f, period, forecast_years, income, unmitigated, seed, progr
     rows = []
     for (m, y), g in zip(keys, grant):
         funded = programme == "DBV" and y <= 2025 and lines[m] in DBV_GRANT_LINES
-        rows.append((f"M{m + 1:02d}", lines[m], titles[m], status[m], fy_label(y), amounts[(m, y)],
-                     np.round(g / 1000) * 1000 if funded else np.nan))
+        rows.append(
+            (
+                f"M{m + 1:02d}",
+                lines[m],
+                titles[m],
+                status[m],
+                fy_label(y),
+                amounts[(m, y)],
+                np.round(g / 1000) * 1000 if funded else np.nan,
+            )
+        )
     ids, loe, title, st, years, saving, grants = (np.array(c) for c in zip(*rows))
-    table = {"la_code": np.full(len(rows), la.old_la_code), "mitigation_id": ids, "line_of_enquiry": loe,
-             "title": title, "status": st, "financial_year": years, "saving_gbp": saving.astype(float),
-             "dbv_grant_gbp": grants.astype(float)}
+    table = {
+        "la_code": np.full(len(rows), la.old_la_code),
+        "mitigation_id": ids,
+        "line_of_enquiry": loe,
+        "title": title,
+        "status": st,
+        "financial_year": years,
+        "saving_gbp": saving.astype(float),
+        "dbv_grant_gbp": grants.astype(float),
+    }
     return table, totals

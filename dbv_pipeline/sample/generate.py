@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -16,7 +16,14 @@ from .cohorts import programme_by_la
 from .files import SYNTHETIC_NOTICE, csv_name, write_csv, write_readme, xlsx_name
 from .finance import Finance, finance_truth, hnb_spend_table, plan_and_mitigations
 from .las import (
-    DEFAULT_SEED, MODEL_START_YEAR, LocalAuthority, day, fy_label, fy_start_year, la_params, select_las,
+    DEFAULT_SEED,
+    MODEL_START_YEAR,
+    LocalAuthority,
+    day,
+    fy_label,
+    fy_start_year,
+    la_params,
+    select_las,
 )
 from .placements import History, placements_table, simulate
 from .variations import CANONICAL, VARIATIONS, XLSX, format_table, sample_layout
@@ -51,12 +58,15 @@ class SampleSummary:
     def __str__(self) -> str:
         rows = ", ".join(f"{t} {n:,}" for t, n in self.rows.items())
         faults = f", {len(self.fault_files)} with injected faults" if self.fault_files else ""
-        return (f"SYNTHETIC sample data: {self.la_count} LAs, periods {', '.join(self.periods)}, "
-                f"{self.file_count} files{faults} in {self.landing_dir} ({rows}) in {self.seconds:.1f}s")
+        return (
+            f"SYNTHETIC sample data: {self.la_count} LAs, periods {', '.join(self.periods)}, "
+            f"{self.file_count} files{faults} in {self.landing_dir} ({rows}) in {self.seconds:.1f}s"
+        )
 
 
-def build_return(la: LocalAuthority, h: History, f: Finance, year: int, first_year: int, seed: int,
-                 programme: str) -> dict[str, dict[str, np.ndarray]]:
+def build_return(
+    la: LocalAuthority, h: History, f: Finance, year: int, first_year: int, seed: int, programme: str
+) -> dict[str, dict[str, np.ndarray]]:
     """The LA's four tables for the return closing financial year ``year`` (typed columns)."""
     plan, mitigations = plan_and_mitigations(la, f, year, first_year, seed, programme)
     return {
@@ -111,8 +121,17 @@ def generate_sample(
     layout = sample_layout(seed, xlsx_share, variations)
     programme = programme_by_la(seed)
     assignments = fault_injection.plan_faults(fault_ids, las, seed, fault_year) if fault_ids else []
-    summary = SampleSummary(landing, seed, tuple(fy_label(y) for y in years), history_from, multiplier, len(las),
-                            files=[], rows={t: 0 for t in TABLES}, variations={})
+    summary = SampleSummary(
+        landing,
+        seed,
+        tuple(fy_label(y) for y in years),
+        history_from,
+        multiplier,
+        len(las),
+        files=[],
+        rows={t: 0 for t in TABLES},
+        variations={},
+    )
     entries: list[dict] = []
     for done, la in enumerate(las, 1):
         h = simulate(seed, la, params, multiplier, day(years[-1] + 1, 3, 31))
@@ -139,8 +158,9 @@ def generate_sample(
     return summary
 
 
-def _write_return(landing: Path, la: LocalAuthority, period: str, tables: dict, variation: str | None,
-                  summary: SampleSummary) -> None:
+def _write_return(
+    landing: Path, la: LocalAuthority, period: str, tables: dict, variation: str | None, summary: SampleSummary
+) -> None:
     for name, columns in tables.items():
         summary.rows[name] += len(columns["la_code"])
     if variation == XLSX:
@@ -171,6 +191,9 @@ def _readme(s: SampleSummary, fault_ids: list[str]) -> str:
         "Programme cohorts (dbt_project/seeds/programme_cohorts.csv) are synthetic too.",
     ]
     if fault_ids:
-        lines += ["", f"{len(s.fault_files)} files carry deliberately injected faults ({len(fault_ids)} classes); "
-                      f"see {s.manifest_path.name}."]
+        lines += [
+            "",
+            f"{len(s.fault_files)} files carry deliberately injected faults ({len(fault_ids)} classes); "
+            f"see {s.manifest_path.name}.",
+        ]
     return "\n".join(lines) + "\n"

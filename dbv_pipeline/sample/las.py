@@ -22,8 +22,17 @@ LAST_PLAN_YEAR = 2028  # DSG management plans forecast to 2028-29
 
 # National count of active EHC plans at the January census (SEN2 scale); later years extrapolate.
 NATIONAL_ACTIVE_PLANS = {
-    2015: 240_000, 2016: 256_000, 2017: 287_000, 2018: 320_000, 2019: 354_000, 2020: 390_000,
-    2021: 430_000, 2022: 474_000, 2023: 517_000, 2024: 576_000, 2025: 639_000,
+    2015: 240_000,
+    2016: 256_000,
+    2017: 287_000,
+    2018: 320_000,
+    2019: 354_000,
+    2020: 390_000,
+    2021: 430_000,
+    2022: 474_000,
+    2023: 517_000,
+    2024: 576_000,
+    2025: 639_000,
 }
 GROWTH_AFTER_LAST_KNOWN = 1.08
 
@@ -39,6 +48,7 @@ def rng(seed: int, *keys: int) -> np.random.Generator:
 
 
 # --- calendar -------------------------------------------------------------------------------
+
 
 def fy_label(start_year: int) -> str:
     """2024 → '2024-25'."""
@@ -77,6 +87,7 @@ def national_active_plans(census_year: int) -> float:
 
 
 # --- local authorities ----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class LocalAuthority:

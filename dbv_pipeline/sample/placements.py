@@ -16,8 +16,16 @@ import numpy as np
 from dbv_pipeline.contract import CONTRACT
 
 from .las import (
-    MODEL_START_YEAR, S_STOCK, S_URNS, S_YEAR, LaParams, LocalAuthority, census_day, day,
-    la_active_target, rng,
+    MODEL_START_YEAR,
+    S_STOCK,
+    S_URNS,
+    S_YEAR,
+    LaParams,
+    LocalAuthority,
+    census_day,
+    day,
+    la_active_target,
+    rng,
 )
 
 OPEN = np.iinfo(np.int64).max // 4  # an end date that has not happened
@@ -38,11 +46,40 @@ def _dist(weights: dict[str, float], codes: list[str]) -> np.ndarray:
     return p / p.sum()
 
 
-NEED_DIST = _dist({"ASD": 31, "SLCN": 20, "SEMH": 15.5, "MLD": 8.5, "SLD": 5, "SPLD": 4.5, "PD": 3.5,
-                   "PMLD": 2, "HI": 1.5, "VI": 1, "MSI": 0.3, "DS": 1.2, "OTH": 3}, NEEDS)
+NEED_DIST = _dist(
+    {
+        "ASD": 31,
+        "SLCN": 20,
+        "SEMH": 15.5,
+        "MLD": 8.5,
+        "SLD": 5,
+        "SPLD": 4.5,
+        "PD": 3.5,
+        "PMLD": 2,
+        "HI": 1.5,
+        "VI": 1,
+        "MSI": 0.3,
+        "DS": 1.2,
+        "OTH": 3,
+    },
+    NEEDS,
+)
 # Chance that a child with this need starts on the special-school track.
-_SPECIAL_TRACK_BY_NEED = {"PMLD": 0.97, "SLD": 0.9, "MSI": 0.6, "DS": 0.6, "ASD": 0.38, "MLD": 0.35, "PD": 0.33,
-                          "SEMH": 0.27, "HI": 0.22, "VI": 0.22, "OTH": 0.18, "SLCN": 0.1, "SPLD": 0.05}
+_SPECIAL_TRACK_BY_NEED = {
+    "PMLD": 0.97,
+    "SLD": 0.9,
+    "MSI": 0.6,
+    "DS": 0.6,
+    "ASD": 0.38,
+    "MLD": 0.35,
+    "PD": 0.33,
+    "SEMH": 0.27,
+    "HI": 0.22,
+    "VI": 0.22,
+    "OTH": 0.18,
+    "SLCN": 0.1,
+    "SPLD": 0.05,
+}
 SPECIAL_TRACK = np.array([_SPECIAL_TRACK_BY_NEED[c] for c in NEEDS])
 SEX_DIST = _dist({"M": 72, "F": 27.5, "U": 0.5}, SEXES)
 
@@ -50,29 +87,43 @@ SEX_DIST = _dist({"M": 72, "F": 27.5, "U": 0.5}, SEXES)
 PHASE_AGES = (4, 11, 16, 19)  # academic ages that start reception, year 7, post-16, post-19
 _PROVISION_BY_PHASE = [
     # under 4: early years
-    ({"EARLY_YEARS": 62, "MAINSTREAM": 30, "EOTAS": 4, "UNKNOWN": 4},
-     {"EARLY_YEARS": 45, "MSS": 42, "MAINSTREAM": 8, "UNKNOWN": 5}),
+    (
+        {"EARLY_YEARS": 62, "MAINSTREAM": 30, "EOTAS": 4, "UNKNOWN": 4},
+        {"EARLY_YEARS": 45, "MSS": 42, "MAINSTREAM": 8, "UNKNOWN": 5},
+    ),
     # 4-10: primary
-    ({"MAINSTREAM": 85, "RP_UNIT": 8.5, "EOTAS": 2, "EHE": 1.2, "AP": 0.3, "UNKNOWN": 1.5},
-     {"MSS": 73, "INMSS": 7, "RP_UNIT": 11, "MAINSTREAM": 5, "EOTAS": 2.5, "AP": 0.5}),
+    (
+        {"MAINSTREAM": 85, "RP_UNIT": 8.5, "EOTAS": 2, "EHE": 1.2, "AP": 0.3, "UNKNOWN": 1.5},
+        {"MSS": 73, "INMSS": 7, "RP_UNIT": 11, "MAINSTREAM": 5, "EOTAS": 2.5, "AP": 0.5},
+    ),
     # 11-15: secondary
-    ({"MAINSTREAM": 80, "RP_UNIT": 7.5, "AP": 1.8, "EOTAS": 4, "EHE": 3, "UNKNOWN": 1.5},
-     {"MSS": 65, "INMSS": 20, "RP_UNIT": 5, "AP": 2, "EOTAS": 5, "EHE": 1, "MAINSTREAM": 2}),
+    (
+        {"MAINSTREAM": 80, "RP_UNIT": 7.5, "AP": 1.8, "EOTAS": 4, "EHE": 3, "UNKNOWN": 1.5},
+        {"MSS": 65, "INMSS": 20, "RP_UNIT": 5, "AP": 2, "EOTAS": 5, "EHE": 1, "MAINSTREAM": 2},
+    ),
     # 16-18: post-16
-    ({"POST16": 64, "MAINSTREAM": 18, "NEET": 8, "UNKNOWN": 4, "EOTAS": 2, "EHE": 1, "RP_UNIT": 3},
-     {"MSS": 50, "POST16": 31, "INMSS": 12, "NEET": 3, "EOTAS": 2, "UNKNOWN": 2}),
+    (
+        {"POST16": 64, "MAINSTREAM": 18, "NEET": 8, "UNKNOWN": 4, "EOTAS": 2, "EHE": 1, "RP_UNIT": 3},
+        {"MSS": 50, "POST16": 31, "INMSS": 12, "NEET": 3, "EOTAS": 2, "UNKNOWN": 2},
+    ),
     # 19-25: post-19
-    ({"POST16": 58, "NEET": 24, "UNKNOWN": 12, "EOTAS": 6},
-     {"POST16": 70, "NEET": 10, "UNKNOWN": 8, "EOTAS": 12}),
+    ({"POST16": 58, "NEET": 24, "UNKNOWN": 12, "EOTAS": 6}, {"POST16": 70, "NEET": 10, "UNKNOWN": 8, "EOTAS": 12}),
 ]
 PROVISION_CUM = np.array([np.cumsum(_dist(p, PROVISIONS)) for phase in _PROVISION_BY_PHASE for p in phase])
 
 # Annual cost of a placement to the high needs block (£), by provision.
 COST_RANGES = {
-    "MAINSTREAM": (5_000, 15_000), "RP_UNIT": (12_000, 22_000), "MSS": (20_000, 35_000),
-    "INMSS": (45_000, 90_000), "AP": (15_000, 30_000), "POST16": (8_000, 25_000),
-    "EARLY_YEARS": (3_000, 10_000), "EOTAS": (10_000, 40_000),
-    "EHE": (0, 3_000), "NEET": (0, 3_000), "UNKNOWN": (0, 3_000),
+    "MAINSTREAM": (5_000, 15_000),
+    "RP_UNIT": (12_000, 22_000),
+    "MSS": (20_000, 35_000),
+    "INMSS": (45_000, 90_000),
+    "AP": (15_000, 30_000),
+    "POST16": (8_000, 25_000),
+    "EARLY_YEARS": (3_000, 10_000),
+    "EOTAS": (10_000, 40_000),
+    "EHE": (0, 3_000),
+    "NEET": (0, 3_000),
+    "UNKNOWN": (0, 3_000),
 }
 COST_BLANK_SHARE = {"EHE": 0.7, "NEET": 0.7, "UNKNOWN": 0.8}
 _COST_LO = np.array([COST_RANGES[c][0] for c in PROVISIONS], dtype=float)
@@ -89,12 +140,19 @@ SUMMER_END_SHARE = np.where(np.arange(26) >= 16, 0.7, 0.15)  # ceasing at the en
 _CEASE_YOUNG = _dist({"2": 36, "5": 36, "7": 8, "8": 2, "9": 16, "6": 2}, CEASE_REASONS)
 _CEASE_OLDER = _dist({"2": 22, "3": 10, "4": 14, "5": 10, "6": 22, "7": 3, "8": 1, "9": 18}, CEASE_REASONS)
 # Age at plan start (whole years).
-ENTRY_AGE = np.array([0.5, 1.5, 3, 5, 7] + [9, 8, 8, 7, 7, 6] + [6, 4, 4, 4, 3] + [3, 2, 1.2, 0.8] +
-                     [0.4, 0.3, 0.2, 0.1], dtype=float)
+ENTRY_AGE = np.array(
+    [0.5, 1.5, 3, 5, 7] + [9, 8, 8, 7, 7, 6] + [6, 4, 4, 4, 3] + [3, 2, 1.2, 0.8] + [0.4, 0.3, 0.2, 0.1], dtype=float
+)
 ENTRY_AGE /= ENTRY_AGE.sum()
 # Age at the first census (Jan 2015) of the initial stock of plans (mostly converted statements).
-STOCK_AGE = np.array([0.2, 0.5, 1, 1.3] + [4.5, 5.5, 6, 6.5, 7, 7.5, 7.8] + [8, 8.2, 8.2, 8.2, 8] +
-                     [6, 4.5, 2.5, 1] + [0.5, 0.3, 0.2, 0.1, 0.05], dtype=float)
+STOCK_AGE = np.array(
+    [0.2, 0.5, 1, 1.3]
+    + [4.5, 5.5, 6, 6.5, 7, 7.5, 7.8]
+    + [8, 8.2, 8.2, 8.2, 8]
+    + [6, 4.5, 2.5, 1]
+    + [0.5, 0.3, 0.2, 0.1, 0.05],
+    dtype=float,
+)
 STOCK_AGE /= STOCK_AGE.sum()
 RANDOM_MOVE_RATE = 0.10  # moves of setting per child-year besides phase transitions
 ESCALATE, DE_ESCALATE = 0.5, 0.06  # chance a random move changes track
@@ -152,7 +210,9 @@ class _Simulation:
         scale = np.sqrt(params.weight[la.index] * multiplier)
         self.urn_pools = [
             ur.choice(np.arange(100_000, 160_000), max(2, int(URN_POOL[c] * scale)), replace=False)
-            if c in URN_POOL else np.zeros(1, dtype=np.int64) for c in PROVISIONS
+            if c in URN_POOL
+            else np.zeros(1, dtype=np.int64)
+            for c in PROVISIONS
         ]
         self.cost_pos = params.cost_position[la.index]
         empty = np.zeros(0, dtype=np.int64)
@@ -199,8 +259,9 @@ class _Simulation:
         self.plan_end = cat([self.plan_end, np.full(n, OPEN)])
         self.cease = cat([self.cease, np.full(n, -1)])
         self.track = cat([self.track, (r.random(n) < SPECIAL_TRACK[need]).astype(np.int64)])
-        self.cur_start, self.cur_prov, self.cur_urn = (cat([a, np.zeros(n, dtype=np.int64)]) for a in
-                                                       (self.cur_start, self.cur_prov, self.cur_urn))
+        self.cur_start, self.cur_prov, self.cur_urn = (
+            cat([a, np.zeros(n, dtype=np.int64)]) for a in (self.cur_start, self.cur_prov, self.cur_urn)
+        )
         self.cur_cost = cat([self.cur_cost, np.zeros(n)])
         idx = np.arange(first, first + n)
         self._open(r, idx, spell_start)
@@ -235,8 +296,11 @@ class _Simulation:
         end = np.where(summer, jul31 - r.integers(0, 45, len(act)), end)
         end = np.where(r.random(len(act)) < EDGE_SHARE, hi - 1, end)  # the day before the census
         end = np.maximum(end, self.cur_start[act] + 1)
-        reason = np.where(a >= 16, r.choice(len(CEASE_REASONS), len(act), p=_CEASE_OLDER),
-                          r.choice(len(CEASE_REASONS), len(act), p=_CEASE_YOUNG))
+        reason = np.where(
+            a >= 16,
+            r.choice(len(CEASE_REASONS), len(act), p=_CEASE_OLDER),
+            r.choice(len(CEASE_REASONS), len(act), p=_CEASE_YOUNG),
+        )
         reason[a >= 25] = 0  # "1": maximum age
         ceased = act[ceasing]
         self.plan_end[ceased], self.cease[ceased] = end[ceasing], reason[ceasing]
@@ -289,8 +353,20 @@ class _Simulation:
         self._close(act, np.full(len(act), OPEN))
         child, start, end, prov, urn, cost = (np.concatenate(parts) for parts in zip(*self.out))
         order = np.lexsort((start, child))
-        return History(self.dob, self.sex, self.need, self.plan_start, self.plan_end, self.cease,
-                       child[order], start[order], end[order], prov[order], urn[order], cost[order])
+        return History(
+            self.dob,
+            self.sex,
+            self.need,
+            self.plan_start,
+            self.plan_end,
+            self.cease,
+            child[order],
+            start[order],
+            end[order],
+            prov[order],
+            urn[order],
+            cost[order],
+        )
 
 
 def simulate(seed: int, la: LocalAuthority, params: LaParams, multiplier: float, until_day: int) -> History:

@@ -63,7 +63,7 @@ def sample_layout(seed: int, xlsx_share: float = 0.05, variations: bool = True) 
         rest = [la for la in las if la.old_la_code not in layout]
         order = r.permutation(len(rest))
         for k, name in enumerate(VARIATIONS):
-            for j in order[k * LAS_PER_VARIATION:(k + 1) * LAS_PER_VARIATION]:
+            for j in order[k * LAS_PER_VARIATION : (k + 1) * LAS_PER_VARIATION]:
                 layout[rest[j].old_la_code] = name
     return layout
 

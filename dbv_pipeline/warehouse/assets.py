@@ -52,8 +52,9 @@ class DbvTranslator(DagsterDbtTranslator):
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
         return REFRESH_ON_UPSTREAM_UPDATE
 
-    def get_asset_check_spec(self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str,
-                             project: DbtProject | None) -> dg.AssetCheckSpec | None:
+    def get_asset_check_spec(
+        self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetCheckSpec | None:
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         if spec is None or spec.description:
             return spec
@@ -89,10 +90,14 @@ def describe_test(test: Mapping[str, Any]) -> str:
 class WarehouseBuildConfig(dg.Config):
     """Run config of the warehouse's dbt build."""
 
-    full_refresh: bool = Field(default=False, description=(
-        "Rebuild every LA of the per-LA incremental models (dbt build --full-refresh): needed after "
-        "changing their SQL or first_census_year. Otherwise a build redoes only the LAs whose "
-        "placements version changed."))
+    full_refresh: bool = Field(
+        default=False,
+        description=(
+            "Rebuild every LA of the per-LA incremental models (dbt build --full-refresh): needed after "
+            "changing their SQL or first_census_year. Otherwise a build redoes only the LAs whose "
+            "placements version changed."
+        ),
+    )
 
 
 def warehouse_assets(project: DbtProject) -> dg.AssetsDefinition:
@@ -104,8 +109,9 @@ def warehouse_assets(project: DbtProject) -> dg.AssetsDefinition:
         dagster_dbt_translator=DbvTranslator(),
         pool=WAREHOUSE_POOL,
     )
-    def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: PipelineSettings,
-                             config: WarehouseBuildConfig):
+    def warehouse_dbt_assets(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: PipelineSettings, config: WarehouseBuildConfig
+    ):
         """``dbt build`` against the data folder of the settings (dbt vars, see ``dbt_vars``) on the
         settings' engine (dbt target ``warehouse_engine``). The raw layer's empty schema files are ensured
         first, so a build before any ingest works. The placements chain is incremental per LA
@@ -115,8 +121,11 @@ def warehouse_assets(project: DbtProject) -> dg.AssetsDefinition:
         if paths.engine == "duckdb":
             wait_for_warehouse_lock(paths.warehouse, context.log)
         refresh = ["--full-refresh"] if config.full_refresh else []
-        build = dbt.cli(["build", "--target", paths.engine, *refresh, *QUIET_BUILD, *dbt_vars(settings)],
-                        context=context, target_path=build_target(project))
+        build = dbt.cli(
+            ["build", "--target", paths.engine, *refresh, *QUIET_BUILD, *dbt_vars(settings)],
+            context=context,
+            target_path=build_target(project),
+        )
         events = list(build.stream())  # the build ends (and lets go of the warehouse) before it is read
         yield from with_table_metadata(events, build.manifest, open_warehouse(paths, settings.spark_driver_memory))
 
@@ -131,12 +140,16 @@ def with_table_metadata(events: Iterable[Any], manifest: Mapping[str, Any], ware
     for schema, table, column, data_type in warehouse.columns():
         columns.setdefault((schema, table), []).append(dg.TableColumn(column, data_type))
     for event in events:
-        node = nodes.get(event.metadata.get("unique_id", dg.TextMetadataValue("")).value) if isinstance(event, dg.Output) else None
+        node = (
+            nodes.get(event.metadata.get("unique_id", dg.TextMetadataValue("")).value)
+            if isinstance(event, dg.Output)
+            else None
+        )
         relation = (node["schema"], node["alias"]) if node else None
         if relation not in columns:
             yield event
             continue
-        standard = {"dagster/column_schema": dg.TableSchema(columns=columns[relation])}
+        standard: dict[str, object] = {"dagster/column_schema": dg.TableSchema(columns=columns[relation])}
         if node["config"]["materialized"] in COUNTED:
             count = warehouse.query(f"select count(*) as n from {relation[0]}.{relation[1]}")
             standard["dagster/row_count"] = int(count.n.iloc[0])
@@ -146,8 +159,12 @@ def with_table_metadata(events: Iterable[Any], manifest: Mapping[str, Any], ware
 def dbt_vars(settings: PipelineSettings) -> list[str]:
     """The settings as dbt vars (data folder, DuckDB limits), the same at every build so that dbt's
     parse state is reused (``make setup`` parses with them too)."""
-    values = {"data_dir": str(settings.paths.root), "duckdb_memory_limit": settings.duckdb_memory_limit,
-              "duckdb_threads": settings.duckdb_threads, "spark_driver_memory": settings.spark_driver_memory}
+    values = {
+        "data_dir": str(settings.paths.root),
+        "duckdb_memory_limit": settings.duckdb_memory_limit,
+        "duckdb_threads": settings.duckdb_threads,
+        "spark_driver_memory": settings.spark_driver_memory,
+    }
     return ["--vars", json.dumps(values, sort_keys=True)]
 
 
@@ -184,15 +201,18 @@ def wait_for_warehouse_lock(warehouse: Path, log: Any = None, waits: Iterable[fl
         if log:
             log.warning(f"The warehouse {warehouse.name} is locked by another process; waiting {wait} s ({message})")
         time.sleep(wait)
-    raise dg.Failure(description=f"The warehouse {warehouse} stayed locked by another process: {message}. "
-                                 "Close that connection (analysts open the warehouse read-only) and rerun.")
+    raise dg.Failure(
+        description=f"The warehouse {warehouse} stayed locked by another process: {message}. "
+        "Close that connection (analysts open the warehouse read-only) and rerun."
+    )
 
 
 def write_supervised_dbt(folder: Path | None = None) -> Path:
     """A dbt executable that dies with the process that started it (Linux ``PR_SET_PDEATHSIG``): a
     killed run worker leaves no ``dbt build`` writing the warehouse unsupervised."""
     path = (folder or Path(sys.executable).parent) / SUPERVISED_DBT
-    path.write_text(f"""#!{sys.executable}
+    path.write_text(
+        f"""#!{sys.executable}
 \"\"\"dbt, killed (SIGKILL) when its parent process dies; written by dbv_pipeline.warehouse.assets.\"\"\"
 import ctypes, os, signal, sys
 try:
@@ -204,7 +224,9 @@ if os.getppid() == 1:  # the parent died before the signal was set: init adopted
 from dbt.cli.main import cli
 sys.argv[0] = "dbt"
 cli()
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     path.chmod(0o755)
     return path
 

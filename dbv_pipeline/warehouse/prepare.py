@@ -49,13 +49,19 @@ def parse(project: DbtProject, dbt_vars: list[str]) -> None:
     """Run ``dbt parse`` in-process, writing the project's manifest."""
     from dbt.cli.main import dbtRunner
 
-    result = dbtRunner().invoke([
-        "parse", "--quiet",
-        "--project-dir", str(project.project_dir),
-        "--profiles-dir", str(project.profiles_dir),
-        "--target-path", str(project.project_dir / project.target_path),
-        *dbt_vars,
-    ])
+    result = dbtRunner().invoke(
+        [
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(project.project_dir),
+            "--profiles-dir",
+            str(project.profiles_dir),
+            "--target-path",
+            str(project.project_dir / project.target_path),
+            *dbt_vars,
+        ]
+    )
     if not result.success:
         raise DbtParseError(f"dbt parse failed for {project.project_dir}: {result.exception}")
 

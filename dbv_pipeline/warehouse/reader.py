@@ -60,13 +60,19 @@ class DuckDBWarehouse(Warehouse):
     def has_table(self, schema: str, table: str) -> bool:
         if not self.path.exists():
             return False
-        found = self.query("select count(*) as n from information_schema.tables where table_schema = ? and table_name = ?",
-                           [schema, table])
+        found = self.query(
+            "select count(*) as n from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        )
         return bool(found.n.iloc[0])
 
     def columns(self) -> list[tuple[str, str, str, str]]:
-        return list(self.query("select table_schema, table_name, column_name, data_type from information_schema.columns "
-                               "order by table_schema, table_name, ordinal_position").itertuples(index=False, name=None))
+        return list(
+            self.query(
+                "select table_schema, table_name, column_name, data_type from information_schema.columns "
+                "order by table_schema, table_name, ordinal_position"
+            ).itertuples(index=False, name=None)
+        )
 
 
 class SparkWarehouse(Warehouse):
@@ -100,8 +106,13 @@ class SparkWarehouse(Warehouse):
 
     def columns(self) -> list[tuple[str, str, str, str]]:
         catalog = self.session().catalog
-        return [(db.name, t.name, c.name, c.dataType) for db in catalog.listDatabases() for t in catalog.listTables(db.name)
-                if not t.isTemporary for c in catalog.listColumns(t.name, db.name)]
+        return [
+            (db.name, t.name, c.name, c.dataType)
+            for db in catalog.listDatabases()
+            for t in catalog.listTables(db.name)
+            if not t.isTemporary
+            for c in catalog.listColumns(t.name, db.name)
+        ]
 
 
 def like_duckdb(frame) -> pd.DataFrame:
@@ -110,8 +121,14 @@ def like_duckdb(frame) -> pd.DataFrame:
     from pyspark.sql import functions as F
     from pyspark.sql.types import DateType, DecimalType
 
-    frame = frame.select([F.col(f"`{f.name}`").cast("double").alias(f.name) if isinstance(f.dataType, DecimalType)
-                          else F.col(f"`{f.name}`") for f in frame.schema.fields])
+    frame = frame.select(
+        [
+            F.col(f"`{f.name}`").cast("double").alias(f.name)
+            if isinstance(f.dataType, DecimalType)
+            else F.col(f"`{f.name}`")
+            for f in frame.schema.fields
+        ]
+    )
     out = frame.toPandas()
     for field in frame.schema.fields:
         if isinstance(field.dataType, DateType):

@@ -71,11 +71,17 @@ def _seeds_yaml(contract: Contract) -> str:
         "description": "Every column of every contract table. Generated from return_spec.yaml.",
         "config": {
             "column_types": {
-                "table_name": "string", "column_name": "string", "type": "string",
-                "sql_type": "string", "code_list": "string", "required": "boolean",
+                "table_name": "string",
+                "column_name": "string",
+                "type": "string",
+                "sql_type": "string",
+                "code_list": "string",
+                "required": "boolean",
             }
         },
-        "data_tests": [{"unique_combination_of_columns": {"arguments": {"combination_of_columns": ["table_name", "column_name"]}}}],
+        "data_tests": [
+            {"unique_combination_of_columns": {"arguments": {"combination_of_columns": ["table_name", "column_name"]}}}
+        ],
         "columns": [
             {"name": "table_name", "description": "Contract table"},
             {"name": "column_name", "description": "Column name"},

@@ -27,22 +27,46 @@ from dbv_pipeline.warehouse.seeds import write_contract_seeds
 
 ARROW_TYPES = {"VARCHAR": pa.string(), "DATE": pa.date32(), "DECIMAL(18,2)": pa.decimal128(18, 2)}
 LINEAGE = [
-    ("source_file", pa.string()), ("source_sha256", pa.string()), ("source_line", pa.int64()),
-    ("received_at", pa.timestamp("us")), ("return_period", pa.string()),
+    ("source_file", pa.string()),
+    ("source_sha256", pa.string()),
+    ("source_line", pa.int64()),
+    ("received_at", pa.timestamp("us")),
+    ("return_period", pa.string()),
 ]
-LEDGER = pa.schema([
-    ("la_code", pa.string()), ("table_name", pa.string()), ("return_period", pa.string()),
-    ("source_file", pa.string()), ("source_sha256", pa.string()), ("received_at", pa.timestamp("us")),
-    ("outcome", pa.string()), ("rows_in", pa.int64()), ("rows_loaded", pa.int64()),
-    ("rows_rejected", pa.int64()), ("warnings", pa.int64()), ("reason", pa.string()),
-    ("source_mtime_ns", pa.int64()), ("pending", pa.bool_()),
-])
-FINDINGS = pa.schema([
-    ("la_code", pa.string()), ("table_name", pa.string()), ("return_period", pa.string()),
-    ("source_file", pa.string()), ("source_sha256", pa.string()), ("received_at", pa.timestamp("us")),
-    ("severity", pa.string()), ("rule_code", pa.string()), ("line", pa.int64()),
-    ("column_name", pa.string()), ("value", pa.string()), ("message", pa.string()),
-])
+LEDGER = pa.schema(
+    [
+        ("la_code", pa.string()),
+        ("table_name", pa.string()),
+        ("return_period", pa.string()),
+        ("source_file", pa.string()),
+        ("source_sha256", pa.string()),
+        ("received_at", pa.timestamp("us")),
+        ("outcome", pa.string()),
+        ("rows_in", pa.int64()),
+        ("rows_loaded", pa.int64()),
+        ("rows_rejected", pa.int64()),
+        ("warnings", pa.int64()),
+        ("reason", pa.string()),
+        ("source_mtime_ns", pa.int64()),
+        ("pending", pa.bool_()),
+    ]
+)
+FINDINGS = pa.schema(
+    [
+        ("la_code", pa.string()),
+        ("table_name", pa.string()),
+        ("return_period", pa.string()),
+        ("source_file", pa.string()),
+        ("source_sha256", pa.string()),
+        ("received_at", pa.timestamp("us")),
+        ("severity", pa.string()),
+        ("rule_code", pa.string()),
+        ("line", pa.int64()),
+        ("column_name", pa.string()),
+        ("value", pa.string()),
+        ("message", pa.string()),
+    ]
+)
 
 
 def table_schema(table: str) -> pa.Schema:
@@ -85,8 +109,15 @@ class RawLayer:
         return self.clock
 
     def load(
-        self, la: str, table: str, period: str, rows: list[dict], *,
-        received_at: dt.datetime | None = None, rejected: list[dict] | None = None, pending: bool = False,
+        self,
+        la: str,
+        table: str,
+        period: str,
+        rows: list[dict],
+        *,
+        received_at: dt.datetime | None = None,
+        rejected: list[dict] | None = None,
+        pending: bool = False,
     ) -> str:
         """An accepted file: writes its version (rows get la_code and lineage) and a ``loaded``
         event. ``rejected`` rows become row_rejected findings (dicts with line, column_name,
@@ -99,51 +130,121 @@ class RawLayer:
         lineage = {"source_file": source_file, "source_sha256": sha, "received_at": received, "return_period": period}
         records = [
             {name: _typed(value, schema.field(name).type) for name, value in {"la_code": la, **row}.items()}
-            | lineage | {"source_line": i}
+            | lineage
+            | {"source_line": i}
             for i, row in enumerate(rows, start=2)
         ]
-        self._write(pa.Table.from_pylist(records, schema=schema), self.paths.raw / table / la / f"{period}__{sha}.parquet")
+        self._write(
+            pa.Table.from_pylist(records, schema=schema), self.paths.raw / table / la / f"{period}__{sha}.parquet"
+        )
         findings = [
-            {"la_code": la, "table_name": table, "return_period": period, "source_file": source_file,
-             "source_sha256": sha, "received_at": received, "severity": "row_rejected", "rule_code": "TEST"}
+            {
+                "la_code": la,
+                "table_name": table,
+                "return_period": period,
+                "source_file": source_file,
+                "source_sha256": sha,
+                "received_at": received,
+                "severity": "row_rejected",
+                "rule_code": "TEST",
+            }
             | finding
             for finding in rejected
         ]
         findings_path = self.paths.raw / "findings" / la / f"{received:%Y%m%dT%H%M%S%fZ}__{sha}.parquet"
         self._write(pa.Table.from_pylist(findings, schema=FINDINGS), findings_path)
-        self._event(la, table, period, source_file, sha, received, "loaded",
-                    rows_in=len(rows) + len(rejected), rows_loaded=len(rows), rows_rejected=len(rejected), pending=pending)
+        self._event(
+            la,
+            table,
+            period,
+            source_file,
+            sha,
+            received,
+            "loaded",
+            rows_in=len(rows) + len(rejected),
+            rows_loaded=len(rows),
+            rows_rejected=len(rejected),
+            pending=pending,
+        )
         self.write_ledger(la)
         return sha
 
     def resubmit(
-        self, la: str, table: str, period: str, sha: str, outcome: str, *,
-        received_at: dt.datetime | None = None, reason: str | None = None,
+        self,
+        la: str,
+        table: str,
+        period: str,
+        sha: str,
+        outcome: str,
+        *,
+        received_at: dt.datetime | None = None,
+        reason: str | None = None,
     ) -> None:
         """A ledger-only event, as the ingest records it (no rows of its own): ``unchanged`` or
         ``reverted`` (a file identical to a version already loaded, ``sha``), or ``rejected``."""
         received = self._next_received(received_at)
-        self._event(la, table, period, f"{la}_{table}_{period}.csv", sha, received, outcome,
-                    rows_in=0, rows_loaded=0, rows_rejected=0, reason=reason)
+        self._event(
+            la,
+            table,
+            period,
+            f"{la}_{table}_{period}.csv",
+            sha,
+            received,
+            outcome,
+            rows_in=0,
+            rows_loaded=0,
+            rows_rejected=0,
+            reason=reason,
+        )
         self.write_ledger(la)
 
-    def _event(self, la, table, period, source_file, sha, received, outcome, *, rows_in, rows_loaded,
-               rows_rejected, reason=None, pending=False) -> None:
-        self.ledgers.setdefault(la, []).append({
-            "la_code": la, "table_name": table, "return_period": period, "source_file": source_file,
-            "source_sha256": sha, "received_at": received, "outcome": outcome, "rows_in": rows_in,
-            "rows_loaded": rows_loaded, "rows_rejected": rows_rejected, "warnings": 0, "reason": reason,
-            "source_mtime_ns": None, "pending": pending,
-        })
+    def _event(
+        self,
+        la,
+        table,
+        period,
+        source_file,
+        sha,
+        received,
+        outcome,
+        *,
+        rows_in,
+        rows_loaded,
+        rows_rejected,
+        reason=None,
+        pending=False,
+    ) -> None:
+        self.ledgers.setdefault(la, []).append(
+            {
+                "la_code": la,
+                "table_name": table,
+                "return_period": period,
+                "source_file": source_file,
+                "source_sha256": sha,
+                "received_at": received,
+                "outcome": outcome,
+                "rows_in": rows_in,
+                "rows_loaded": rows_loaded,
+                "rows_rejected": rows_rejected,
+                "warnings": 0,
+                "reason": reason,
+                "source_mtime_ns": None,
+                "pending": pending,
+            }
+        )
 
     def write_ledger(self, la: str) -> None:
-        self._write(pa.Table.from_pylist(self.ledgers[la], schema=LEDGER), self.paths.raw / "submissions" / f"{la}.parquet")
+        self._write(
+            pa.Table.from_pylist(self.ledgers[la], schema=LEDGER), self.paths.raw / "submissions" / f"{la}.parquet"
+        )
 
 
 def copy_dbt_project(target: Path, programme_cohorts_csv: str | None = None) -> Path:
     """A copy of the dbt project with the contract seeds written (no target/ or logs/), so test
     runs share no dbt folder with anyone. ``programme_cohorts_csv`` replaces that seed."""
-    shutil.copytree(DBT_PROJECT_DIR, target, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", ".user.yml"))
+    shutil.copytree(
+        DBT_PROJECT_DIR, target, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", ".user.yml")
+    )
     write_contract_seeds(target / "seeds")
     if programme_cohorts_csv is not None:
         (target / "seeds" / "programme_cohorts.csv").write_text(programme_cohorts_csv, encoding="utf-8")
@@ -154,9 +255,16 @@ def run_dbt(project_dir: Path, paths: DataPaths, *args: str) -> subprocess.Compl
     """Run ``dbt <args>`` on ``project_dir`` with the warehouse and raw layer under ``paths``."""
     paths.root.mkdir(parents=True, exist_ok=True)
     command = [
-        sys.executable, "-c", "from dbt.cli.main import cli; cli()", *args,
-        "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
-        "--vars", json.dumps({"data_dir": str(paths.root)}),
+        sys.executable,
+        "-c",
+        "from dbt.cli.main import cli; cli()",
+        *args,
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+        "--vars",
+        json.dumps({"data_dir": str(paths.root)}),
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("DBV_")}
     return subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True)

@@ -78,5 +78,6 @@ select
     active_plans.source_sha256
 from active_plans
 left join active_spells
-    on active_spells.plan_id = active_plans.plan_id
-    and active_spells.census_year = active_plans.census_year
+    on
+        active_spells.plan_id = active_plans.plan_id
+        and active_spells.census_year = active_plans.census_year

@@ -75,8 +75,9 @@ select
     any_value(versions.source_sha256) as source_sha256
 from flows
 inner join flow_years
-    on flows.la_code = flow_years.la_code
-    and {{ first_census_year_from('flows.flow_date') }} = flow_years.flow_year
+    on
+        flows.la_code = flow_years.la_code
+        and {{ first_census_year_from('flows.flow_date') }} = flow_years.flow_year
 inner join (select distinct la_code, source_sha256 from plans) as versions
     on flows.la_code = versions.la_code
 group by all

@@ -27,7 +27,8 @@ select
     coalesce(submissions.is_current_version, false) as is_current_version
 from findings
 left join submissions
-    on findings.la_code = submissions.la_code
-    and findings.source_sha256 = submissions.source_sha256
-    and findings.received_at = submissions.received_at
-    and findings.table_name = submissions.table_name
+    on
+        findings.la_code = submissions.la_code
+        and findings.source_sha256 = submissions.source_sha256
+        and findings.received_at = submissions.received_at
+        and findings.table_name = submissions.table_name

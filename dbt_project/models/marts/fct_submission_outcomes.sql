@@ -22,10 +22,11 @@ finding_counts as (
         count(*) filter (where findings.severity = 'warning') as warning_findings
     from submissions
     inner join findings
-        on findings.la_code = submissions.la_code
-        and findings.source_sha256 = submissions.source_sha256
-        and findings.received_at = submissions.received_at
-        and (findings.table_name is null or findings.table_name = submissions.table_name)
+        on
+            findings.la_code = submissions.la_code
+            and findings.source_sha256 = submissions.source_sha256
+            and findings.received_at = submissions.received_at
+            and (findings.table_name is null or findings.table_name = submissions.table_name)
     group by submissions.submission_id
 )
 

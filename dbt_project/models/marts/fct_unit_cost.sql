@@ -30,9 +30,10 @@ caseload as (
     from covered_censuses
     cross join {{ ref('code_provision_type') }} as provisions
     left join {{ ref('fct_ehcp_census') }} as census
-        on census.la_code = covered_censuses.la_code
-        and census.census_year = covered_censuses.census_year
-        and census.provision_type = provisions.code
+        on
+            census.la_code = covered_censuses.la_code
+            and census.census_year = covered_censuses.census_year
+            and census.provision_type = provisions.code
     group by covered_censuses.la_code, covered_censuses.census_year, provisions.code
 ),
 
@@ -62,21 +63,25 @@ joined as (
         coalesce(start_costs.total_cost_gbp, 0) + coalesce(end_costs.total_cost_gbp, 0) as total_placement_cost_gbp
     from spend
     left join caseload as start_caseload
-        on start_caseload.la_code = spend.la_code
-        and start_caseload.census_year = spend.start_census_year
-        and start_caseload.provision_type = spend.provision_type
+        on
+            start_caseload.la_code = spend.la_code
+            and start_caseload.census_year = spend.start_census_year
+            and start_caseload.provision_type = spend.provision_type
     left join caseload as end_caseload
-        on end_caseload.la_code = spend.la_code
-        and end_caseload.census_year = spend.start_census_year + 1
-        and end_caseload.provision_type = spend.provision_type
+        on
+            end_caseload.la_code = spend.la_code
+            and end_caseload.census_year = spend.start_census_year + 1
+            and end_caseload.provision_type = spend.provision_type
     left join placement_costs as start_costs
-        on start_costs.la_code = spend.la_code
-        and start_costs.census_year = spend.start_census_year
-        and start_costs.provision_type = spend.provision_type
+        on
+            start_costs.la_code = spend.la_code
+            and start_costs.census_year = spend.start_census_year
+            and start_costs.provision_type = spend.provision_type
     left join placement_costs as end_costs
-        on end_costs.la_code = spend.la_code
-        and end_costs.census_year = spend.start_census_year + 1
-        and end_costs.provision_type = spend.provision_type
+        on
+            end_costs.la_code = spend.la_code
+            and end_costs.census_year = spend.start_census_year + 1
+            and end_costs.provision_type = spend.provision_type
 )
 
 select

@@ -12,6 +12,7 @@ groups as (
 ),
 
 {%- set group_window = 'partition by groups.group_code, metrics.metric, metrics.year' %}
+
 group_ranks as (
     select
         metrics.la_code,
@@ -45,6 +46,7 @@ neighbour_sets as (
 ),
 
 {%- set neighbour_window = 'partition by neighbour_sets.la_code, metrics.metric, metrics.year' %}
+
 neighbour_windows as (
     select
         neighbour_sets.la_code,
@@ -79,7 +81,8 @@ neighbour_ranks as (
 ),
 
 ranked as (
-    select la_code, year, metric, value, comparison, group_code, group_label, group_name, group_phrase,
+    select
+        la_code, year, metric, value, comparison, group_code, group_label, group_name, group_phrase,
         group_order, n_las, n_tied, rank, percent_rank, comparison_median, all_level
     from group_ranks
     union all

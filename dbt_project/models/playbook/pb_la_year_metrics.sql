@@ -31,22 +31,26 @@ caseload_metrics as (
     select now.la_code, now.year, 'ehcp_growth_pct', 100.0 * (now.ehcp_count / nullif(prev.ehcp_count, 0) - 1)
     from totals as now
     inner join totals as prev
-        on prev.la_code = now.la_code
-        and prev.year = now.year - 1
+        on
+            prev.la_code = now.la_code
+            and prev.year = now.year - 1
 
     union all
 
-    select now.la_code, now.year, 'ehcp_cagr_3y_pct',
+    select
+        now.la_code, now.year, 'ehcp_cagr_3y_pct',
         100.0 * (power(now.ehcp_count / nullif(base.ehcp_count, 0), 1.0 / 3) - 1)
     from totals as now
     inner join totals as base
-        on base.la_code = now.la_code
-        and base.year = now.year - 3
+        on
+            base.la_code = now.la_code
+            and base.year = now.year - 3
 ),
 
 -- Placement mix: six groups that partition the caseload, so they add up to 100%.
 mix_groups as (
-    select * from (values
+    select * from (
+        values
         ('MAINSTREAM', 'pct_mainstream'), ('RP_UNIT', 'pct_mainstream'), ('MSS', 'pct_mss'),
         ('INMSS', 'pct_inmss'), ('AP', 'pct_ap'), ('POST16', 'pct_post16')
     ) as groups (provision_type, metric)
@@ -71,11 +75,16 @@ mix_metrics as (
         metrics.metric,
         100.0 * coalesce(mix_plans.plans, 0) / nullif(totals.ehcp_count, 0) as value
     from totals
-    cross join (select distinct metric from mix_groups union select 'pct_other') as metrics
+    cross join (
+        select distinct metric from mix_groups
+        union
+        select 'pct_other'
+    ) as metrics
     left join mix_plans
-        on mix_plans.la_code = totals.la_code
-        and mix_plans.year = totals.year
-        and mix_plans.metric = metrics.metric
+        on
+            mix_plans.la_code = totals.la_code
+            and mix_plans.year = totals.year
+            and mix_plans.metric = metrics.metric
 ),
 
 flows as (
@@ -86,8 +95,9 @@ flows as (
         coalesce(sum(flows.flow_count) filter (where flows.flow_type = 'CEASED'), 0) as ceased_plans
     from totals
     left join {{ ref('fct_ehcp_flows') }} as flows
-        on flows.la_code = totals.la_code
-        and flows.flow_year = totals.year
+        on
+            flows.la_code = totals.la_code
+            and flows.flow_year = totals.year
     group by totals.la_code, totals.year
 ),
 
@@ -114,7 +124,8 @@ money_metrics as (
         'unit_cost_' || lower(provision_type) as metric,
         cast(unit_cost_gbp as double) as value
     from {{ ref('fct_unit_cost') }}
-    where spend_type = 'OUTTURN'
+    where
+        spend_type = 'OUTTURN'
         and provision_type in ('MAINSTREAM', 'RP_UNIT', 'MSS', 'INMSS', 'AP', 'POST16', 'EARLY_YEARS', 'EOTAS')
 
     union all
@@ -132,7 +143,8 @@ money_metrics as (
 
     union all
 
-    select la_code, {{ fy_start_year('financial_year') }} + 1, 'dsg_cumulative_balance_pct', cast(cumulative_balance_pct_of_income as double)
+    select
+        la_code, {{ fy_start_year('financial_year') }} + 1, 'dsg_cumulative_balance_pct', cast(cumulative_balance_pct_of_income as double)
     from {{ ref('fct_dsg_balance') }}
     where scenario = 'ACTUAL'
 
@@ -145,21 +157,24 @@ money_metrics as (
 
 all_metrics as (
     select * from caseload_metrics
-    union all select * from mix_metrics
-    union all select * from flow_metrics
-    union all select * from money_metrics
+    union all
+    select * from mix_metrics
+    union all
+    select * from flow_metrics
+    union all
+    select * from money_metrics
 )
 
 select
     all_metrics.la_code,
-    all_metrics.year::integer as year,
+    cast(all_metrics.year as integer) as year,
     case catalogue.basis
         when 'census' then 'January ' || all_metrics.year
         when 'flow_year' then 'year to January ' || all_metrics.year
-        else (all_metrics.year - 1) || '-' || right(all_metrics.year::string, 2)
+        else (all_metrics.year - 1) || '-' || right(cast(all_metrics.year as string), 2)
     end as period_label,
     all_metrics.metric,
-    all_metrics.value::double as value
+    cast(all_metrics.value as double) as value
 from all_metrics
 left join {{ ref('pb_metric_catalogue') }} as catalogue
     on catalogue.metric = all_metrics.metric

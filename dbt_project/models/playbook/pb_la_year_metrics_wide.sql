@@ -15,7 +15,7 @@
 select
     la_code,
     year
-    {%- for metric in metrics %},
+{%- for metric in metrics %},
     max(value) filter (where metric = '{{ metric }}') as {{ metric }}
     {%- endfor %}
 from {{ ref('pb_la_year_metrics') }}

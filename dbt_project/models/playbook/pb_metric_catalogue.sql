@@ -9,7 +9,8 @@ select
     domain,
     source,
     sort_order
-from (values
+from (
+    values
     ('ehcp_count', 'EHCPs', 'plans', 'census', 'caseload', 'returns', 1),
     ('ehcp_growth_pct', 'EHCP growth on the year', 'percent', 'census', 'caseload', 'returns', 2),
     ('ehcp_cagr_3y_pct', 'EHCP growth a year over 3 years (CAGR)', 'percent', 'census', 'caseload', 'returns', 3),
@@ -36,7 +37,15 @@ from (values
     ('dsg_cumulative_balance_pct', 'DSG cumulative balance as % of HNB income', 'percent', 'financial_year', 'finance', 'returns', 24),
     ('dsg_cumulative_balance_gbp', 'DSG cumulative balance', 'gbp', 'financial_year', 'finance', 'returns', 25),
     ('timeliness_20wk_pct', 'EHCPs issued within 20 weeks (incl. exceptions)', 'percent', 'calendar_year', 'outcome', 'public', 31),
-    ('timeliness_20wk_excl_exceptions_pct', 'EHCPs issued within 20 weeks (excl. exceptions)', 'percent', 'calendar_year', 'outcome', 'public', 32),
+    (
+        'timeliness_20wk_excl_exceptions_pct',
+        'EHCPs issued within 20 weeks (excl. exceptions)',
+        'percent',
+        'calendar_year',
+        'outcome',
+        'public',
+        32
+    ),
     ('public_pct_mainstream', '% of EHCPs in mainstream (DfE)', 'percent', 'calendar_year', 'outcome', 'public', 33),
     ('public_pct_inmss', '% of EHCPs in INMSS (DfE)', 'percent', 'calendar_year', 'outcome', 'public', 34),
     ('public_ehcp_growth_pct', 'EHCP growth on the year (DfE)', 'percent', 'calendar_year', 'outcome', 'public', 35),

@@ -16,18 +16,20 @@ growth as (
         100.0 * (now.all_plans / nullif(prev.all_plans, 0) - 1) as ehcp_growth_pct
     from indicators as now
     inner join indicators as prev
-        on prev.geographic_level = now.geographic_level
-        and prev.area_code = now.area_code
-        and prev.census_year = now.census_year - 1
+        on
+            prev.geographic_level = now.geographic_level
+            and prev.area_code = now.area_code
+            and prev.census_year = now.census_year - 1
 ),
 
 wide as (
     select indicators.*, growth.ehcp_growth_pct
     from indicators
     left join growth
-        on growth.geographic_level = indicators.geographic_level
-        and growth.area_code = indicators.area_code
-        and growth.census_year = indicators.census_year
+        on
+            growth.geographic_level = indicators.geographic_level
+            and growth.area_code = indicators.area_code
+            and growth.census_year = indicators.census_year
 ),
 
 {%- set indicator_columns = {
@@ -39,15 +41,17 @@ wide as (
     'requests_refused_pct': 'pct_requests_refused',
     'tribunal_appeal_rate_pct': 'tribunal_appeal_rate_pct',
 } %}
+
 -- One row per area, year and indicator (wide unpivoted).
 tidy as (
     {%- for indicator, column in indicator_columns.items() %}
-    select geographic_level, area_code, area_name, old_la_code, calendar_year, census_year,
-        '{{ indicator }}' as indicator, cast({{ column }} as double) as value
-    from wide
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            geographic_level, area_code, area_name, old_la_code, calendar_year, census_year,
+            '{{ indicator }}' as indicator, cast({{ column }} as double) as value
+        from wide
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 
@@ -66,5 +70,6 @@ select
     tidy.value::double as value
 from tidy
 left join breaks on breaks.indicator = tidy.indicator
-where tidy.value is not null
+where
+    tidy.value is not null
     and (breaks.first_year is null or tidy.calendar_year >= breaks.first_year)

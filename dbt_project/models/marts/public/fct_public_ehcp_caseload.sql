@@ -39,7 +39,8 @@ select
     totals.ehcplans
 from by_provision
 inner join totals
-    on by_provision.geographic_level = totals.geographic_level
-    and by_provision.area_code = totals.area_code
-    and by_provision.census_year = totals.census_year
+    on
+        by_provision.geographic_level = totals.geographic_level
+        and by_provision.area_code = totals.area_code
+        and by_provision.census_year = totals.census_year
 where totals.ehcplans is not null

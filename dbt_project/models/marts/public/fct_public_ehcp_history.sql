@@ -37,8 +37,9 @@ mapped as (
     from totals
     left join harmonised on harmonised.old_la_code = totals.old_la_code
     left join newplans
-        on newplans.old_la_code = totals.old_la_code
-        and newplans.census_year = totals.census_year
+        on
+            newplans.old_la_code = totals.old_la_code
+            and newplans.census_year = totals.census_year
 )
 
 select

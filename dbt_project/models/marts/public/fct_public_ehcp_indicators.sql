@@ -43,9 +43,9 @@ placements as (
 
 areas as (
     {% for relation in ['totals', 'newplans', 'requests', 'assessments', 'timeliness'] %}
-    select geographic_level, area_code, census_year, area_name, region_code, region_name, old_la_code, la_name
-    from {{ relation }}
-    {% if not loop.last %}union all{% endif %}
+        select geographic_level, area_code, census_year, area_name, region_code, region_name, old_la_code, la_name
+        from {{ relation }}
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 
@@ -91,14 +91,15 @@ select
     timeliness.plans_issued_excl_exceptions,
     timeliness.plans_issued_within_20_weeks_excl_exceptions,
     100.0 * timeliness.plans_issued_within_20_weeks_excl_exceptions
-        / nullif(timeliness.plans_issued_excl_exceptions, 0) as pct_issued_within_20_weeks_excl_exceptions,
+    / nullif(timeliness.plans_issued_excl_exceptions, 0) as pct_issued_within_20_weeks_excl_exceptions,
     tribunal.appeals_registered as tribunal_appeals,
     tribunal.appealable_decisions as tribunal_appealable_decisions,
     tribunal.appeal_rate_pct as tribunal_appeal_rate_pct
 from spine
 {% for relation in ['totals', 'placements', 'newplans', 'requests', 'assessments', 'timeliness', 'tribunal'] %}
-left join {{ relation }}
-    on spine.geographic_level = {{ relation }}.geographic_level
-    and spine.area_code = {{ relation }}.area_code
-    and spine.census_year = {{ relation }}.census_year
+    left join {{ relation }}
+        on
+            spine.geographic_level = {{ relation }}.geographic_level
+            and spine.area_code = {{ relation }}.area_code
+            and spine.census_year = {{ relation }}.census_year
 {% endfor %}

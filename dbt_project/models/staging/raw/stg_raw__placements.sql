@@ -45,6 +45,7 @@ select
     version_rows.received_at
 from version_rows
 inner join latest_versions
-    on version_rows.la_code = latest_versions.la_code
-    and version_rows.return_period = latest_versions.return_period
-    and version_rows.source_sha256 = latest_versions.source_sha256
+    on
+        version_rows.la_code = latest_versions.la_code
+        and version_rows.return_period = latest_versions.return_period
+        and version_rows.source_sha256 = latest_versions.source_sha256
