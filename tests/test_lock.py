@@ -31,10 +31,19 @@ def _locked() -> tuple[dict[str, str], list[str]]:
 def test_the_lock_satisfies_every_range_of_pyproject():
     pins, extras = _locked()
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    wanted = project["dependencies"] + [r for extra in extras for r in project["optional-dependencies"][extra]]
+    optional = project["optional-dependencies"]
+
+    def of(extra: str) -> list[Requirement]:  # an extra's requirements; one naming the project brings its extras'
+        requirements = [Requirement(r) for r in optional[extra]]
+        own = canonicalize_name(project["name"])
+        return [r for r in requirements if canonicalize_name(r.name) != own] + [
+            nested for r in requirements if canonicalize_name(r.name) == own for e in r.extras for nested in of(e)
+        ]
+
+    wanted = [Requirement(r) for r in project["dependencies"]] + [r for extra in extras for r in of(extra)]
     stale = [
         r
-        for r in map(Requirement, wanted)
+        for r in wanted
         if pins.get(canonicalize_name(r.name)) is None or pins[canonicalize_name(r.name)] not in r.specifier
     ]
     assert not stale, f"requirements.lock does not satisfy {[str(r) for r in stale]}: run make lock"

@@ -27,7 +27,7 @@ from dbv_pipeline.public import dfe_ehcp
 from dbv_pipeline.sample import generate_sample
 from dbv_pipeline.settings import DataPaths
 from dbv_pipeline.warehouse.reader import DuckDBWarehouse, SparkWarehouse
-from dbv_pipeline.warehouse.testing import copy_dbt_project, run_dbt
+from harness.warehouse import copy_dbt_project, run_dbt
 
 # Skips without Java outside CI; under CI (.ci/run installs openjdk-17-jre-headless) it fails instead.
 # Slow (14 min on 2 busy cores): not in `make test`; .ci/run runs it after it.
