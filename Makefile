@@ -16,7 +16,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 # one planned event per asset for a many-LA run (see dbv_pipeline/definitions.py)
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS := true
 
-.PHONY: setup lock lint lint-mypy format mypy-baseline test-fast demo test test-all dev serve serve-stop validate docs docs-serve bench backtest clean clean-demo
+.PHONY: setup setup-spark test-spark lock lint lint-mypy format mypy-baseline test-fast demo test test-all dev serve serve-stop validate docs docs-serve bench backtest clean clean-demo
 
 # The exact versions of requirements.lock (pyproject.toml keeps the ranges; `make lock` refreshes the lock),
 # then the project itself without dependencies.
@@ -40,6 +40,21 @@ $(LINT_BIN)/.installed: requirements-lint.lock
 setup: $(BIN)/.installed  ## virtualenv, packages, Dagster home, dbt manifest
 	@mkdir -p $(DAGSTER_HOME) && cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	@$(BIN)/python -m dbv_pipeline.warehouse.prepare
+
+# The Spark engine (dbt-spark, pyspark) in its own virtualenv, pinned by the lock where they overlap:
+# pyspark beside the DuckDB default would slow every GX import.
+SPARK_BIN := .venv-spark/bin
+$(SPARK_BIN)/.installed: pyproject.toml requirements.lock
+	@echo "Setting up .venv-spark (dbt-spark, pyspark; a few minutes the first time) …"
+	@$(PYTHON) -m venv .venv-spark
+	@$(SPARK_BIN)/pip install -qq --upgrade pip
+	@$(SPARK_BIN)/pip install -qq -c requirements.lock -e '.[test,spark]'
+	@touch $@
+
+setup-spark: setup $(SPARK_BIN)/.installed  ## a virtualenv for the Spark engine (DBV_WAREHOUSE_ENGINE=spark; needs Java 17)
+
+test-spark: setup-spark  ## the warehouse built on DuckDB and on a local Spark, equal row for row (slow)
+	$(SPARK_BIN)/python -m pytest -m slow tests/test_warehouse_spark.py
 
 # The lock's extras: add an extra here when pyproject.toml gains one that `make setup` should install.
 LOCK_EXTRAS := test lint
