@@ -8,7 +8,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,8 @@ from dbv_pipeline.playbook.report import SCENARIO_STYLES
 from dbv_pipeline.settings import PROJECT_ROOT
 from tests.conftest import RECEIVED, write_csv
 from tests.test_assurance_gx_rules import HNB
+from tests.test_docs_server import CHROMIUM, rendered_dom
 
-CHROMIUM = Path("/usr/bin/chromium")
 AXE = "axe-core@4"
 AXE_DIR = PROJECT_ROOT / ".cache" / "test_assets"  # gitignored; fetched from the npm registry once
 PAGES = ["index.html", "tranche-1.html", "la/302.html"]
@@ -197,32 +196,13 @@ def axe_script() -> Path:
 
 def axe(page: Path, script: Path, profile: Path) -> list[dict]:
     """axe-core's violations on ``page``: a copy of it beside it, with axe and a runner that writes the
-    results into the page, read back with Chromium's ``--dump-dom``."""
+    results into the page, read back with Chromium's ``--dump-dom`` (``test_docs_server.rendered_dom``: loopback only)."""
     copy = page.with_name(f"{page.stem}.axe.html")
     copy.write_text(
         page.read_text(encoding="utf-8").replace("</body>", RUNNER % script.as_uri() + "</body>"), encoding="utf-8"
     )
     try:
-        dom = subprocess.run(
-            [
-                str(CHROMIUM),
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={profile}",
-                "--virtual-time-budget=30000",
-                "--dump-dom",
-                copy.as_uri(),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=True,
-        ).stdout
+        dom = rendered_dom(copy.as_uri(), profile)
     finally:
         copy.unlink()
     found = re.search(r'<pre id="axe-results">(.*?)</pre>', dom, re.S)
