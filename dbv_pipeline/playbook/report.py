@@ -25,15 +25,15 @@ from ..reporting.formats import date, financial_year, quantity
 from ..settings import DataPaths
 from ..warehouse.reader import open_warehouse
 from .charts import (
+    BLACK,
     BLUE,
     GREEN,
     GREY,
     NEIGHBOUR_GREY,
     ORANGE,
-    PINK,
     PURPLE,
-    RED,
-    TURQUOISE,
+    SKY,
+    VERMILLION,
     Chart,
     Charts,
     Fan,
@@ -44,7 +44,7 @@ from .data import PlaybookPaths, is_stale, provenance, read_manifest, read_outpu
 from .forecast import TOTAL
 
 MIX = {
-    "pct_mainstream": "Mainstream incl. RP/SEN units",
+    "pct_mainstream": "Mainstream",
     "pct_mss": "MSS",
     "pct_inmss": "INMSS",
     "pct_ap": "AP",
@@ -73,15 +73,16 @@ SHORT_LABELS = {
 }
 SUMMARY_METRICS = list(SHORT_LABELS)
 ZERO_LINE_METRICS = {"ehcp_growth_pct", "ehcp_cagr_3y_pct", "dsg_in_year_balance_pct", "dsg_cumulative_balance_pct"}
-GROUP_COLOURS = {
-    "DBV": RED,
-    "DBV_T1": PINK,
-    "DBV_T2": PURPLE,
-    "DBV_T3": TURQUOISE,
-    "SAFETY_VALVE": GREEN,
-    "NONE": BLUE,
-    "ENGLAND": GREY,
-}
+GROUP_STYLES = {
+    "DBV": (VERMILLION, "o"),
+    "DBV_T1": (PURPLE, "v"),
+    "DBV_T2": (ORANGE, "v"),
+    "DBV_T3": (SKY, "v"),
+    "SAFETY_VALVE": (GREEN, "s"),
+    "NONE": (BLUE, "^"),
+    "ENGLAND": (GREY, "D"),
+}  # colour and marker
+SCENARIO_STYLES = {"UNMITIGATED": (VERMILLION, "^"), "MITIGATED": (BLUE, "s")}  # DSG projections and plans
 LA_DIR = "la"
 BENCHMARK_COLUMNS = ["la_code", "year", "metric", "value", "comparison", "group_order", "comparison_median", "phrase"]
 GENERATED_AT = "<!--generated-at-->"  # the footer's time (templates/playbook/base.html), filled in when written
@@ -216,9 +217,10 @@ class Link:
 
 @dataclass
 class Table:
-    """A table for ``playbook/macros.html``: cells are text or ``Link``; ``numeric`` columns (default: all
-    but the first) align right; ``note`` follows it."""
+    """A table for ``playbook/macros.html``: ``caption`` says what it holds; cells are text or ``Link``;
+    ``numeric`` columns (default: all but the first) align right; ``note`` follows it."""
 
+    caption: str
     headers: list[str]
     rows: list[list]
     numeric: range | set | None = None
@@ -266,28 +268,32 @@ def group_series(data: ReportData, group_code: str, metric: str) -> pd.DataFrame
     return data.stats.get((group_code, metric), data.group_stats.iloc[:0])
 
 
-def group_trend_chart(
+def group_trend_figure(
     charts: Charts, data: ReportData, metric: str, groups: list[tuple[str, str]], band_group: str
-) -> Chart:
+) -> Figure:
     """Median of ``metric`` by year for each (group_code, label); the interquartile range of ``band_group``."""
+    title = f"{data.label(metric)}: median by group"
     lines = []
     for code, label in groups:
         s = group_series(data, code, metric)
         if s.empty:
             continue
         band = (s.p25.to_numpy(), s.p75.to_numpy()) if code == band_group else None
+        colour, marker = GROUP_STYLES.get(code, (GREY, None))
         lines.append(
             Line(
                 f"{label} median",
                 s.year.to_numpy(),
                 s["median"].to_numpy(),
-                colour=GROUP_COLOURS.get(code, GREY),
+                colour=colour,
                 style="dashed" if code == "ENGLAND" else "line",
+                marker=marker,
                 band=band,
                 band_label=f"{label}: middle half" if band else None,
             )
         )
-    return charts.trend(data.label(metric), lines, data.unit(metric), zero_line=metric in ZERO_LINE_METRICS)
+    chart = charts.trend(title, lines, data.unit(metric), zero_line=metric in ZERO_LINE_METRICS)
+    return Figure(title, chart)
 
 
 def latest_group_row(data: ReportData, group_code: str, metric: str):
@@ -314,6 +320,7 @@ def evaluation(charts: Charts, data: ReportData) -> tuple[Table | str, Figure | 
         for r in data.evaluation_summary.itertuples()
     ]
     summary = Table(
+        "Outcome evaluation: difference-in-differences estimate of each indicator, DBV LAs against comparison LAs",
         [
             "Indicator",
             "DiD estimate",
@@ -364,10 +371,7 @@ def index_page(charts: Charts, data: ReportData) -> str:
         ("NONE", "Neither programme"),
         ("ENGLAND", "England"),
     ]
-    trends = [
-        Figure(f"{data.label(m)}: median by group", group_trend_chart(charts, data, m, trend_groups, "DBV"))
-        for m in GROUP_TRENDS
-    ]
+    trends = [group_trend_figure(charts, data, m, trend_groups, "DBV") for m in GROUP_TRENDS]
     la_rows = []
     latest = data.latest_wide
     for code, la in data.las.iterrows():
@@ -398,12 +402,15 @@ def index_page(charts: Charts, data: ReportData) -> str:
         la_count=len(data.las),
         year=year or "",
         financial_year=financial_year(year) if year else "",
-        glance=Table(["Group", "LAs", *(SHORT_LABELS[m] for m in SUMMARY_METRICS)], rows),
+        glance=Table(
+            f"Median of each group's LAs, {year}", ["Group", "LAs", *(SHORT_LABELS[m] for m in SUMMARY_METRICS)], rows
+        ),
         tranches=tranches,
         trends=trends,
         evaluation=summary,
         event_study=event_study,
         las=Table(
+            "Every local authority with data, its latest year",
             [
                 "Local authority",
                 "Code",
@@ -436,10 +443,7 @@ def tranche_page_html(charts: Charts, data: ReportData, tranche: int, forecast_t
         ("NONE", "Neither programme"),
         ("ENGLAND", "England"),
     ]
-    trends = [
-        Figure(f"{data.label(m)}: median by group", group_trend_chart(charts, data, m, groups, code))
-        for m in GROUP_TRENDS
-    ]
+    trends = [group_trend_figure(charts, data, m, groups, code) for m in GROUP_TRENDS]
     latest = data.latest_wide
     rows = []
     for la_code, la in members.iterrows():
@@ -454,6 +458,7 @@ def tranche_page_html(charts: Charts, data: ReportData, tranche: int, forecast_t
         )
     end_year = forecast_totals.attrs.get("financial_year", "")
     las = Table(
+        f"The LAs of DBV tranche {tranche}: latest year and projected balance",
         [
             "Local authority",
             *(SHORT_LABELS[m] for m in SUMMARY_METRICS),
@@ -470,7 +475,7 @@ def tranche_page_html(charts: Charts, data: ReportData, tranche: int, forecast_t
         tranche=tranche,
         la_count=len(members),
         starts=starts,
-        totals=tranche_total_figures(charts, data, set(members.index)),
+        totals=tranche_total_figures(charts, data, tranche, set(members.index)),
         trends=trends,
         las=las,
     )
@@ -493,25 +498,28 @@ def _from_last(actual: pd.Series, x, y) -> tuple[list, list]:
     return [actual.index[-1], *x], [actual.iloc[-1], *y]
 
 
-def tranche_total_figures(charts: Charts, data: ReportData, members: set[str]) -> list[Figure]:
+def tranche_total_figures(charts: Charts, data: ReportData, tranche: int, members: set[str]) -> list[Figure]:
     """EHCPs and the DSG cumulative balance summed over the tranche's LAs: actual and projected (points
     only: LA bands do not add up to a tranche band)."""
     actual, n_actual = complete_sum(data.wide, members, "year", "ehcp_count")
     forecast, n_forecast = complete_sum(data.caseload_forecast, members, "census_year", "forecast")
     caseload = charts.trend(
-        "EHCPs in the tranche",
+        f"EHCPs at the January census, summed over DBV tranche {tranche}'s LAs",
         [
-            Line("EHCPs (returns)", actual.index.to_numpy(), actual.to_numpy()),
+            Line("EHCPs (returns)", actual.index.to_numpy(), actual.to_numpy(), marker="o"),
             Line(
-                "pipeline forecast", *_from_last(actual, forecast.index.to_numpy(), forecast.to_numpy()), style="dashed"
+                "pipeline forecast",
+                *_from_last(actual, forecast.index.to_numpy(), forecast.to_numpy()),
+                style="dashed",
+                marker="s",
             ),
         ],
     )
     balance_actual, n_balance = complete_sum(data.wide, members, "year", "dsg_cumulative_balance_gbp")
-    lines = [Line("actual", balance_actual.index.to_numpy(), balance_actual.to_numpy(), colour="#0b0c0c")]
+    lines = [Line("actual", balance_actual.index.to_numpy(), balance_actual.to_numpy(), colour=BLACK, marker="o")]
     projected = data.balance_forecast
     n_projected = 0
-    for scenario, colour in (("UNMITIGATED", RED), ("MITIGATED", GREEN)):
+    for scenario, (colour, marker) in SCENARIO_STYLES.items():
         rows = projected[projected.scenario.eq(scenario)] if len(projected) else projected
         total, n_projected = complete_sum(rows, members, "financial_year", "cumulative_balance_gbp")
         years = _fy_end(total.index)
@@ -521,9 +529,12 @@ def tranche_total_figures(charts: Charts, data: ReportData, members: set[str]) -
                 *_from_last(balance_actual, years, total.to_numpy()),
                 colour=colour,
                 style="dashed",
+                marker=marker,
             )
         )
-    balance = charts.trend("DSG cumulative balance of the tranche", lines, "gbp", zero_line=True)
+    balance = charts.trend(
+        f"DSG cumulative balance, summed over DBV tranche {tranche}'s LAs", lines, "gbp", zero_line=True
+    )
     return [
         Figure(
             "EHCPs at the January census, summed over the tranche's LAs",
@@ -648,6 +659,7 @@ def la_page_html(charts: Charts, data: ReportData, la: LaData, known: set[str]) 
                 fc["upper_80"],
                 fc["lower_95"],
                 fc["upper_95"],
+                marker="s",
             )
         ]
         if fc
@@ -656,24 +668,32 @@ def la_page_html(charts: Charts, data: ReportData, la: LaData, known: set[str]) 
     figures.append(
         Figure(
             "EHCPs at the January census, with the forecast to January 2029",
-            charts.fan("EHCPs", Line("EHCPs (returns)", *_xy(wide, "ehcp_count")), fans),
+            charts.fan(
+                f"{name}: EHCPs at the January census, with the forecast to January 2029",
+                Line("EHCPs (returns)", *_xy(wide, "ehcp_count"), marker="o"),
+                fans,
+            ),
         )
     )
     # 2. growth against comparison medians
-    lines = [Line(name, *_xy(wide, "ehcp_growth_pct"), colour=BLUE, width=2.2)]
-    for comparison, label, colour in (
-        ("NEIGHBOURS", "statistical neighbours", NEIGHBOUR_GREY),
-        ("PROGRAMME", cohort, ORANGE),
+    lines = [Line(name, *_xy(wide, "ehcp_growth_pct"), colour=BLUE, width=2.2, marker="o")]
+    for comparison, label, colour, marker in (
+        ("NEIGHBOURS", "statistical neighbours", NEIGHBOUR_GREY, "s"),
+        ("PROGRAMME", cohort, ORANGE, "^"),
     ):
         s = la.growth_medians.get(comparison)
         if s:
-            lines.append(Line(f"{label} median", s["year"], s["comparison_median"], colour=colour))
+            lines.append(Line(f"{label} median", s["year"], s["comparison_median"], colour=colour, marker=marker))
     s = group_series(data, "ENGLAND", "ehcp_growth_pct")
-    lines.append(Line("England median", s.year.to_numpy(), s["median"].to_numpy(), colour=GREY, style="dashed"))
+    lines.append(
+        Line("England median", s.year.to_numpy(), s["median"].to_numpy(), colour=GREY, style="dashed", marker="D")
+    )
     figures.append(
         Figure(
             "EHCP growth on the year, against comparison medians",
-            charts.trend("EHCP growth", lines, "percent", zero_line=True),
+            charts.trend(
+                f"{name}: EHCP growth on the year, against comparison medians", lines, "percent", zero_line=True
+            ),
         )
     )
     # 3. placement mix
@@ -681,7 +701,13 @@ def la_page_html(charts: Charts, data: ReportData, la: LaData, known: set[str]) 
     figures.append(
         Figure(
             "Placement mix at each January census",
-            charts.stacked_shares("Placement mix", years[mix], {label: wide[m][mix] for m, label in MIX.items()}),
+            charts.stacked_shares(
+                f"{name}: placement mix at each January census",
+                years[mix],
+                {label: wide[m][mix] for m, label in MIX.items()},
+            ),
+            "Mainstream includes resourced provision and SEN units; other: early years, EOTAS, "
+            "elective home education, NEET and unknown.",
         )
     )
     # 4. unit costs against neighbours, cohort and England
@@ -788,7 +814,7 @@ def unit_cost_figure(charts: Charts, data: ReportData, la: LaData, cohort: str) 
         england.append(e.median if e is not None else np.nan)
     neighbour_values = [v[~np.isnan(v)] for v in (data.wide_values[m][others].astype(float) for m in metrics)]
     chart = charts.benchmark_dots(
-        "Unit costs",
+        f"{la.info.la_name}: unit cost per EHCP by provision, {financial_year(year)}",
         [UNIT_COSTS[m] for m in metrics],
         [w[m][i] for m in metrics],
         neighbour_values,
@@ -806,11 +832,12 @@ def _fy_end(financial_years: np.ndarray) -> np.ndarray:
 
 
 def balance_figure(charts: Charts, la: LaData) -> Figure:
+    """The DSG cumulative balance: actual, projected unmitigated and mitigated with bands, the LA's plans."""
     actual = la.dsg.get("ACTUAL")
     if not actual:
         return Figure("DSG cumulative balance", None, empty="No DSG management plan actuals.")
     fans, extra = [], []
-    for scenario, colour in (("UNMITIGATED", RED), ("MITIGATED", GREEN)):
+    for scenario, (colour, marker) in SCENARIO_STYLES.items():
         s = la.balance_forecast.get(scenario)
         rows = _known(s, "cumulative_balance_gbp") if s else np.array([], bool)
         if rows.any():
@@ -829,9 +856,10 @@ def balance_figure(charts: Charts, la: LaData) -> Figure:
                         )
                     ),
                     colour=colour,
+                    marker=marker,
                 )
             )
-    for scenario, colour in (("UNMITIGATED", RED), ("MITIGATED", GREEN)):
+    for scenario, (colour, marker) in SCENARIO_STYLES.items():
         plan = la.dsg.get(scenario)
         if plan:
             extra.append(
@@ -842,11 +870,12 @@ def balance_figure(charts: Charts, la: LaData) -> Figure:
                     colour=colour,
                     style="dotted",
                     width=1.4,
+                    marker=marker,
                 )
             )
     chart = charts.fan(
-        "DSG cumulative balance",
-        Line("actual", _fy_end(actual["financial_year"]), actual["cumulative_balance_gbp"], colour="#0b0c0c"),
+        f"{la.info.la_name}: DSG cumulative balance at the end of each financial year",
+        Line("actual", _fy_end(actual["financial_year"]), actual["cumulative_balance_gbp"], colour=BLACK, marker="o"),
         fans,
         "gbp",
         extra=extra,
@@ -879,6 +908,7 @@ def benchmark_table(data: ReportData, la: LaData, cohort: str) -> Table | str:
             ]
         )
     return Table(
+        f"{la.info.la_name}: each metric in its latest year against its comparison groups",
         ["Metric", "Period", "Value", "Neighbours median", f"{cohort} median", "England median", "Position"],
         rows,
         numeric=range(2, 6),
@@ -912,6 +942,7 @@ def forecast_table(la: LaData) -> Table | str:
             cells.append(quantity(None if b is None else b["cumulative_balance_gbp"], "gbp"))
         rows.append(cells)
     return Table(
+        f"{la.info.la_name}: forecast EHCPs, HNB spend and DSG cumulative balance",
         [
             "Census / financial year",
             "EHCPs",
@@ -941,6 +972,7 @@ def outcome_table(data: ReportData, la: LaData) -> Table | str:
         for i in order
     ]
     return Table(
+        f"{la.info.la_name}: DfE's outcome indicators by calendar year, with England",
         ["Indicator (calendar year)", *map(str, years), f"England {years[-1]}"],
         rows,
         note="Caseload indicators are at the January census after the calendar year.",

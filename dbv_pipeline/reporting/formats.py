@@ -30,21 +30,14 @@ def percent(value, digits: int = 1, *, sign: bool = False) -> str:
     return f"{value:{'+' if sign else ''},.{digits}f}%"
 
 
-def money(value, style: str = "exact", *, minus: str = "-") -> str:
-    """Pounds, blank when missing. ``exact``: £28,350; ``short``: £1.2m from a million, else £28,350;
-    ``axis`` (chart ticks): £12m, £1.2m, £350k, £900. Negative amounts start with ``minus``."""
+def money(value, style: str = "exact") -> str:
+    """Pounds, blank when missing. ``exact``: £28,350; ``short``: £1.2m from a million, else £28,350.
+    (Chart ticks: ``playbook.charts.money``.)"""
     if missing(value):
         return ""
     v = abs(value)
-    if style == "exact" or v < (1e3 if style == "axis" else 1e6):
-        text = f"£{v:,.0f}"
-    elif v >= 1e7 and style == "axis":
-        text = f"£{v / 1e6:,.0f}m"
-    elif v >= 1e6:
-        text = f"£{v / 1e6:,.1f}m"
-    else:
-        text = f"£{v / 1e3:,.0f}k"
-    return (minus if value < 0 else "") + text
+    text = f"£{v / 1e6:,.1f}m" if style == "short" and v >= 1e6 else f"£{v:,.0f}"
+    return ("-" if value < 0 else "") + text
 
 
 def quantity(value, unit: str = "plans") -> str:
