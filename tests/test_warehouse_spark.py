@@ -34,7 +34,9 @@ from harness.warehouse import copy_dbt_project, run_dbt
 # Slow (14 min on 2 busy cores): not in `make test`; .ci/run runs it after it.
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(importlib.util.find_spec("pyspark") is None, reason="pyspark is in .venv-spark: make test-spark"),
+    pytest.mark.skipif(
+        importlib.util.find_spec("pyspark") is None, reason="pyspark is in .venv-spark: make test-spark"
+    ),
     pytest.mark.skipif(
         shutil.which("java") is None and not os.environ.get("CI"),
         reason="Spark needs Java 17 (apt-get install openjdk-17-jre-headless)",
