@@ -384,7 +384,7 @@ class _Axes:
         self._setup(xaxis[0], yaxis[0])
         xticks, yticks = self.tick_locations("x", xaxis[0]), self.tick_locations("y", yaxis[0])
         xs, ys = self.xpos(xticks), self.ypos(yticks)
-        xlabels, ylabels = xaxis[1](xticks), yaxis[1](yticks)
+        xlabels, ylabels = xaxis[1](xticks.tolist()), yaxis[1](yticks.tolist())
         x0, x1, y0, y1 = map(_n, (self.x0, self.x1, self.y0, self.y1))
         grid_d = ("".join(f"M{_n(x)} {y1}V{y0}" for x in xs) if "x" in grid else "") + (
             "".join(f"M{x0} {_n(y)}H{x1}" for y in ys) if "y" in grid else ""
@@ -587,29 +587,29 @@ class Charts:
         """Stacked bars of percentages (each bar adds up to 100), segments split by white lines and each
         named beside the latest bar."""
         ax = _Axes((6.4, 2.5), {"left": 0.08, "right": 0.8, "top": 0.96, "bottom": 0.11})
-        x = np.asarray(x, float)
-        bottom = np.zeros(len(x))
+        xs = np.asarray(x, float)
+        bottom = np.zeros(len(xs))
         legend = []
         for (label, values), colour in zip(shares.items(), MIX_COLOURS):
             top = bottom + np.nan_to_num(np.asarray(values, float))
-            ax.bars(x, bottom, top, colour)
-            ax.hlines(top, x - 0.375, x + 0.375, "#ffffff", 1, 1)
-            if len(x) and top[-1] > bottom[-1]:  # named beside the latest bar: no need to match colours
+            ax.bars(xs, bottom, top, colour)
+            ax.hlines(top, xs - 0.375, xs + 0.375, "#ffffff", 1, 1)
+            if len(xs) and top[-1] > bottom[-1]:  # named beside the latest bar: no need to match colours
                 ax.label_right((top[-1] + bottom[-1]) / 2, label)
             bottom = top
             legend.append(LegendItem(label, colour, "bar"))
-        if len(x):
-            ax.set_limits("x", x.min() - 0.6, x.max() + 0.6)
+        if len(xs):
+            ax.set_limits("x", xs.min() - 0.6, xs.max() + 0.6)
         ax.set_limits("y", 0, 100)
-        if len(x):
+        if len(xs):
             parts = [
-                f"in {x[i]:.0f}: "
+                f"in {xs[i]:.0f}: "
                 + ", ".join(f"{label} {_value(values[i], 'percent')}" for label, values in shares.items())
-                for i in sorted({0, len(x) - 1})
+                for i in sorted({0, len(xs) - 1})
             ]
         else:
             parts = ["no data"]
-        alt = _alt(title, _years_of(x), parts)
+        alt = _alt(title, _years_of(xs), parts)
         return Chart(ax.svg(alt, (_Years(), year), (MaxNLocator(nbins=5), percent), grid="y"), legend, alt)
 
     @staticmethod

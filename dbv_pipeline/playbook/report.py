@@ -841,20 +841,25 @@ def balance_figure(charts: Charts, la: LaData) -> Figure:
         s = la.balance_forecast.get(scenario)
         rows = _known(s, "cumulative_balance_gbp") if s else np.array([], bool)
         if rows.any():
+            y, lower_80, upper_80, lower_95, upper_95 = (
+                s[c][rows]
+                for c in (
+                    "cumulative_balance_gbp",
+                    "cumulative_lower_80",
+                    "cumulative_upper_80",
+                    "cumulative_lower_95",
+                    "cumulative_upper_95",
+                )
+            )
             fans.append(
                 Fan(
                     f"projected, {scenario.lower()}",
                     _fy_end(s["financial_year"][rows]),
-                    *(
-                        s[c][rows]
-                        for c in (
-                            "cumulative_balance_gbp",
-                            "cumulative_lower_80",
-                            "cumulative_upper_80",
-                            "cumulative_lower_95",
-                            "cumulative_upper_95",
-                        )
-                    ),
+                    y,
+                    lower_80,
+                    upper_80,
+                    lower_95,
+                    upper_95,
                     colour=colour,
                     marker=marker,
                 )
