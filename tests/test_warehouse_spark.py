@@ -43,6 +43,18 @@ pytestmark = [
     ),
 ]
 
+
+@pytest.fixture(autouse=True)
+def spark_session_stopped():
+    """Each test's in-process Spark reader is stopped after it: its embedded metastore admits one process,
+    and the next test's dbt runs in another."""
+    yield
+    from pyspark.sql import SparkSession
+
+    if (session := SparkSession.getActiveSession()) is not None:
+        session.stop()
+
+
 LAS = ["869", "870", "301", "202"]
 RESUBMITTED = "870"
 TOLERANCE = 1e-6
