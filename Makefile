@@ -16,7 +16,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 # one planned event per asset for a many-LA run (see dbv_pipeline/definitions.py)
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS := true
 
-.PHONY: setup setup-spark test-spark lock lint lint-mypy format mypy-baseline test-fast demo test test-all dev serve serve-stop validate docs docs-serve bench backtest clean clean-demo
+.PHONY: setup setup-spark test-spark test-spark-incremental lock lint lint-mypy format mypy-baseline test-fast demo test test-all dev serve serve-stop validate docs docs-serve bench backtest clean clean-demo
 
 # The exact versions of requirements.lock (pyproject.toml keeps the ranges; `make lock` refreshes the lock),
 # then the project itself without dependencies.
@@ -53,9 +53,11 @@ $(SPARK_BIN)/.installed: pyproject.toml requirements.lock
 
 setup-spark: setup $(SPARK_BIN)/.installed  ## a virtualenv for the Spark engine (DBV_WAREHOUSE_ENGINE=spark; needs Java 17)
 
-# Two processes: Spark's embedded metastore admits one process at a time, and a test's in-process reader holds it.
 test-spark: setup-spark  ## the warehouse built on DuckDB and on a local Spark, equal row for row (slow)
 	$(SPARK_BIN)/python -m pytest -m slow tests/test_warehouse_spark.py -k "not resubmission"
+
+# Not in CI yet: after the build, the resubmission's dbt cannot open Spark's embedded metastore (issue 14).
+test-spark-incremental: setup-spark  ## one LA's resubmission rewrites only its partitions on Spark (slow)
 	$(SPARK_BIN)/python -m pytest -m slow tests/test_warehouse_spark.py -k resubmission
 
 # The lock's extras: add an extra here when pyproject.toml gains one that `make setup` should install.
