@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ from dbv_pipeline.playbook import backtest as bt
 from dbv_pipeline.playbook.forecast import (
     FORECAST_COLUMNS,
     TOTAL,
+    band_offsets,
+    conformal_radius,
     financial_year,
     forecast_caseload,
     forecast_totals,
@@ -22,8 +25,12 @@ from dbv_pipeline.playbook.forecast import (
     project_dsg_balance,
     project_spend,
     project_unit_costs,
+    totals_errors,
     unit_cost_history,
 )
+from dbv_pipeline.playbook.projections import with_backtested_totals
+from dbv_pipeline.public.dfe_ehcp import load_release
+from dbv_pipeline.public.history import la_history
 
 DFE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dfe_ehcp"
 PROVISIONS = CONTRACT.codes("provision_type")
@@ -263,9 +270,9 @@ def test_backtest_bands_use_only_past_errors(backtest_result):
 
 def test_conformal_radius_is_the_finite_sample_rank():
     deviations = np.array([-5.0, 1, -2, 3, 4, -6, 7, 8, -9])  # k = 9
-    assert bt.conformal_radius(deviations, 0.2) == 8  # rank ceil(10 × 0.8) = 8 of |d| sorted
-    assert bt.conformal_radius(deviations, 0.05) == 9  # rank 10 > k: the largest seen
-    assert bt.conformal_radius(np.array([0.5]), 0.2) == 0.5
+    assert conformal_radius(deviations, 0.2) == 8  # rank ceil(10 × 0.8) = 8 of |d| sorted
+    assert conformal_radius(deviations, 0.05) == 9  # rank 10 > k: the largest seen
+    assert conformal_radius(np.array([0.5]), 0.2) == 0.5
 
 
 def test_backtest_national_error_counts_once_per_origin():
@@ -311,3 +318,63 @@ def test_forecast_totals_recovers_a_common_growth_rate():
     out = forecast_totals(history, (1, 3)).set_index(["la_code", "horizon"]).forecast
     assert out[("801", 1)] == pytest.approx(100 * 1.08**7)
     assert out[("802", 3)] == pytest.approx(5000 * 1.08**9)
+
+
+def test_playbook_totals_come_from_the_backtested_model():
+    """With DfE's history, each LA total is the backtested model's forecast (England's growth from the
+    public history), its bands are calibrated on that model's errors there, and the provisions are
+    scaled to add up to it; without the history the provision model stands."""
+    returns = harmonise_boundaries(simulated_caseload(years=range(2019, 2026)))
+    public = simulated_caseload(n_las=40, years=range(2010, 2026), noise=0.05, seed=1)
+    public = public.groupby(["la_code", "census_year"], as_index=False).plans.sum()
+    base = forecast_caseload(returns, to_year=2029)
+    out = with_backtested_totals(base, returns, public)
+
+    la_totals = returns.groupby(["la_code", "census_year"], as_index=False).plans.sum()
+    expected = forecast_totals(la_totals, (1, 2, 3, 4), national=public.groupby("census_year").plans.sum())
+    totals = out[out.provision_type.eq(TOTAL)].merge(expected, on=["la_code", "census_year"], suffixes=("", "_model"))
+    assert len(totals) == len(expected) == 12 * 4
+    assert np.allclose(totals.forecast, totals.forecast_model)
+    offsets = band_offsets(totals_errors(public), 2025)
+    for band, offset in offsets.items():
+        assert np.allclose(totals[band], totals.forecast * np.exp(offset * totals.horizon))
+    provisions = out[out.provision_type.ne(TOTAL)].groupby(["la_code", "census_year"]).forecast.sum()
+    assert np.allclose(provisions.loc[totals.set_index(["la_code", "census_year"]).index], totals.forecast)
+    assert ((out.lower_95 <= out.lower_80) & (out.lower_80 <= out.forecast) & (out.forecast <= out.upper_80)).all()
+    # public history that ends before the returns' last census: nothing to calibrate at that origin
+    pd.testing.assert_frame_equal(with_backtested_totals(base, returns, public[public.census_year.lt(2023)]), base)
+
+
+def test_playbook_totals_bands_cover_dfe_outcomes():
+    """The playbook path run on DfE's real provision caseload from 2019 (as if it were the LA returns), at
+    origins 2022 and 2023: its LA totals' bands hold 75–85% and 92–97% of the published outcomes over
+    the five origin × year cells; the provision model alone held about 68% and 91% (docs §4)."""
+    if not (DFE / "education-health-and-care-plans_2025.zip").exists():
+        pytest.skip("../shared/data/dfe_ehcp is not present")
+    with tempfile.TemporaryDirectory() as tmp:
+        load_release(str(DFE), Path(tmp))
+        caseload = pd.read_parquet(Path(tmp) / "caseload.parquet")
+    public = la_history(caseload).rename(columns={"all_plans": "plans"})[["la_code", "census_year", "plans"]]
+    la = caseload[caseload.geographic_level.eq("Local authority") & caseload.census_year.ge(2019)]
+    returns = harmonise_boundaries(
+        la.rename(columns={"old_la_code": "la_code"})
+        .groupby(["la_code", "census_year", "provision_type"], as_index=False)
+        .plans.sum()
+    )
+    actual = returns.groupby(["la_code", "census_year"]).plans.sum().rename("actual")
+    cells = []
+    for origin in (2022, 2023):
+        history = returns[returns.census_year.le(origin)]
+        out = with_backtested_totals(forecast_caseload(history, to_year=2025), history, public)
+        totals = out[out.provision_type.eq(TOTAL)].join(actual, on=["la_code", "census_year"], how="inner")
+        totals = totals[totals.actual.gt(0)]
+        for _, cell in totals.groupby("census_year"):
+            cells.append(
+                {
+                    level: cell.actual.between(cell[f"lower_{level}"], cell[f"upper_{level}"]).mean()
+                    for level in (80, 95)
+                }
+            )
+    coverage = pd.DataFrame(cells).mean() * 100
+    assert len(cells) == 5
+    assert 75 <= coverage[80] <= 85 and 92 <= coverage[95] <= 97, coverage

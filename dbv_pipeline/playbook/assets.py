@@ -63,13 +63,17 @@ def _context(settings: PipelineSettings) -> tuple[DataPaths, PlaybookPaths, Ware
     key=playbook_key("forecasts"),
     group_name=GROUP,
     kinds={"python", "parquet"},
-    deps=[warehouse_key(m) for m in ("fct_ehcp_census", "fct_hnb_spend", "fct_dsg_balance", "fct_mitigations")],
+    deps=[
+        warehouse_key(m)
+        for m in ("fct_ehcp_census", "fct_hnb_spend", "fct_dsg_balance", "fct_mitigations", "fct_public_ehcp_history")
+    ],
     automation_condition=REFRESH_ON_UPSTREAM_UPDATE,
 )
 def forecasts(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
     """Caseload by provision to January 2029, unit costs, HNB spend and the DSG balance (unmitigated and
-    mitigated) to 2028-29 per LA, with 80% and 95% bands (docs/forecast_method.md)."""
-    from .projections import CASELOAD_SQL, TO_CENSUS, project
+    mitigated) to 2028-29 per LA, with 80% and 95% bands (docs/forecast_method.md); LA totals from the
+    model backtested on DfE's history when that is loaded."""
+    from .projections import CASELOAD_SQL, PUBLIC_HISTORY_SQL, TO_CENSUS, project
 
     paths, out, warehouse = _context(settings)
     caseload = warehouse.query(CASELOAD_SQL)
@@ -86,6 +90,7 @@ def forecasts(context: dg.AssetExecutionContext, settings: PipelineSettings) -> 
         warehouse.table("marts", "fct_dsg_balance"),
         warehouse.table("marts", "fct_mitigations"),
         TO_CENSUS,
+        warehouse.query(PUBLIC_HISTORY_SQL) if warehouse.has_table("marts", "fct_public_ehcp_history") else None,
     )
     write_note(out.forecasts, None)
     for name, frame in result.tables().items():
@@ -98,7 +103,7 @@ def forecasts(context: dg.AssetExecutionContext, settings: PipelineSettings) -> 
             "rows": rows,
             "path": str(out.forecasts),
             "ehcps_january_2029": float(totals.forecast.sum()),
-            "method": str(result.caseload.method.iloc[0]),
+            "method": str(result.caseload[result.caseload.provision_type.eq("ALL")].method.iloc[0]),
         }
     )
 

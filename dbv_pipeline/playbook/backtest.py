@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dbv_pipeline.playbook.forecast import TOTALS_DESIGN, forecast_totals
+from dbv_pipeline.playbook.forecast import TOTALS_DESIGN, band_offsets, forecast_totals
 from dbv_pipeline.public.dfe_ehcp import load_release, provenance_text, read_provenance
 from dbv_pipeline.public.history import la_history
 from dbv_pipeline.settings import SETTINGS_ENV, DataPaths, PipelineSettings
@@ -31,8 +30,7 @@ from dbv_pipeline.settings import SETTINGS_ENV, DataPaths, PipelineSettings
 HORIZONS = (1, 2, 3)
 MIN_CENSUSES = 4  # censuses up to an origin (three year-on-year changes: a 3-year CAGR)
 DESIGN_ORIGINS = range(2013, 2019)  # the design was chosen on these; 2019-2024 were held back
-CALIBRATION_YEARS = 3  # past errors whose target is one of the last 3 censuses (the growth window)
-LEVELS = {80: (0.10, 0.90), 95: (0.025, 0.975)}
+LEVELS = (80, 95)  # the bands, in % (their quantiles: forecast.LEVELS)
 BAND_COLUMNS = tuple(f"{side}_{level}" for level in LEVELS for side in ("lower", "upper"))
 MODEL = "model"
 
@@ -102,41 +100,19 @@ def run_backtest(history: pd.DataFrame, horizons=HORIZONS, design: dict = TOTALS
     return add_bands(out)
 
 
-def conformal_radius(deviations: np.ndarray, alpha: float) -> float:
-    """The finite-sample split-conformal radius: the ceil((k + 1)(1 − alpha))-th smallest of k absolute
-    deviations (the largest seen when k is too small for that rank)."""
-    ranked = np.sort(np.abs(deviations))
-    rank = math.ceil((len(ranked) + 1) * (1 - alpha))
-    return float(ranked[min(rank, len(ranked)) - 1])
-
-
 def add_bands(scored: pd.DataFrame) -> pd.DataFrame:
-    """The model's bands at each origin and horizon, split conformal on what was known at the origin:
-    the model's yearly log errors log(actual / forecast) / horizon whose target census is in the
-    ``CALIBRATION_YEARS`` censuses up to the origin, split in two levels. The national error (the mean
-    over LAs of one origin and horizon) is common to every LA, so it counts once per past cell: its
-    spread is the finite-sample conformal radius of those few cells around their mean. Each LA's own
-    error (its deviation from that mean) is pooled over LAs. The band is the empirical quantile of
-    (national mean ± radius) + own errors, times the horizon. An origin with no past errors (the first)
-    gets no band."""
+    """The model's bands at each origin and horizon: its forecast × exp(horizon × ``band_offsets``), split
+    conformal on its own errors at earlier origins whose target census was published by the origin (the
+    last ``CALIBRATION_YEARS``). An origin with no past errors (the first) gets no band."""
     model = scored[scored.method.eq(MODEL)].assign(e=lambda d: np.log(d.actual / d.forecast) / d.horizon)
-    model["national"] = model.groupby(["origin", "horizon"]).e.transform("mean")
     bands = []
     for (origin, h), part in model.groupby(["origin", "horizon"]):
-        past = model[model.census_year.le(origin) & model.census_year.gt(origin - CALIBRATION_YEARS)]
-        if past.empty:
+        offsets = band_offsets(model, origin)
+        if offsets is None:
             continue
-        national = past.drop_duplicates(["origin", "horizon"]).national.to_numpy()
-        own = (past.e - past.national).to_numpy()
-        offsets = {}
-        for level, (low, high) in LEVELS.items():
-            radius = conformal_radius(national - national.mean(), 1 - (high - low))
-            errors = np.concatenate([own + national.mean() - radius, own + national.mean() + radius])
-            offsets[f"lower_{level}"] = min(np.quantile(errors, low) * h, 0)
-            offsets[f"upper_{level}"] = max(np.quantile(errors, high) * h, 0)
         bands.append(
             part[["origin", "horizon", "la_code"]].assign(
-                **{name: part.forecast * np.exp(o) for name, o in offsets.items()}
+                **{band: part.forecast * np.exp(o * h) for band, o in offsets.items()}
             )
         )
     return scored.merge(pd.concat(bands), on=["origin", "horizon", "la_code"], how="left")

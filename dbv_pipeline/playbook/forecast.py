@@ -4,12 +4,16 @@ Caseload: each LA × provision series grows at a damped log-linear rate — its 
 ``window`` January censuses, shrunk towards the national growth of that provision by empirical Bayes
 (partial pooling). The damping factor is chosen by rolling-origin validation on the history given; the
 80% and 95% bands are empirical quantiles of the rolling-origin errors by horizon and size. The LA total
-(``provision_type`` = ``ALL``) is the sum of its provisions. Spend = caseload × unit cost (grown at the
-LA's own unit-cost growth where known); the DSG balance rolls forward from the LA's last actual year.
+(``provision_type`` = ``ALL``) is the sum of its provisions; ``forecast_totals`` is the LA-total model
+backtested on DfE's history (backtest.py), with ``band_offsets`` its calibrated bands. Spend = caseload
+× unit cost (grown at the LA's own unit-cost growth where known); the DSG balance rolls forward from the
+LA's last actual year.
 Method, assumptions and backtest: docs/forecast_method.md. All functions are pure, on pandas frames.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
@@ -86,22 +90,31 @@ def harmonise_boundaries(caseload: pd.DataFrame, changes=BOUNDARY_CHANGES) -> pd
 # national momentum (last year's growth of the LAs' sum) plus a fifth of the LA's own deviation from
 # the national rate over three years.
 TOTALS_DESIGN = {"momentum": 1.0, "la_weight": 0.2, "years": 3}
+CALIBRATION_YEARS = 3  # band_offsets learns from errors whose target is one of the last 3 censuses
 
 
 def forecast_totals(
-    history: pd.DataFrame, horizons=(1, 2, 3), *, momentum: float = 1.0, la_weight: float = 0.2, years: int = 3
+    history: pd.DataFrame,
+    horizons=(1, 2, 3),
+    *,
+    national: pd.Series | None = None,
+    momentum: float = 1.0,
+    la_weight: float = 0.2,
+    years: int = 3,
 ) -> pd.DataFrame:
     """Each LA's total plans ``horizons`` censuses after the last one in ``history``.
 
     ``history``: la_code, census_year, plans (LA totals, current boundaries). Growth per year = the
     national rate G = momentum × last year's national log growth + (1 − momentum) × its ``years``-year
     average, plus ``la_weight`` × (the LA's own ``years``-year log growth − the national one); the
-    forecast is the last value × exp(h × growth). Returns la_code, horizon, census_year, forecast.
+    forecast is the last value × exp(h × growth). ``national``: the national total by census to take G
+    from (England's, when ``history`` is a cohort of LAs); by default the sum of ``history``'s LAs. LAs
+    without the censuses the growth needs are left out. Returns la_code, horizon, census_year, forecast.
     """
     y = history.pivot(index="la_code", columns="census_year", values="plans")
     origin = int(y.columns.max())
     y = y.dropna(subset=[origin, origin - 1, origin - years])
-    national = y.sum()
+    national = y.sum() if national is None else national
     recent = np.log(national[origin] / national[origin - 1])
     trend = np.log(national[origin] / national[origin - years]) / years
     own = np.log(y[origin] / y[origin - years]) / years
@@ -120,6 +133,57 @@ def forecast_totals(
         ],
         ignore_index=True,
     )
+
+
+def totals_errors(history: pd.DataFrame, horizons=(1, 2, 3), design: dict = TOTALS_DESIGN) -> pd.DataFrame:
+    """``forecast_totals``'s yearly log errors e = log(actual / forecast) / horizon at every origin of
+    ``history`` (la_code, census_year, plans) with ``years`` + 1 censuses up to it: origin, horizon,
+    census_year, la_code, e. The calibration data of ``band_offsets``."""
+    years = sorted(history.census_year.unique())
+    actual = history.rename(columns={"plans": "actual"})[["la_code", "census_year", "actual"]]
+    frames = [
+        forecast_totals(history[history.census_year.le(origin)], horizons, **design)
+        .merge(actual, on=["la_code", "census_year"])
+        .assign(origin=origin)
+        for origin in years[design["years"] : -1]
+    ]
+    if not frames:
+        return pd.DataFrame(columns=["origin", "horizon", "census_year", "la_code", "e"])
+    out = pd.concat(frames, ignore_index=True)
+    out["e"] = np.log(out.actual / out.forecast) / out.horizon
+    return out[["origin", "horizon", "census_year", "la_code", "e"]]
+
+
+def conformal_radius(deviations: np.ndarray, alpha: float) -> float:
+    """The finite-sample split-conformal radius: the ceil((k + 1)(1 − alpha))-th smallest of k absolute
+    deviations (the largest seen when k is too small for that rank)."""
+    ranked = np.sort(np.abs(deviations))
+    rank = math.ceil((len(ranked) + 1) * (1 - alpha))
+    return float(ranked[min(rank, len(ranked)) - 1])
+
+
+def band_offsets(errors: pd.DataFrame, origin: int) -> dict[str, float] | None:
+    """Yearly log offsets of the bands of a forecast made at ``origin`` (× horizon, added to the log
+    forecast), split conformal on ``errors`` (``totals_errors``) whose target census is one of the
+    ``CALIBRATION_YEARS`` up to the origin; None when there are none.
+
+    Two levels: within one origin and horizon every LA shares the national surprise, so the national
+    error (the mean over LAs) counts once per past cell, with the finite-sample conformal radius of those
+    few cells around their mean as its spread; each LA's own error (its deviation from that mean) is
+    pooled over LAs. Each band is the empirical quantile of (national mean ± radius) + own errors.
+    """
+    past = errors[errors.census_year.le(origin) & errors.census_year.gt(origin - CALIBRATION_YEARS)]
+    if past.empty:
+        return None
+    cell = past.groupby(["origin", "horizon"]).e.transform("mean")
+    national = cell.groupby([past.origin, past.horizon]).first().to_numpy()
+    own = (past.e - cell).to_numpy() + national.mean()
+    offsets = {}
+    for band, q in LEVELS.items():
+        radius = conformal_radius(national - national.mean(), 2 * min(q, 1 - q))
+        offset = float(np.quantile(np.concatenate([own - radius, own + radius]), q))
+        offsets[band] = min(offset, 0.0) if band.startswith("lower") else max(offset, 0.0)
+    return offsets
 
 
 def forecast_caseload(

@@ -1,6 +1,7 @@
 """The playbook's projections to 2028-29 from the warehouse marts, using ``forecast.py``.
 
-Caseload by provision (``forecast_caseload``) → unit costs (``unit_cost_history``,
+Caseload by provision (``forecast_caseload``; LA totals from the backtested model where DfE's history
+allows, ``with_backtested_totals``) → unit costs (``unit_cost_history``,
 ``project_unit_costs``) → spend (``project_spend``) → DSG balance unmitigated and mitigated
 (``project_dsg_balance``). The balance gets 80% and 95% bands here: total spend is scaled by the
 band ratio of the LA's total caseload (the ``ALL`` row), and the cumulative balance adds up the
@@ -11,17 +12,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .forecast import (
     BANDS,
     TOTAL,
+    TOTALS_DESIGN,
+    band_offsets,
     financial_year,
     forecast_caseload,
+    forecast_totals,
     harmonise_boundaries,
     project_dsg_balance,
     project_spend,
     project_unit_costs,
+    totals_errors,
     unit_cost_history,
 )
 
@@ -44,6 +50,12 @@ left join census
     and census.provision_type = provisions.provision_type
 order by 1, 2, 3
 """
+
+
+# DfE's LA totals on current boundaries (statements + EHC plans), for the LA totals' model and bands.
+PUBLIC_HISTORY_SQL = (
+    "select la_code, census_year, cast(all_plans as double) as plans from marts.fct_public_ehcp_history"
+)
 
 
 @dataclass
@@ -71,16 +83,51 @@ def project(
     dsg_plan: pd.DataFrame,
     mitigations: pd.DataFrame,
     to_census: int = TO_CENSUS,
+    public_history: pd.DataFrame | None = None,
 ) -> Projections:
     """Projections for every LA from its census caseload by provision (``CASELOAD_SQL``), its
-    HNB spend (fct_hnb_spend), DSG plan (fct_dsg_balance) and mitigations (fct_mitigations)."""
+    HNB spend (fct_hnb_spend), DSG plan (fct_dsg_balance) and mitigations (fct_mitigations); LA totals
+    from the backtested model where DfE's history (``PUBLIC_HISTORY_SQL``) allows (``with_backtested_totals``)."""
     history = harmonise_boundaries(caseload)
     forecast = forecast_caseload(history, to_year=to_census)
+    if public_history is not None:
+        forecast = with_backtested_totals(forecast, history, public_history)
     years = sorted(financial_year(forecast.census_year).unique())
     costs = project_unit_costs(unit_cost_history(hnb_spend, history), years)
     spend = project_spend(forecast, costs)
     balance = project_dsg_balance(spend, dsg_plan, mitigations)
     return Projections(history, forecast, costs, spend, with_balance_bands(balance, spend, forecast))
+
+
+def with_backtested_totals(forecast: pd.DataFrame, history: pd.DataFrame, public: pd.DataFrame) -> pd.DataFrame:
+    """``forecast_caseload`` output with each LA's total from the backtested model (``forecast_totals``,
+    England's growth from DfE's ``public`` history: la_code, census_year, plans on current boundaries)
+    and its bands calibrated on that model's errors in DfE's history (``band_offsets``); each provision's
+    forecast and bands are scaled so the provisions still add up to the total. Unchanged where the
+    public history does not reach back from the returns' last census far enough, and for an LA without
+    the censuses the model needs (docs/forecast_method.md §1)."""
+    origin = int(history.census_year.max())
+    public = public[public.census_year.le(origin)]
+    national = public.groupby("census_year").plans.sum()
+    offsets = band_offsets(totals_errors(public), origin)
+    if offsets is None or not {origin, origin - 1, origin - TOTALS_DESIGN["years"]} <= set(national.index):
+        return forecast
+    la_totals = history.groupby(["la_code", "census_year"], as_index=False).plans.sum()
+    horizons = sorted(int(y) - origin for y in forecast.census_year.unique() if y > origin)
+    totals = forecast_totals(la_totals, horizons, national=national, **TOTALS_DESIGN)
+    old = forecast[forecast.provision_type.eq(TOTAL)].set_index(["la_code", "census_year"]).forecast
+    new = totals.set_index(["la_code", "census_year"])
+    scale = (new.forecast / old.where(old > 0)).dropna()
+    keys = pd.MultiIndex.from_frame(forecast[["la_code", "census_year"]])
+    out = forecast.copy()
+    factor = scale.reindex(keys).fillna(1.0).to_numpy()
+    out[["forecast", *BANDS]] = out[["forecast", *BANDS]].mul(factor, axis=0)
+    is_total = out.provision_type.eq(TOTAL).to_numpy() & keys.isin(scale.index)
+    horizon = new.horizon.reindex(keys).to_numpy()
+    for band, offset in offsets.items():
+        out.loc[is_total, band] = out.forecast[is_total] * np.exp(offset * horizon[is_total])
+    out.loc[is_total, "method"] = "LA total: backtested model, bands from DfE's history (docs/forecast_method.md §3)"
+    return out
 
 
 def with_balance_bands(balance: pd.DataFrame, spend: pd.DataFrame, caseload: pd.DataFrame) -> pd.DataFrame:
