@@ -14,6 +14,7 @@ Method, assumptions and backtest: docs/forecast_method.md. All functions are pur
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -89,7 +90,7 @@ def harmonise_boundaries(caseload: pd.DataFrame, changes=BOUNDARY_CHANGES) -> pd
 # The LA-total model, chosen on the backtest's early origins (2013-2018, docs/forecast_method.md §3):
 # national momentum (last year's growth of the LAs' sum) plus a fifth of the LA's own deviation from
 # the national rate over three years.
-TOTALS_DESIGN = {"momentum": 1.0, "la_weight": 0.2, "years": 3}
+TOTALS_DESIGN: dict[str, Any] = {"momentum": 1.0, "la_weight": 0.2, "years": 3}
 CALIBRATION_YEARS = 3  # band_offsets learns from errors whose target is one of the last 3 censuses
 
 
