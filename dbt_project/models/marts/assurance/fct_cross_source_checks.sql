@@ -8,15 +8,25 @@ with thresholds as (
     from {{ ref('assurance_thresholds') }}
 ),
 
--- DfE's published caseload per LA and January census: the only columns read from the public mart.
-dfe_caseload as (
+-- The only columns read from the public mart, each named once here.
+public_caseload as (
     select
+        geographic_level,
         old_la_code as la_code,
         census_year,
-        max(ehcplans) as dfe_caseload
+        ehcplans as published_total
     from {{ ref('fct_public_ehcp_caseload') }}
-    where geographic_level = 'Local authority' and ehcplans is not null
-    group by old_la_code, census_year
+),
+
+-- DfE's published caseload per LA and January census (its total, repeated on each provision row).
+dfe_caseload as (
+    select
+        la_code,
+        census_year,
+        max(published_total) as dfe_caseload
+    from public_caseload
+    where geographic_level = 'Local authority' and published_total is not null
+    group by la_code, census_year
 ),
 
 la_caseload as (
