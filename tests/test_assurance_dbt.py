@@ -92,6 +92,12 @@ INJECTED = [
 ]
 
 
+# DfE's figure set to the sample's own caseload in even census years, so those are within 5% (the
+# sample's LAs are far smaller than the real ones): in the public data GX reads and in the public mart.
+SAMPLE_CASELOAD = "(select la_code, census_year, sum(ehcp_count) as n from marts.fct_ehcp_census group by all)"
+MATCHED = "old_la_code = s.la_code and {t}.census_year = s.census_year and s.census_year % 2 = 0"
+
+
 def _warehouse(built: Built, tmp_path: Path, injected: bool) -> DataPaths:
     """The built warehouse, or a copy with warnings injected and fct_cross_source_checks rebuilt on it."""
     if not injected:
@@ -101,6 +107,15 @@ def _warehouse(built: Built, tmp_path: Path, injected: bool) -> DataPaths:
     with duckdb.connect(str(paths.warehouse)) as con:
         for sql in INJECTED:
             con.execute(sql)
+        if built.has_public_data:
+            caseload = paths.public / "caseload.parquet"
+            con.execute(f"create temp table dfe as select * from read_parquet('{caseload}')")
+            for table in ("dfe", "marts.fct_public_ehcp_caseload"):
+                con.execute(
+                    f"update {table} set ehcplans = s.n from {SAMPLE_CASELOAD} as s "
+                    f"where geographic_level = 'Local authority' and {MATCHED.format(t=table)}"
+                )
+            con.execute(f"copy dfe to '{caseload}' (format parquet)")
     project = copy_dbt_project(tmp_path / "dbt_project")
     result = run_dbt(project, paths, "run", "--select", "fct_cross_source_checks")
     assert result.returncode == 0, result.stdout[-5000:]
@@ -140,7 +155,7 @@ def test_cross_source_checks_agree_with_the_gx_warnings(built, tmp_path, injecte
     kinds = {"W_HNB_VS_DSG", "W_ROLL_FORWARD", "W_UNIT_COST"} | ({"W_CASELOAD_DFE"} if built.has_public_data else set())
     assert {c for c, (_, n) in breaches.items() if n} >= kinds
     if injected:
-        assert {c for c, (b, n) in breaches.items() if 0 < b < n} >= kinds - {"W_CASELOAD_DFE"}
+        assert {c for c, (b, n) in breaches.items() if 0 < b < n} >= kinds
     print("breached / compared:", breaches)
 
 
