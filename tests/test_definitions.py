@@ -81,3 +81,10 @@ def test_every_asset_check_says_what_it_checks():
         "config": {"severity": "warn"},
     }
     assert describe_test(relationships) == "Every la_code is in dim_la.old_la_code (warns)"
+    regex = {
+        "test_metadata": {"name": "matches_regex", "kwargs": {"regex": "^[0-9]{3}$"}},
+        "column_name": "la_code",
+        "name": "t",
+        "config": {"meta": {"rule_code": "M_CODE"}},
+    }
+    assert describe_test(regex) == "Every la_code matches ^[0-9]{3}$, rule M_CODE (fails the build)"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
@@ -112,6 +113,9 @@ def test_cross_source_warnings_for_the_la_come_from_the_warehouse(data_paths):
 
     hnb = mart("fct_hnb_spend").assign(la_code=["869", "870"], spend_gbp=[1e6, 1e6])
     dsg = mart("fct_dsg_balance").assign(la_code=["869", "870"], scenario="ACTUAL", hnb_expenditure_gbp=[1.1e6, 1.1e6])
+    # 869's 2022-23 also warns, but this file holds 2023-24 only: not in its report
+    hnb = pd.concat([hnb, hnb.iloc[[0]].assign(financial_year="2022-23")], ignore_index=True)
+    dsg = pd.concat([dsg, dsg.iloc[[0]].assign(financial_year="2022-23")], ignore_index=True)
     with duckdb.connect(str(data_paths.warehouse)) as con:
         con.execute("CREATE SCHEMA marts")
         for name, frame in (("fct_hnb_spend", hnb), ("fct_dsg_balance", dsg)):
@@ -120,6 +124,7 @@ def test_cross_source_warnings_for_the_la_come_from_the_warehouse(data_paths):
     report = build_report(data_paths, "869", outcome.sha256)
     [warning] = report.warnings  # LA 869's only, not 870's
     assert warning["rule"] == "W_HNB_VS_DSG" and "2023-24" in warning["reason"] and "-9.1%" in warning["reason"]
+    assert "Compared with the ACTUAL hnb_expenditure_gbp of your DSG management plan" in warning["reason"]
     assert any("may predate this file" in n for n in report.notes)
 
 

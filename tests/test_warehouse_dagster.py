@@ -37,8 +37,10 @@ def assets(project):
 
 
 def own_keys(assets) -> list[dg.AssetKey]:
-    """The warehouse's assets without the public-data models and the playbook over them (they need DfE files)."""
-    return [key for key in assets.keys if "public" not in key.path[-1] and not key.path[-1].startswith("pb_")]
+    """The warehouse's assets without the public-data models and the models over them (the playbook and
+    fct_cross_source_checks: they need DfE files)."""
+    over_public = ("pb_", "fct_cross_source_checks")
+    return [key for key in assets.keys if "public" not in key.path[-1] and not key.path[-1].startswith(over_public)]
 
 
 def test_prepare_parses_only_when_the_project_changed(project):

@@ -23,6 +23,7 @@ OWN_MODELS = [
     "--exclude",
     "path:models/staging/public",
     "path:models/marts/public",
+    "path:models/marts/assurance",  # reads the public marts (tests/test_assurance_dbt.py builds it)
     "path:models/playbook",
     "--indirect-selection",
     "cautious",

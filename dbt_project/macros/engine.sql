@@ -69,3 +69,10 @@
 {% macro spark__contract_sql_type(data_type) -%}
     {{ return('VARCHAR' if data_type | lower == 'string' else data_type | upper) }}
 {%- endmacro %}
+
+{# Whether `value` matches the regular expression `pattern` (a string literal, unanchored: anchor it with ^ and $). #}
+{% macro regex_matches(value, pattern) -%}
+    {{ return(adapter.dispatch('regex_matches', 'dbv')(value, pattern)) }}
+{%- endmacro %}
+{% macro default__regex_matches(value, pattern) -%} regexp_matches({{ value }}, '{{ pattern }}') {%- endmacro %}
+{% macro spark__regex_matches(value, pattern) -%} {{ value }} rlike '{{ pattern }}' {%- endmacro %}

@@ -1,14 +1,16 @@
 """Dagster asset checks that run the stored GX suites: errors block downstream assets, warnings do not.
 
-Each raw table (``["raw", <table>]``) and key mart (``["warehouse", <mart>]``) is validated once a run
-(one ``multi_asset_check``), and the result is reported as two checks, one per rule group:
+GX checks what only it checks (``rules.py``): each raw table (``["raw", <table>]``) is validated once
+a run (one ``multi_asset_check``), and the result is reported as two checks, one per rule group:
 
-- ``conformance`` (blocking): the rows conform to the contract, the error rules (``C_*`` on the raw
-  layer, ``M_*`` on the marts), and any expectation that raised. A failure has severity ERROR, and
-  the assets downstream do not run.
-- ``warnings`` (not blocking): the warnings of spec §4 (in-table for raw tables, cross-source for
-  marts). A failure has severity WARN; nothing is blocked. Only assets whose suites hold warning
-  rules have one (the placements and mitigations suites, and ``fct_dsg_balance``'s, have none).
+- ``conformance`` (blocking): the rows conform to the contract, the error rules (``C_*``), and any
+  expectation that raised. A failure has severity ERROR, and the assets downstream do not run.
+- ``warnings`` (not blocking): the in-table warnings of spec §4. A failure has severity WARN; nothing
+  is blocked. Only raw tables whose suites hold warning rules have one.
+
+The marts' own rules (grain, blanks, codes, ranges: ``M_*``) are dbt tests, which Dagster runs as
+the marts' asset checks; GX does not check them again. A mart with a cross-source comparison has one
+GX check, ``warnings`` (spec §4 cross-source warnings, not blocking), on the comparison's frame.
 
 Raw tables are LA-partitioned: a partitioned run validates the current versions of its LAs, any
 other run every LA, a chunk of versions at a time. Marts are read from the warehouse, read-only.
@@ -25,7 +27,7 @@ from ..contract import TABLES
 from ..ingest.raw_store import RawStore
 from ..settings import DataPaths, PipelineSettings
 from . import data
-from .rules import MARTS, RULES
+from .rules import RULES
 from .validate import Outcome, Result, load_suite_dict, validate
 
 CONFORMANCE = "conformance"
@@ -198,20 +200,23 @@ def check_results(context: dg.AssetCheckExecutionContext, result: Result) -> Ite
 def check_specs(
     asset: dg.AssetKey, suites: list[str], what: dict[str, str], additional_deps: list[dg.AssetKey] | None = None
 ) -> list[dg.AssetCheckSpec]:
-    """``conformance`` for the asset, and ``warnings`` if its suites hold warning rules."""
+    """``conformance`` if its suites hold error rules (``what`` says what it checks), and ``warnings``
+    if they hold warning rules."""
     codes = suite_rules(suites)
     error_suites = ", ".join(s for s in suites if suite_rules([s]).get("error"))
-    specs = [
-        dg.AssetCheckSpec(
-            CONFORMANCE,
-            asset=asset,
-            blocking=True,
-            additional_deps=additional_deps,
-            description=f"Blocks downstream assets if it fails (severity ERROR). {what[CONFORMANCE]} Rules "
-            f"{', '.join(codes.get('error', []))} (GX {error_suites}); an expectation that cannot run "
-            "also fails it.",
+    specs = []
+    if codes.get("error") and CONFORMANCE in what:
+        specs.append(
+            dg.AssetCheckSpec(
+                CONFORMANCE,
+                asset=asset,
+                blocking=True,
+                additional_deps=additional_deps,
+                description=f"Blocks downstream assets if it fails (severity ERROR). {what[CONFORMANCE]} Rules "
+                f"{', '.join(codes['error'])} (GX {error_suites}); an expectation that cannot run "
+                "also fails it.",
+            )
         )
-    ]
     if codes.get("warning"):
         specs.append(
             dg.AssetCheckSpec(
@@ -272,8 +277,9 @@ def raw_check(table: str) -> dg.AssetChecksDefinition:
 
 
 def mart_suites(mart: str) -> list[str]:
-    """The suites a mart is validated with (the frames of ``data.mart_frames``)."""
-    return [mart, *([CROSS_SOURCE[mart]] if mart in CROSS_SOURCE else [])]
+    """The suites a mart is validated with (the frames of ``data.mart_frames``): its cross-source
+    comparison's, if it has one (its own rules are dbt tests)."""
+    return [CROSS_SOURCE[mart]] if mart in CROSS_SOURCE else []
 
 
 def mart_check(mart: str) -> dg.AssetChecksDefinition:
@@ -282,10 +288,7 @@ def mart_check(mart: str) -> dg.AssetChecksDefinition:
     specs = check_specs(
         asset,
         suites,
-        {
-            CONFORMANCE: f"The mart {mart}: its columns, unique grain, required keys and measures, codes and ranges.",
-            WARNINGS: "Spec §4 cross-source warnings, per LA and year.",
-        },
+        {WARNINGS: "Spec §4 cross-source warnings, per LA and year (also in the dbt model fct_cross_source_checks)."},
         additional_deps=[dg.AssetKey(k) for k in MART_INPUTS.get(mart, [])],
     )
 
@@ -293,7 +296,7 @@ def mart_check(mart: str) -> dg.AssetChecksDefinition:
         specs=specs,
         name=f"warehouse__{mart}_gx",
         can_subset=True,
-        description=f"One GX validation of {mart} (read-only), reported per rule group.",
+        description=f"One GX validation of {mart}'s cross-source comparison (read-only).",
     )
     def _checks(context: dg.AssetCheckExecutionContext, settings: PipelineSettings):
         paths = settings.paths
@@ -306,4 +309,4 @@ def mart_check(mart: str) -> dg.AssetChecksDefinition:
 
 
 RAW_CHECKS = [raw_check(t) for t in TABLES]
-MART_CHECKS = [mart_check(m) for m in MARTS]
+MART_CHECKS = [mart_check(m) for m in CROSS_SOURCE]

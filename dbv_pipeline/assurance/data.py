@@ -203,11 +203,11 @@ def validate_rows(table: str, rows: pa.Table) -> Result:
 
 
 def mart_frames(paths: DataPaths, mart: str, la_codes: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
-    """The suites a mart is validated with, and their frames (the mart, and its cross-source
-    comparison). Cross-source frames compare every LA (national medians need them all) and are
-    then limited to ``la_codes``."""
+    """The suites a mart is validated with, and their frames: its cross-source comparison, if it has
+    one (the mart's own rules are dbt tests). Cross-source frames compare every LA (national medians
+    need them all) and are then limited to ``la_codes``."""
     df = read_mart(paths, mart)
-    frames = {mart: df}
+    frames: dict[str, pd.DataFrame] = {}
     if mart == "fct_ehcp_census":
         frames["caseload_vs_dfe"] = derive.caseload_vs_dfe(df, dfe_caseload(paths))
     elif mart == "fct_hnb_spend":

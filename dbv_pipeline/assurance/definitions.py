@@ -1,6 +1,7 @@
-"""The assurance domain's Dagster definitions: GX asset checks on the raw tables and key marts
-(``conformance`` blocks, ``warnings`` does not), the version ledger's ``latest_files_accepted``
-check, and the LAs' feedback reports."""
+"""The assurance domain's Dagster definitions: GX asset checks on the raw tables (``conformance``
+blocks, ``warnings`` does not) and on the key marts' cross-source comparisons (``warnings``; the marts'
+own rules are dbt tests), the version ledger's ``latest_files_accepted`` check, and the LAs' feedback
+reports."""
 
 import dagster as dg
 

@@ -3,7 +3,8 @@
 It says what was received and what happened to it (per table: outcome, rows in, loaded, rejected),
 then lists every rejected file and row (line, column, value, reason, from the ingest's findings)
 and every warning: the ingest's, the GX warnings on the loaded version, and the cross-source
-warnings for the LA from the warehouse (when it has been built).
+warnings for the LA from the warehouse (when it has been built) that involve the file's own rows: its
+tables, and for a table sent by year, the years it holds. A cross-source warning names the other source.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ NEXT_STEPS = {
     "send the file again.",
 }
 # Cross-source comparisons (suite → the mart it is derived from, and the tables it concerns).
+# The rule of each comparison names the other source (``Rule.compares_with``, from the contract).
 CROSS_SOURCE = {
     "caseload_vs_dfe": ("fct_ehcp_census", {"placements"}),
     "hnb_vs_dsg": ("fct_hnb_spend", {"hnb_spend", "dsg_plan"}),
@@ -68,23 +70,24 @@ def _explain(rule_code: str, row: dict) -> str:
             f"{formats.money(row['in_year_balance_gbp'])}); the difference is "
             f"{formats.money(row['roll_forward_gap_gbp'])}."
         )
+    compared = f" Compared with {RULES[rule_code].compares_with}."
     if rule_code == "W_CASELOAD_DFE":
         return (
             f"{message}. January {row['census_year']}: {formats.count(row['la_caseload'])} plans in your return, "
             f"{formats.count(row['dfe_caseload'])} published by DfE "
-            f"({formats.percent(row['caseload_gap_ratio'] * 100, sign=True)})."
+            f"({formats.percent(row['caseload_gap_ratio'] * 100, sign=True)}).{compared}"
         )
     if rule_code == "W_HNB_VS_DSG":
         return (
             f"{message}. {row['financial_year']}: OUTTURN spend {formats.money(row['hnb_outturn_gbp'])}, DSG plan "
             f"ACTUAL expenditure {formats.money(row['dsg_actual_expenditure_gbp'])} "
-            f"({formats.percent(row['spend_gap_ratio'] * 100, sign=True)})."
+            f"({formats.percent(row['spend_gap_ratio'] * 100, sign=True)}).{compared}"
         )
     if rule_code == "W_UNIT_COST":
         return (
             f"{message}. {row['financial_year']} {row['provision_type']} {row['spend_type']}: "
             f"{formats.money(row['unit_cost_gbp'])} per plan, {row['unit_cost_ratio']:.1f} times the median "
-            f"{formats.money(row['national_median_gbp'])} of {row['las_in_median']} LAs."
+            f"{formats.money(row['national_median_gbp'])} of {row['las_in_median']} LAs.{compared}"
         )
     return message
 
@@ -276,8 +279,37 @@ def _cross_source(
     return by_la, missing
 
 
-def _cross_source_rows(cross, la_code: str, tables: set[str]) -> tuple[list[dict], list[str]]:
-    """The LA's cross-source warning rows and notes, for the comparisons that concern the tables."""
+def _file_years(paths: DataPaths, con: duckdb.DuckDBPyConnection, events: list[dict]) -> dict[str, set[str] | None]:
+    """The tables a file loaded, each with the years its version holds (a table sent by year), or None
+    (a table sent whole, such as placements: every year is the file's)."""
+    store = RawStore(paths)
+    years: dict[str, set[str] | None] = {}
+    for e in events:
+        column = TABLES[e["table_name"]].year_column
+        path = store.version_path(e["table_name"], e["la_code"], e["return_period"], e["source_sha256"])
+        if column is None or not path.exists():
+            years[e["table_name"]] = None
+            continue
+        rows = con.sql(f"SELECT DISTINCT {column} FROM read_parquet('{path}')").fetchall()
+        years[e["table_name"]] = {str(y) for (y,) in rows if y is not None}
+    return years
+
+
+def _involves(suite: str, example: dict, years: Mapping[str, set[str] | None]) -> bool:
+    """Whether a comparison involves the file's rows: a table it concerns is the file's, sent whole
+    or holding the comparison's year."""
+    year = example.get("financial_year")
+    for table in CROSS_SOURCE[suite][1] & set(years):
+        held = years[table]
+        if held is None or (year is not None and str(year) in held):
+            return True
+    return False
+
+
+def _cross_source_rows(cross, la_code: str, years: Mapping[str, set[str] | None]) -> tuple[list[dict], list[str]]:
+    """The LA's cross-source warning rows and notes, for the comparisons that involve the file's
+    tables and years (``_file_years``)."""
+    tables = set(years)
     suites = [s for s, (_, concerns) in CROSS_SOURCE.items() if concerns & tables]
     if not suites:
         return [], []
@@ -290,7 +322,13 @@ def _cross_source_rows(cross, la_code: str, tables: set[str]) -> tuple[list[dict
     made = [s for s in suites if s not in missing]
     notes = ["Cross-source checks use the warehouse as last built, which may predate this file."] if made else []
     notes += [missing[s] for s in suites if s in missing]
-    return gx_rows([o for s in made for o in by_la[s].get(la_code, [])], None), notes
+    outcomes = []
+    for s in made:
+        for o in by_la[s].get(la_code, []):
+            examples = [e for e in o.examples if _involves(s, e, years)]
+            if examples:
+                outcomes.append(replace(o, examples=examples, unexpected_count=len(examples)))
+    return gx_rows(outcomes, None), notes
 
 
 def build_reports(
@@ -349,7 +387,7 @@ def build_reports(
                 report.warnings += warning_rows.get((sha, event["table_name"]), [])
             report.pipeline_errors = gx_errors[sha] if loaded_events else 0
             if loaded_events:
-                rows, notes = _cross_source_rows(cross, la_code, {e["table_name"] for e in loaded_events})
+                rows, notes = _cross_source_rows(cross, la_code, _file_years(paths, con, loaded_events))
                 report.warnings += rows
                 report.notes += notes
             yield report

@@ -4,6 +4,9 @@
 of sync with the contract. The pipeline loads suites from the JSON (``load_suite``), never from
 here. Every expectation's ``meta`` carries ``rule_code`` and ``severity`` (``error`` or
 ``warning``, see ``rules.py``). Building suites needs no GX import; loading them does.
+
+GX holds only the rules whose home is ``gx``: the raw layer's conformance and in-table warnings, and
+the cross-source warnings. The marts' rules (``M_*``) are dbt tests, not suites.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 
 from ..contract import CONTRACT, TABLES, Column
 from ..settings import EXPECTATIONS_DIR
-from .rules import MARTS, RULES, column_scope
+from .rules import RULES, column_scope
 
 # Lineage columns the ingest adds to every raw table (docs/raw_layer.md).
 LINEAGE = ("source_file", "source_sha256", "source_line", "received_at", "return_period")
@@ -167,61 +170,6 @@ def roll_forward_suite() -> dict:
     )
 
 
-def mart_suite(name: str) -> dict:
-    """Errors that block: the mart has its columns, its grain is unique, codes and ranges hold."""
-    mart = MARTS[name]
-    source = {c.name: c for c in TABLES[mart.source].columns}
-    columns = mart.key + mart.measures + mart.optional
-    exps = [expectation("expect_column_to_exist", "M_COLUMN", f"{c} is present", column=c) for c in columns]
-    exps += [
-        expectation("expect_column_values_to_not_be_null", "M_REQUIRED", f"{c} is never blank", column=c)
-        for c in mart.key + mart.measures
-    ]
-    exps.append(
-        expectation(
-            "expect_compound_columns_to_be_unique",
-            "M_KEY",
-            f"one row per {', '.join(mart.key)}",
-            column_list=list(mart.key),
-            ignore_row_if="never",
-        )
-    )
-    for c in columns:
-        code_list = mart.codes.get(c) or (source[c].code_list if c in source else None)
-        if code_list:
-            exps.append(
-                expectation(
-                    "expect_column_values_to_be_in_set",
-                    "M_CODE",
-                    f"{c} is in code list {code_list}",
-                    column=c,
-                    value_set=CONTRACT.codes(code_list),
-                )
-            )
-        elif c in source and source[c].type in FORMATS:
-            exps.append(
-                expectation(
-                    "expect_column_values_to_match_regex",
-                    "M_CODE",
-                    f"{c} matches {FORMATS[source[c].type]}",
-                    column=c,
-                    regex=FORMATS[source[c].type],
-                )
-            )
-        minimum = mart.counts.get(c, source[c].min if c in source else None)
-        if minimum is not None:
-            exps.append(
-                expectation(
-                    "expect_column_values_to_be_between",
-                    "M_RANGE",
-                    f"{c} is at least {minimum}",
-                    column=c,
-                    min_value=minimum,
-                )
-            )
-    return suite(name, f"The {name} mart is complete and consistent", exps)
-
-
 def cross_source_suites() -> list[dict]:
     """On the derived frames of ``derive.caseload_vs_dfe``, ``hnb_vs_dsg`` and ``unit_cost_vs_median``."""
     caseload, spend, cost = (RULES[c].threshold for c in ("W_CASELOAD_DFE", "W_HNB_VS_DSG", "W_UNIT_COST"))
@@ -274,7 +222,6 @@ def build_suites() -> dict[str, dict]:
     """Every suite by name (the JSON file is ``<name>.json``)."""
     suites = [raw_suite(t) for t in TABLES]
     suites.append(roll_forward_suite())
-    suites += [mart_suite(m) for m in MARTS]
     suites += cross_source_suites()
     return {s["name"]: s for s in suites}
 

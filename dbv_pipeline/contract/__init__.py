@@ -86,6 +86,43 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class AssuranceRule:
+    """A rule of ``assurance_rules``: its home (``gx`` or ``dbt``), and for a cross-source or
+    roll-forward warning its threshold, the measure compared with it and the other source."""
+
+    code: str
+    severity: str  # "warning" or "error"
+    home: str
+    message: str  # ``{threshold}`` is filled in (``message``); ``template`` keeps it
+    fields: tuple[str, ...] = ()
+    threshold: float | None = None
+    measure: str | None = None  # "gap_gbp" or "gap_ratio" (breached beyond ±threshold), "ratio" (above it)
+    compares_with: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The message in plain words, its threshold filled in."""
+        return self.message.format(threshold=self.threshold) if self.threshold is not None else self.message
+
+
+@dataclass(frozen=True)
+class MartRules:
+    """What a key mart must hold (rules ``M_*``, tested by dbt): see ``marts`` in the contract."""
+
+    name: str
+    source: str  # the contract table it is built from
+    key: tuple[str, ...]
+    measures: tuple[str, ...]  # present and never blank
+    optional: tuple[str, ...] = ()  # present, may be blank
+    codes: dict[str, str] = field(default_factory=dict)
+    minimums: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.key + self.measures + self.optional
+
+
+@dataclass(frozen=True)
 class CodeList:
     name: str
     description: str
@@ -106,6 +143,8 @@ class Contract:
     personal_column_tokens: frozenset[str] = frozenset()
     limits: dict[str, int] = field(default_factory=dict)
     reserved_columns: frozenset[str] = frozenset()
+    assurance_rules: dict[str, AssuranceRule] = field(default_factory=dict)
+    marts: dict[str, MartRules] = field(default_factory=dict)
 
     def is_personal_column(self, name: str) -> bool:
         """Whether a (normalised) header names personal data: exactly, by a part, or by a word."""
@@ -166,6 +205,31 @@ def load_contract(path: Path = SPEC_PATH) -> Contract:
         for section in ("file_rules", "row_check_rules")
         for code, spec in raw[section].items()
     }
+    assurance_rules = {
+        code: AssuranceRule(
+            code,
+            spec["severity"],
+            spec["home"],
+            spec["message"],
+            tuple(spec.get("fields") or ()),
+            spec.get("threshold"),
+            spec.get("measure"),
+            spec.get("compares_with"),
+        )
+        for code, spec in raw["assurance_rules"].items()
+    }
+    marts = {
+        name: MartRules(
+            name,
+            spec["source"],
+            tuple(spec["key"]),
+            tuple(spec["measures"]),
+            tuple(spec.get("optional") or ()),
+            dict(spec.get("codes") or {}),
+            dict(spec.get("minimums") or {}),
+        )
+        for name, spec in raw["marts"].items()
+    }
     pd = raw["personal_data"]
     return Contract(
         spec_version=raw["spec_version"],
@@ -180,6 +244,8 @@ def load_contract(path: Path = SPEC_PATH) -> Contract:
         personal_column_tokens=frozenset(pd.get("column_name_tokens", ())),
         limits={k: int(v) for k, v in raw["limits"].items()},
         reserved_columns=frozenset(raw["reserved_columns"]),
+        assurance_rules=assurance_rules,
+        marts=marts,
     )
 
 

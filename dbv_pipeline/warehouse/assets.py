@@ -80,9 +80,15 @@ def describe_test(test: Mapping[str, Any]) -> str:
         "relationships": f"Every {column} is in {parent}.{kwargs.get('field')}",
         "accepted_values": f"{column} is one of: " + ", ".join(map(str, kwargs.get("values", []))),
         "expression_is_true": f"Every row: {kwargs.get('expression')}",
+        "columns_exist": "Has the columns " + ", ".join(kwargs.get("columns", [])),
+        "matches_regex": f"Every {column} matches {kwargs.get('regex')}",
+        "at_least": f"No {column} is below {kwargs.get('min_value')}",
     }.get(meta.get("name"))
-    dagster_meta = (test.get("config", {}).get("meta") or test.get("meta") or {}).get("dagster", {})
+    test_meta = test.get("config", {}).get("meta") or test.get("meta") or {}
+    dagster_meta = test_meta.get("dagster", {})
     said = said or dagster_meta.get("description") or test.get("description") or f"dbt test {test['name']}"
+    if test_meta.get("rule_code"):  # an assurance rule whose home is dbt (docs/assurance.md)
+        said += f", rule {test_meta['rule_code']}"
     severity = str(test.get("config", {}).get("severity", "error")).lower()
     return f"{said} ({'warns' if severity == 'warn' else 'fails the build'})"
 
