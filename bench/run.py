@@ -287,7 +287,7 @@ def prepare_sample(folder: Path, multiplier: float, la_count: int | None) -> dic
     from dbv_pipeline.sample.las import load_las
 
     shutil.rmtree(folder, ignore_errors=True)
-    codes = [la.old_la_code for la in load_las()][:la_count] if la_count else None
+    codes = [la.la_code for la in load_las()][:la_count] if la_count else None
     print(f"  generating the sample (multiplier {multiplier:g}) into {folder} …", flush=True)
     summary = generate_sample(folder / "landing", la_codes=codes, multiplier=multiplier)
     facts = {

@@ -130,7 +130,7 @@ def run_demo(settings: PipelineSettings, *, multiplier: float, la_count: int | N
     if not any(paths.landing.glob("*.*")):
         from .sample.las import load_las
 
-        codes = [la.old_la_code for la in load_las()][:la_count] if la_count else None
+        codes = [la.la_code for la in load_las()][:la_count] if la_count else None
         say(f"[1/3] Sample: generating SYNTHETIC returns into {paths.landing} …")
         say(f"      {generate_sample(paths.landing, la_codes=codes, multiplier=multiplier)}")
     else:

@@ -49,6 +49,9 @@ INTEGRATION_TESTS = {
         "test_each_suite_loads_in_gx_and_round_trips",
         "test_data_docs_are_built_for_each_run",
     },
+    # the playbook sample (fixture playbook_sample)
+    "test_warehouse_naming.py": {"test_every_la_code_column_of_a_built_warehouse_holds_3_digit_codes"},
+    "test_warehouse_contracts.py": {"test_every_playbook_column_of_a_built_warehouse_is_described"},
     "test_playbook_evaluation.py": {
         "test_zero_effect_gives_no_finding_after_adjustment",
         "test_injected_effect_is_recovered_and_significant",

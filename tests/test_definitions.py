@@ -75,12 +75,12 @@ def test_every_asset_check_says_what_it_checks():
     checks = [graph.get(key) for key in graph.asset_check_keys]
     assert len(checks) > 200 and not [check.key for check in checks if not check.description]
     relationships = {
-        "test_metadata": {"name": "relationships", "kwargs": {"to": "ref('dim_la')", "field": "old_la_code"}},
+        "test_metadata": {"name": "relationships", "kwargs": {"to": "ref('dim_la')", "field": "la_code"}},
         "column_name": "la_code",
         "name": "t",
         "config": {"severity": "warn"},
     }
-    assert describe_test(relationships) == "Every la_code is in dim_la.old_la_code (warns)"
+    assert describe_test(relationships) == "Every la_code is in dim_la.la_code (warns)"
     regex = {
         "test_metadata": {"name": "matches_regex", "kwargs": {"regex": "^[0-9]{3}$"}},
         "column_name": "la_code",

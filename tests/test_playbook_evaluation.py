@@ -27,7 +27,7 @@ def cohorts() -> pd.DataFrame:
     n = N_DBV + N_NONE + N_SV
     return pd.DataFrame(
         {
-            "old_la_code": [str(300 + i) for i in range(n)],
+            "la_code": [str(300 + i) for i in range(n)],
             "programme": ["DBV"] * N_DBV + ["NONE"] * N_NONE + ["SAFETY_VALVE"] * N_SV,
             "tranche": [1] * 20 + [2] * 20 + [3] * 15 + [None] * (N_NONE + N_SV),
             "diagnostic_start_date": ["2022-06-01"] * 20
@@ -62,7 +62,7 @@ def simulate(effect, reps: int = 1, seed: int = 0, sv_shock: float = 10.0) -> pd
         frames.append(
             pd.DataFrame(
                 {
-                    "old_la_code": np.repeat(c.old_la_code, len(YEARS)),
+                    "la_code": np.repeat(c.la_code, len(YEARS)),
                     "year": np.tile(YEARS, len(c)),
                     "indicator": f"sim{r:03d}",
                     "value": value.ravel(),
@@ -123,21 +123,21 @@ def test_placebo_start_before_the_programme():
 
 def test_not_yet_treated_comparisons_and_windows():
     c = cohorts()
-    panel = simulate(constant(0.0))[["old_la_code", "year", "value"]]
+    panel = simulate(constant(0.0))[["la_code", "year", "value"]]
     s = stack(panel, c, leads=2, lags=0)  # tranche 3 (2023) is not yet treated within tranche 1's window
     first = s[s.cohort.eq(1)]
     assert first.year.between(2020, 2022).all()
-    assert set(first[~first.treated].old_la_code) == set(c.old_la_code[N_DBV - 15 : N_DBV + N_NONE])
-    assert not set(c.old_la_code[c.programme.eq("SAFETY_VALVE")]) & set(s.old_la_code)
+    assert set(first[~first.treated].la_code) == set(c.la_code[N_DBV - 15 : N_DBV + N_NONE])
+    assert not set(c.la_code[c.programme.eq("SAFETY_VALVE")]) & set(s.la_code)
 
 
 def test_within_transformation_matches_dummy_regression():
     """Unbalanced panel: absorbed fixed effects give the same coefficient as explicit dummies."""
-    s = stack(simulate(constant(2.0), seed=5)[["old_la_code", "year", "value"]], cohorts())
+    s = stack(simulate(constant(2.0), seed=5)[["la_code", "year", "value"]], cohorts())
     s = s.sample(frac=0.8, random_state=1).reset_index(drop=True)
     post = (s.treated & s.event_time.ge(0)).astype(float).to_frame("post")
     beta, cov, _, _ = _fit(s, post, 0.95)
-    unit = pd.get_dummies(s.cohort.astype(str) + s.old_la_code, dtype=float)
+    unit = pd.get_dummies(s.cohort.astype(str) + s.la_code, dtype=float)
     period = pd.get_dummies(s.cohort.astype(str) + s.year.astype(str), dtype=float).iloc[:, 1:]
     x = np.column_stack([post.to_numpy(), unit.to_numpy(), period.to_numpy()])
     exact = np.linalg.lstsq(x, s.value.to_numpy(), rcond=None)[0][0]
@@ -172,7 +172,7 @@ def test_injected_effect_is_recovered_and_significant():
 
 def test_a_differential_pre_trend_is_flagged():
     panel = simulate(constant(0.0), seed=14)
-    dbv = panel.old_la_code.isin(cohorts().old_la_code[cohorts().programme.eq("DBV")])
+    dbv = panel.la_code.isin(cohorts().la_code[cohorts().programme.eq("DBV")])
     panel.loc[dbv, "value"] += 1.5 * (panel.year[dbv] - 2015)  # DBV LAs drift up from the start
     summary, _ = event_study(panel, cohorts())
     assert summary.pretrend_p.iloc[0] < 0.05 and "parallel trends doubtful" in summary.pretrend_flag.iloc[0]
@@ -182,27 +182,25 @@ def test_a_differential_pre_trend_is_flagged():
 
 def test_permutation_keeps_the_tranche_sizes_among_eligible_las():
     c = cohorts()
-    las = eligible_las(c, c.old_la_code)
+    las = eligible_las(c, c.la_code)
     assert len(las) == N_DBV + N_NONE  # Safety Valve LAs are never relabelled
     fake = permuted_cohorts(c, las, np.random.default_rng(0))
     assert fake.groupby("programme").size().to_dict() == c.groupby("programme").size().to_dict()
     assert fake.dropna(subset=["tranche"]).tranche.value_counts().to_dict() == c.tranche.value_counts().to_dict()
-    assert set(fake.old_la_code[fake.programme.eq("SAFETY_VALVE")]) == set(
-        c.old_la_code[c.programme.eq("SAFETY_VALVE")]
-    )
+    assert set(fake.la_code[fake.programme.eq("SAFETY_VALVE")]) == set(c.la_code[c.programme.eq("SAFETY_VALVE")])
 
 
 def test_abolished_codes_are_never_comparisons():
     panel = simulate(constant(0.0), seed=16)
-    old = panel[panel.old_la_code.eq("400")].assign(old_la_code="928")  # Northamptonshire, not in cohorts
-    s = stack(pd.concat([panel, old])[["old_la_code", "year", "value"]], cohorts())
-    assert "928" not in set(s.old_la_code) and "400" in set(s.old_la_code)
+    old = panel[panel.la_code.eq("400")].assign(la_code="928")  # Northamptonshire, not in cohorts
+    s = stack(pd.concat([panel, old])[["la_code", "year", "value"]], cohorts())
+    assert "928" not in set(s.la_code) and "400" in set(s.la_code)
     assert "928" not in eligible_las(cohorts(), ["928", "400"])
 
 
 def test_size_weights_recover_a_common_effect():
     c = cohorts()
-    weights = pd.DataFrame({"old_la_code": c.old_la_code, "weight": np.linspace(100, 5000, len(c))})
+    weights = pd.DataFrame({"la_code": c.la_code, "weight": np.linspace(100, 5000, len(c))})
     summary, _ = event_study(simulate(constant(3.0), seed=17), c, weights=weights)
     assert summary.weighted.iloc[0] and summary.ci_low.iloc[0] < 3.0 < summary.ci_high.iloc[0]
 

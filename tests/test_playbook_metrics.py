@@ -220,10 +220,10 @@ def test_benchmark_phrases_follow_the_rules(con, metrics):
         con.sql("select la_code, group_code from playbook.pb_la_groups").df().groupby("group_code").la_code.agg(set)
     )
     neighbours = (
-        con.sql("select old_la_code, neighbour_old_la_code from marts.dim_statistical_neighbours")
+        con.sql("select la_code, neighbour_la_code from marts.dim_statistical_neighbours")
         .df()
-        .groupby("old_la_code")
-        .neighbour_old_la_code.agg(set)
+        .groupby("la_code")
+        .neighbour_la_code.agg(set)
     )
     values = metrics[metrics.year == 2025].set_index(["metric", "la_code"]).value
     mismatches = []

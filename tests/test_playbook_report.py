@@ -256,7 +256,7 @@ def test_exports_say_who_each_la_is(sample, out):
     """Every export with an la_code has the LA's name, region, programme and tranche beside it, as in
     marts.dim_la; an LA outside DBV has no tranche."""
     with duckdb.connect(str(sample.paths.warehouse), read_only=True) as con:
-        las = con.sql("select old_la_code as la_code, la_name, region_name, programme, tranche from marts.dim_la").df()
+        las = con.sql("select la_code, la_name, region_name, programme, tranche from marts.dim_la").df()
     for name in ("pb_la_year_metrics", "pb_benchmark_labels", "caseload_forecast", "spend_forecast"):
         frame = pd.read_parquet(out.exports / f"{name}.parquet")
         if frame.empty:

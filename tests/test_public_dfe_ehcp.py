@@ -119,10 +119,10 @@ def national_indicators(con) -> pd.DataFrame:
 
 def test_national_totals(warehouse):
     national = national_indicators(warehouse)
-    assert national.loc[2025, "ehcplans"] == 638_745
-    assert national.loc[2019, "ehcplans"] == 353_995
+    assert national.loc[2025, "ehcp_count"] == 638_745
+    assert national.loc[2019, "ehcp_count"] == 353_995
     caseload = mart(warehouse, "fct_public_ehcp_caseload", "geographic_level = 'National'")
-    assert caseload.groupby("census_year").plans.sum()[2025] == 638_745  # placements add up in 2025
+    assert caseload.groupby("census_year").ehcp_count.sum()[2025] == 638_745  # placements add up in 2025
 
 
 def test_la_totals_match_the_release(warehouse):
@@ -135,16 +135,16 @@ def test_la_totals_match_the_release(warehouse):
     got = mart(
         warehouse,
         "fct_public_ehcp_indicators",
-        "geographic_level = 'Local authority' and ehcplans is not null and census_year >= 2019",
+        "geographic_level = 'Local authority' and ehcp_count is not null and census_year >= 2019",
     )
-    assert dict(zip(zip(got.area_code, got.census_year), got.ehcplans)) == expected
+    assert dict(zip(zip(got.area_code, got.census_year), got.ehcp_count)) == expected
     assert {("909", 2023), ("942", 2024), ("928", 2021), ("940", 2022), ("837", 2019)} <= set(expected)
 
 
 def test_provision_mapping_for_sample_las(warehouse):
     rows = {(r["old_la_code"], r["time_period"]): r for r in headline(release_rows("caseload.csv"))}
     caseload = mart(warehouse, "fct_public_ehcp_caseload", "geographic_level = 'Local authority'")
-    plans = caseload.set_index(["area_code", "census_year", "provision_type"]).plans.sort_index()
+    plans = caseload.set_index(["area_code", "census_year", "provision_type"]).ehcp_count.sort_index()
     for code, period in [("869", "202425"), ("909", "202021"), ("330", "202324")]:
         r, year = rows[(code, period)], int(period[:4]) + 1
         got = plans.loc[(code, year)]
@@ -531,7 +531,7 @@ def test_an_unreadable_release_does_not_stop_a_run_that_builds_on_the_public_dat
 def test_the_history_mart_is_on_current_boundaries_from_2010(warehouse):
     history = mart(warehouse, "fct_public_ehcp_history")
     assert history.census_year.min() == 2010 and history.census_year.max() == 2025
-    assert history.groupby("census_year").la_code.nunique().eq(150).all()
-    bcp = history[history.la_code.eq("838+839")].set_index("census_year")
-    assert bcp.loc[2019, "old_la_codes"] == "835+836+837" and bcp.loc[2020, "old_la_codes"] == "838+839"
+    assert history.groupby("census_year").area_code.nunique().eq(150).all()
+    bcp = history[history.area_code.eq("838+839")].set_index("census_year")
+    assert bcp.loc[2019, "la_codes"] == "835+836+837" and bcp.loc[2020, "la_codes"] == "838+839"
     assert bcp.loc[2012, "statements"] > 0 and pd.isna(bcp.loc[2022, "statements"])

@@ -15,7 +15,7 @@ from dbv_pipeline.settings import DataPaths
 from harness.warehouse import RawLayer, copy_dbt_project, run_dbt
 
 COHORTS = (
-    "old_la_code,la_name,programme,tranche,diagnostic_start_date,source\n"
+    "la_code,la_name,programme,tranche,diagnostic_start_date,source\n"
     "869,West Berkshire,DBV,1,2022-09-01,test\n"
     "301,Barking and Dagenham,SAFETY_VALVE,,,test\n"
 )
@@ -250,8 +250,9 @@ def census(con, la: str, year: int) -> dict[tuple, int]:
 
 def test_every_model_and_test_passes(scenario):
     _, _, results = scenario
+    exposures = [r["unique_id"] for r in results if r["unique_id"].startswith("exposure.")]
     failed = [(r["unique_id"], r["status"]) for r in results if r["status"] not in ("success", "pass")]
-    assert failed == []
+    assert failed == [(e, "no-op") for e in exposures]  # the playbook report and exports: nothing to run
     assert any(r["unique_id"].startswith("test.dbv.assert_flows_reconcile_to_census") for r in results)
 
 
@@ -411,14 +412,14 @@ def test_dim_la_joins_programme_cohorts(scenario):
         for code, *rest in rows(
             con,
             """
-        select old_la_code, new_la_code, programme, tranche, diagnostic_start_date from marts.dim_la""",
+        select la_code, ons_la_code, programme, tranche, diagnostic_start_date from marts.dim_la""",
         )
     }
     assert len(las) == 153
     assert las["869"] == ["E06000037", "DBV", 1, dt.date(2022, 9, 1)]
     assert las["301"] == ["E09000002", "SAFETY_VALVE", None, None]
     assert las["302"][1:] == ["NONE", None, None]  # not in the cohort file
-    neighbours = rows(con, "select count(*), count(distinct old_la_code) from marts.dim_statistical_neighbours")
+    neighbours = rows(con, "select count(*), count(distinct la_code) from marts.dim_statistical_neighbours")
     assert neighbours == [(1530, 153)]
 
 

@@ -157,7 +157,7 @@ class Report:
 @cache
 def _la_names() -> dict[str, str]:
     with (SEEDS_DIR / "la_lookup.csv").open(encoding="utf-8") as handle:
-        return {r["old_la_code"]: r["la_name"] for r in csv.DictReader(handle)}
+        return {r["la_code"]: r["la_name"] for r in csv.DictReader(handle)}
 
 
 def _blank(value) -> bool:

@@ -34,8 +34,8 @@ PLAYBOOK_MARTS = [
 ]
 
 
-SIZE_SQL = """select old_la_code, avg(ehcplans)::double as weight from marts.fct_public_ehcp_indicators
-where geographic_level = 'Local authority' and ehcplans is not null group by old_la_code"""
+SIZE_SQL = """select la_code, avg(ehcp_count)::double as weight from marts.fct_public_ehcp_indicators
+where geographic_level = 'Local authority' and ehcp_count is not null group by la_code"""
 
 
 class EvaluationConfig(dg.Config):
@@ -155,7 +155,7 @@ def evaluation(
 
     paths, out, warehouse = _context(settings)
     indicators = read_output(out.outcome_indicators, "outcome_indicators")
-    cohorts = warehouse.table("marts", "dim_la", ["old_la_code", "programme", "tranche", "diagnostic_start_date"])
+    cohorts = warehouse.table("marts", "dim_la", ["la_code", "programme", "tranche", "diagnostic_start_date"])
     note = None
     if indicators.empty:
         note = NO_PUBLIC_DATA + " The evaluation is empty."
@@ -165,12 +165,12 @@ def evaluation(
         context.log.warning(note)
         summary, events = pd.DataFrame(columns=SUMMARY_COLUMNS), pd.DataFrame(columns=EVENT_COLUMNS)
     else:
-        las = indicators[indicators.la_code.notna()].rename(columns={"la_code": "old_la_code"})
+        las = indicators[indicators.la_code.notna()]
         # event_study compares tranches with ==: a nullable Int32 tranche (NA for non-DBV LAs) would
         # make every comparison LA's `treated` NA, so pass plain floats.
         weights = warehouse.query(SIZE_SQL) if config.weight_by_size else None
         summary, events = event_study(
-            las[["old_la_code", "year", "indicator", "value"]],
+            las[["la_code", "year", "indicator", "value"]],
             cohorts.astype({"tranche": float}),
             permutations=config.permutations,
             weights=weights,
@@ -240,7 +240,7 @@ def report(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.
     kinds={"csv", "parquet", "excel"},
     deps=[
         *(playbook_key(n) for n in ("forecasts", "outcome_indicators", "evaluation")),
-        *(warehouse_key(m) for m in (*PLAYBOOK_MARTS, "pb_outcome_indicators")),
+        *(warehouse_key(m) for m in (*PLAYBOOK_MARTS, "pb_outcome_indicators", "dim_la")),  # dim_la: LA details
     ],
     automation_condition=REFRESH_ON_UPSTREAM_UPDATE,
 )

@@ -53,23 +53,23 @@ EVENT_COLUMNS = ["indicator", "event_time", "estimate", "std_error", "ci_low", "
 
 
 def cohort_starts(cohorts: pd.DataFrame) -> pd.DataFrame:
-    """old_la_code, programme, tranche, start_year: DBV LAs get their tranche's first diagnostic year."""
+    """la_code, programme, tranche, start_year: DBV LAs get their tranche's first diagnostic year."""
     c = cohorts.assign(diagnostic_start_date=pd.to_datetime(cohorts.diagnostic_start_date))
     dbv = c.programme.eq("DBV") & c.tranche.notna()
     first = c[dbv].groupby("tranche").diagnostic_start_date.min().dt.year
-    return c.assign(start_year=c.tranche.map(first).where(dbv))[["old_la_code", "programme", "tranche", "start_year"]]
+    return c.assign(start_year=c.tranche.map(first).where(dbv))[["la_code", "programme", "tranche", "start_year"]]
 
 
 def stack(panel: pd.DataFrame, cohorts: pd.DataFrame, *, leads: int = LEADS, lags: int = LAGS) -> pd.DataFrame:
     """The stacked panel: one stack per DBV tranche with its clean comparisons, years g − leads … g + lags.
 
-    ``panel``: old_la_code, year, value. LAs missing from ``cohorts`` count as programme NONE, except the
+    ``panel``: la_code, year, value. LAs missing from ``cohorts`` count as programme NONE, except the
     codes of abolished LAs, which are left out. Returns the panel rows with cohort (the tranche whose
     stack it is), treated (bool) and event_time (year − g).
     """
     starts = cohort_starts(cohorts)
-    panel = panel[~panel.old_la_code.isin(predecessor_codes())]
-    panel = panel.merge(starts, on="old_la_code", how="left").fillna({"programme": "NONE"})
+    panel = panel[~panel.la_code.isin(predecessor_codes())]
+    panel = panel.merge(starts, on="la_code", how="left").fillna({"programme": "NONE"})
     panel = panel[panel.programme.isin(["DBV", "NONE"]) & (panel.programme.eq("NONE") | panel.start_year.notna())]
     frames = []
     for tranche, g in starts.dropna(subset=["start_year"]).groupby("tranche").start_year.first().items():
@@ -101,15 +101,15 @@ def event_study(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """DiD estimate and event-time coefficients for each indicator.
 
-    ``indicators``: old_la_code, year, indicator, value (tidy, LA × year). ``cohorts``: old_la_code,
+    ``indicators``: la_code, year, indicator, value (tidy, LA × year). ``cohorts``: la_code,
     programme (DBV, SAFETY_VALVE, NONE), tranche (1–3), diagnostic_start_date. ``permutations``: draws
     of the randomisation test (0: none; then the cluster-robust p-value is the one adjusted).
-    ``weights``: old_la_code, weight (e.g. the LA's plans) for a weighted fit. Returns (SUMMARY_COLUMNS
+    ``weights``: la_code, weight (e.g. the LA's plans) for a weighted fit. Returns (SUMMARY_COLUMNS
     per indicator, EVENT_COLUMNS per indicator and event time with the reference −1 at 0).
     """
     summaries, events = [], []
     panels = {
-        name: rows[["old_la_code", "year", "value"]]
+        name: rows[["la_code", "year", "value"]]
         for name, rows in indicators.dropna(subset=["value"]).groupby("indicator", sort=True)
     }
     for indicator, rows in panels.items():
@@ -142,8 +142,8 @@ def event_study(
                 if pre_p < ALPHA
                 else "",
                 "weighted": weights is not None,
-                "n_las_treated": s[s.treated].old_la_code.nunique(),
-                "n_las_control": s[~s.treated].old_la_code.nunique(),
+                "n_las_treated": s[s.treated].la_code.nunique(),
+                "n_las_control": s[~s.treated].la_code.nunique(),
                 "label": LABEL,
             }
         )
@@ -185,22 +185,22 @@ def holm(p_values) -> np.ndarray:
 
 def eligible_las(cohorts: pd.DataFrame, las) -> list[str]:
     """LAs whose programme label may be permuted: DBV or NONE, not an abolished code."""
-    programme = pd.Series(list(las), index=list(las)).map(cohorts.set_index("old_la_code").programme).fillna("NONE")
+    programme = pd.Series(list(las), index=list(las)).map(cohorts.set_index("la_code").programme).fillna("NONE")
     return sorted(la for la, p in programme.items() if p in ("DBV", "NONE") and la not in predecessor_codes())
 
 
 def permuted_cohorts(cohorts: pd.DataFrame, las: list[str], rng: np.random.Generator) -> pd.DataFrame:
     """``cohorts`` with the DBV labels (programme, tranche, start date) shuffled among ``las``."""
-    full = pd.DataFrame({"old_la_code": las}).merge(cohorts, on="old_la_code", how="left").fillna({"programme": "NONE"})
+    full = pd.DataFrame({"la_code": las}).merge(cohorts, on="la_code", how="left").fillna({"programme": "NONE"})
     labels = full[["programme", "tranche", "diagnostic_start_date"]].iloc[rng.permutation(len(full))]
-    shuffled = pd.concat([full[["old_la_code"]], labels.reset_index(drop=True)], axis=1)
-    return pd.concat([cohorts[~cohorts.old_la_code.isin(las)], shuffled], ignore_index=True)
+    shuffled = pd.concat([full[["la_code"]], labels.reset_index(drop=True)], axis=1)
+    return pd.concat([cohorts[~cohorts.la_code.isin(las)], shuffled], ignore_index=True)
 
 
 def _permuted_t(panels, names, cohorts, permutations, seed, leads, lags, weights) -> np.ndarray:
     """t statistics of the DiD for each draw (rows) and indicator (columns) under permuted labels."""
     rng = np.random.default_rng(seed)
-    las = eligible_las(cohorts, set().union(*(set(panels[n].old_la_code) for n in names)))
+    las = eligible_las(cohorts, set().union(*(set(panels[n].la_code) for n in names)))
     out = np.full((permutations, len(names)), np.nan)
     for draw in range(permutations):
         fake = permuted_cohorts(cohorts, las, rng)
@@ -219,7 +219,7 @@ def _post(s: pd.DataFrame) -> pd.DataFrame:
 def _weights(s: pd.DataFrame, weights: pd.DataFrame | None) -> np.ndarray | None:
     if weights is None:
         return None
-    w = s.old_la_code.map(weights.set_index("old_la_code").weight).astype(float)
+    w = s.la_code.map(weights.set_index("la_code").weight).astype(float)
     return w.fillna(w.median()).to_numpy()
 
 
@@ -239,7 +239,7 @@ def _fit(
 
     Returns estimates, their covariance, the t critical value and the degrees of freedom (G − 1).
     """
-    units = pd.factorize(s.cohort.astype(str) + "|" + s.old_la_code.astype(str))[0]
+    units = pd.factorize(s.cohort.astype(str) + "|" + s.la_code.astype(str))[0]
     periods = pd.factorize(s.cohort.astype(str) + "|" + s.year.astype(str))[0]
     w = np.ones(len(s)) if weights is None else weights
     data = _within(np.column_stack([s.value.to_numpy(float), regressors.to_numpy(float)]), [units, periods], w)
@@ -248,7 +248,7 @@ def _fit(
     bread = np.linalg.pinv(x.T @ x)
     beta = bread @ x.T @ y
     resid = y - x @ beta
-    clusters = pd.factorize(s.old_la_code)[0]
+    clusters = pd.factorize(s.la_code)[0]
     n_clusters, n, k = clusters.max() + 1, len(y), x.shape[1] + periods.max() + 1
     scores = np.zeros((n_clusters, x.shape[1]))
     np.add.at(scores, clusters, x * resid[:, None])

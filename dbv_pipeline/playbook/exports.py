@@ -43,7 +43,7 @@ SHEET_NAMES = {
     "pb_outcome_indicators": "outcome_indicators",
 }
 README_TITLE = "DBV in SEND playbook export"
-# Who each LA is, beside every la_code (marts.dim_la, whose old_la_code is the return's la_code).
+# Who each LA is, beside every la_code (marts.dim_la, keyed by the same 3-digit la_code).
 LA_DETAILS = ["la_name", "region_name", "programme", "tranche"]
 
 
@@ -65,7 +65,7 @@ def collect(paths: DataPaths) -> dict[str, pd.DataFrame]:
     for folder, names in OUTPUT_TABLES.items():
         for name in names:
             tables[name] = read_output(getattr(out, folder), name)
-    las = warehouse.table("marts", "dim_la", ["old_la_code", *LA_DETAILS]).rename(columns={"old_la_code": "la_code"})
+    las = warehouse.table("marts", "dim_la", ["la_code", *LA_DETAILS])
     return {name: with_la_details(frame, las) for name, frame in tables.items()}
 
 

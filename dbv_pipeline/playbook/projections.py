@@ -54,7 +54,7 @@ order by 1, 2, 3
 
 # DfE's LA totals on current boundaries (statements + EHC plans), for the LA totals' model and bands.
 PUBLIC_HISTORY_SQL = (
-    "select la_code, census_year, cast(all_plans as double) as plans from marts.fct_public_ehcp_history"
+    "select area_code as la_code, census_year, cast(all_plans as double) as plans from marts.fct_public_ehcp_history"
 )
 
 

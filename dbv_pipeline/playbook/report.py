@@ -137,7 +137,7 @@ class ReportData:
             select metrics.la_code, coalesce(la.la_name, metrics.la_code) as la_name,
                 coalesce(la.programme, 'NONE') as programme, la.tranche, la.diagnostic_start_date, la.region_name
             from (select distinct la_code from playbook.pb_la_year_metrics) as metrics
-            left join marts.dim_la as la on la.old_la_code = metrics.la_code
+            left join marts.dim_la as la on la.la_code = metrics.la_code
             order by la_name""").set_index("la_code")
         caseload = read_output(out.forecasts, "caseload_forecast")
         notes = {
@@ -153,9 +153,8 @@ class ReportData:
             group_stats=warehouse.table("playbook", "pb_group_stats"),
             benchmarks=warehouse.table("playbook", "pb_benchmarks", BENCHMARK_COLUMNS),
             neighbours=warehouse.query("""
-                select old_la_code as la_code, neighbour_old_la_code as neighbour_la_code, neighbour_rank,
-                    neighbour_la_name
-                from marts.dim_statistical_neighbours order by old_la_code, neighbour_rank"""),
+                select la_code, neighbour_la_code, neighbour_rank, neighbour_la_name
+                from marts.dim_statistical_neighbours order by la_code, neighbour_rank"""),
             dsg=warehouse.table("marts", "fct_dsg_balance"),
             caseload_forecast=caseload[caseload.provision_type.eq(TOTAL)] if len(caseload) else caseload,
             balance_forecast=read_output(out.forecasts, "dsg_balance_forecast"),

@@ -287,28 +287,28 @@ def _file_base(base: dict, table: str, rows: int = 50) -> pd.DataFrame:
 @_file_fault("binary_file", "dsg_plan", FILE_REJECTED, "unreadable or binary file")
 def _binary_file(la, base, period, r):
     blob = r.integers(0, 256, 2048, dtype=np.uint8).tobytes()
-    return csv_name(la.old_la_code, "dsg_plan", period), b"\x00\x01PK\x03\x04" + blob, []
+    return csv_name(la.la_code, "dsg_plan", period), b"\x00\x01PK\x03\x04" + blob, []
 
 
 @_file_fault("unknown_table", "pupils", FILE_REJECTED, "unknown table name")
 def _unknown_table(la, base, period, r):
-    return f"{la.old_la_code}_pupils_{period}.csv", _file_base(base, "placements"), []
+    return f"{la.la_code}_pupils_{period}.csv", _file_base(base, "placements"), []
 
 
 @_file_fault("malformed_filename", "placements", FILE_REJECTED, "malformed filename")
 def _malformed_filename(la, base, period, r):
-    return f"{la.old_la_code}_placements_{period}_FINAL.csv", _file_base(base, "placements"), []
+    return f"{la.la_code}_placements_{period}_FINAL.csv", _file_base(base, "placements"), []
 
 
 @_file_fault("malformed_period", "placements", FILE_REJECTED, "malformed period")
 def _malformed_period(la, base, period, r):
-    return f"{la.old_la_code}_placements_{period.replace('-', '')}.csv", _file_base(base, "placements"), []
+    return f"{la.la_code}_placements_{period.replace('-', '')}.csv", _file_base(base, "placements"), []
 
 
 @_file_fault("missing_required_column", "placements", FILE_REJECTED, "required column missing", "sex")
 def _missing_required_column(la, base, period, r):
     frame = _file_base(base, "placements").drop(columns="sex")
-    return csv_name(la.old_la_code, "placements", period), frame, []
+    return csv_name(la.la_code, "placements", period), frame, []
 
 
 @_file_fault("no_data_rows", "hnb_spend", FILE_REJECTED, "no data rows")
@@ -316,23 +316,23 @@ def _no_data_rows(la, base, period, r):
     columns = TABLES["hnb_spend"].column_names
     empty = "," * (len(columns) - 1) + "\n"
     text = ",".join(columns) + "\n" + empty + "\n" + empty
-    return csv_name(la.old_la_code, "hnb_spend", period), text.encode(), []
+    return csv_name(la.la_code, "hnb_spend", period), text.encode(), []
 
 
 @_file_fault("la_code_mismatch", "hnb_spend", FILE_REJECTED, "la_code differs from the file's LA", "la_code")
 def _la_code_mismatch(la, base, period, r):
     frame = _file_base(base, "hnb_spend")
-    others = [x.old_la_code for x in load_las() if x.old_la_code != la.old_la_code]
+    others = [x.la_code for x in load_las() if x.la_code != la.la_code]
     k = int(r.integers(len(frame)))
     frame.loc[k, "la_code"] = others[int(r.integers(len(others)))]
-    return csv_name(la.old_la_code, "hnb_spend", period), frame, [k]
+    return csv_name(la.la_code, "hnb_spend", period), frame, [k]
 
 
 @_file_fault("personal_data_column", "placements", FILE_REJECTED, "personal data column (upn)", "UPN")
 def _personal_data_column(la, base, period, r):
     frame = _file_base(base, "placements")
     frame.insert(2, "UPN", "")
-    return csv_name(la.old_la_code, "placements", period), frame, []
+    return csv_name(la.la_code, "placements", period), frame, []
 
 
 @_file_fault("upn_value", "placements", FILE_REJECTED, "a UPN/ULN-like value", "child_id")
@@ -340,7 +340,7 @@ def _upn_value(la, base, period, r):
     frame = _file_base(base, "placements")
     k = int(r.integers(len(frame)))
     frame.loc[k, "child_id"] = "K" + "".join(map(str, r.integers(0, 10, 12)))
-    return csv_name(la.old_la_code, "placements", period), frame, [k]
+    return csv_name(la.la_code, "placements", period), frame, [k]
 
 
 @_file_fault("ten_digit_child_id", "placements", FILE_REJECTED, "10-digit child_id (a ULN)", "child_id")
@@ -348,7 +348,7 @@ def _ten_digit_child_id(la, base, period, r):
     frame = _file_base(base, "placements")
     k = int(r.integers(len(frame)))
     frame.loc[k, "child_id"] = str(int(r.integers(1_000_000_000, 9_999_999_999)))
-    return csv_name(la.old_la_code, "placements", period), frame, [k]
+    return csv_name(la.la_code, "placements", period), frame, [k]
 
 
 @_file_fault("postcode_value", "mitigations", FILE_REJECTED, "a full UK postcode in a text value", "title")
@@ -356,7 +356,7 @@ def _postcode_value(la, base, period, r):
     frame = _file_base(base, "mitigations")
     k = int(r.integers(len(frame)))
     frame.loc[k, "title"] = f"{frame.loc[k, 'title']} at the hub, {POSTCODE}"
-    return csv_name(la.old_la_code, "mitigations", period), frame, [k]
+    return csv_name(la.la_code, "mitigations", period), frame, [k]
 
 
 FAULT_CLASSES: tuple[str, ...] = tuple(_FILE_FAULTS) + tuple(_ROW_FAULTS)
@@ -386,16 +386,16 @@ def plan_faults(fault_ids: list[str], las: list[LocalAuthority], seed: int, faul
     """Spread faults over the LAs, largest first: row faults of one table go to different LAs
     (sharing a file only when there are fewer LAs than faults), file faults to their own files."""
     weight = la_params(seed).weight
-    order = sorted(las, key=lambda la: (-weight[la.index], la.old_la_code))
+    order = sorted(las, key=lambda la: (-weight[la.index], la.la_code))
     out, slot = [], 0
     for fault in fault_ids:
         if fault in _ROW_FAULTS:
-            out.append(Assignment(fault, order[slot % len(order)].old_la_code, fy_label(fault_year)))
+            out.append(Assignment(fault, order[slot % len(order)].la_code, fy_label(fault_year)))
             slot += 1
     file_faults = [f for f in fault_ids if f in _FILE_FAULTS]
     for k, fault in enumerate(file_faults):
         la = order[(slot + k) % len(order)]
-        out.append(Assignment(fault, la.old_la_code, fy_label(fault_year - 1 - k // len(order))))
+        out.append(Assignment(fault, la.la_code, fy_label(fault_year - 1 - k // len(order))))
     return out
 
 
@@ -423,7 +423,7 @@ def write_faults(
             by_table.setdefault(FAULTS[a.fault].table, []).append(a)
     for table, group in by_table.items():
         draft = Draft(table, _text(base[table], table), base[table])
-        name = csv_name(la.old_la_code, table, group[0].period)
+        name = csv_name(la.la_code, table, group[0].period)
         for a in sorted(group, key=lambda a: _KIND_ORDER[FAULTS[a.fault].kind]):
             cls, fn = _ROW_FAULTS[a.fault]
             rows = fn(draft, rng(seed, S_FAULTS, la.index, FAULT_CLASSES.index(a.fault)))

@@ -214,7 +214,7 @@ def hnb_spend_table(la: LocalAuthority, f: Finance, period: int, first_year: int
             rows.append((fy_label(y), RECOUPMENT[0], spend_type, -recouped, RECOUPMENT[1]))
     years, codes, types, amounts, lines = (np.array(c) for c in zip(*rows))
     return {
-        "la_code": np.full(len(rows), la.old_la_code),
+        "la_code": np.full(len(rows), la.la_code),
         "financial_year": years,
         "provision_type": codes,
         "spend_type": types,
@@ -248,7 +248,7 @@ def plan_and_mitigations(
     years, scenarios, inc, exp, cum = zip(*rows)
     inc, exp = np.array(inc, dtype=float), np.array(exp, dtype=float)
     plan = {
-        "la_code": np.full(len(rows), la.old_la_code),
+        "la_code": np.full(len(rows), la.la_code),
         "financial_year": np.array([fy_label(y) for y in years]),
         "scenario": np.array(scenarios),
         "hnb_income_gbp": inc,
@@ -307,7 +307,7 @@ def _mitigations(la, f, period, forecast_years, income, unmitigated, seed, progr
         )
     ids, loe, title, st, years, saving, grants = (np.array(c) for c in zip(*rows))
     table = {
-        "la_code": np.full(len(rows), la.old_la_code),
+        "la_code": np.full(len(rows), la.la_code),
         "mitigation_id": ids,
         "line_of_enquiry": loe,
         "title": title,

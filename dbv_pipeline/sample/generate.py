@@ -29,7 +29,7 @@ from .placements import History, placements_table, simulate
 from .variations import CANONICAL, VARIATIONS, XLSX, format_table, sample_layout
 from .workbook import write_workbook
 
-Progress = Callable[[int, int, str], None]  # (LAs done, LAs in all, old_la_code just written)
+Progress = Callable[[int, int, str], None]  # (LAs done, LAs in all, la_code just written)
 
 
 @dataclass
@@ -137,16 +137,16 @@ def generate_sample(
         h = simulate(seed, la, params, multiplier, day(years[-1] + 1, 3, 31))
         f = finance_truth(seed, la, params, h, years[-1])
         for year in years:
-            tables = build_return(la, h, f, year, first, seed, programme[la.old_la_code])
-            _write_return(landing, la, fy_label(year), tables, layout.get(la.old_la_code), summary)
-        mine = [a for a in assignments if a.la_code == la.old_la_code]
+            tables = build_return(la, h, f, year, first, seed, programme[la.la_code])
+            _write_return(landing, la, fy_label(year), tables, layout.get(la.la_code), summary)
+        mine = [a for a in assignments if a.la_code == la.la_code]
         if mine:
-            base = build_return(la, h, f, fault_year, min(first, fault_year), seed, programme[la.old_la_code])
+            base = build_return(la, h, f, fault_year, min(first, fault_year), seed, programme[la.la_code])
             written = fault_injection.write_faults(landing, la, mine, base, seed)
             entries += written
             summary.fault_files += sorted({e["file"] for e in written})
         if progress:
-            progress(done, len(las), la.old_la_code)
+            progress(done, len(las), la.la_code)
 
     summary.files = sorted(set(summary.files) | set(summary.fault_files))
     summary.fault_files = sorted(summary.fault_files)
@@ -164,14 +164,14 @@ def _write_return(
     for name, columns in tables.items():
         summary.rows[name] += len(columns["la_code"])
     if variation == XLSX:
-        name = xlsx_name(la.old_la_code, period)
-        write_workbook(landing / name, tables, la.old_la_code, la.la_name, period)
+        name = xlsx_name(la.la_code, period)
+        write_workbook(landing / name, tables, la.la_code, la.la_name, period)
         summary.files.append(name)
         summary.variations[name] = XLSX
         return
     style = VARIATIONS.get(variation, CANONICAL)
     for table, columns in tables.items():
-        name = csv_name(la.old_la_code, table, period)
+        name = csv_name(la.la_code, table, period)
         write_csv(landing / name, format_table(columns, TABLES[table], style), style)
         summary.files.append(name)
         if variation:

@@ -92,8 +92,8 @@ def national_active_plans(census_year: int) -> float:
 @dataclass(frozen=True)
 class LocalAuthority:
     index: int  # position in la_lookup.csv: the key of every random stream for this LA
-    la_code: str  # new ONS code
-    old_la_code: str  # the 3-digit DfE code used in returns
+    la_code: str  # the 3-digit DfE code used in returns
+    ons_la_code: str  # the 9-character ONS code
     la_name: str
     region_code: str
     region_name: str
@@ -105,21 +105,21 @@ def load_las() -> tuple[LocalAuthority, ...]:
     with open(settings.SEEDS_DIR / "la_lookup.csv", newline="", encoding="utf-8") as f:
         rows = [r for r in csv.DictReader(f) if r and any((v or "").strip() for v in r.values())]
     return tuple(
-        LocalAuthority(i, r["la_code"], r["old_la_code"], r["la_name"], r["region_code"], r["region_name"])
+        LocalAuthority(i, r["la_code"], r["ons_la_code"], r["la_name"], r["region_code"], r["region_name"])
         for i, r in enumerate(rows)
     )
 
 
 def select_las(la_codes) -> list[LocalAuthority]:
-    """The LAs for the given old_la_codes (all when None), in lookup order."""
+    """The LAs for the given 3-digit la_codes (all when None), in lookup order."""
     las = load_las()
     if la_codes is None:
         return list(las)
     wanted = {str(c).strip() for c in la_codes}
-    unknown = wanted - {la.old_la_code for la in las}
+    unknown = wanted - {la.la_code for la in las}
     if unknown:
-        raise ValueError(f"unknown old_la_code(s): {sorted(unknown)}")
-    return [la for la in las if la.old_la_code in wanted]
+        raise ValueError(f"unknown la_code(s): {sorted(unknown)}")
+    return [la for la in las if la.la_code in wanted]
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def la_params(seed: int) -> LaParams:
     n = len(las)
     r = rng(seed, S_PARAMS)
     weight = r.lognormal(0.0, 0.55, n)
-    weight[[la.index for la in las if la.old_la_code in TINY_LAS]] *= 0.02
+    weight[[la.index for la in las if la.la_code in TINY_LAS]] *= 0.02
     surplus = r.random(n) < 0.15
     deficit = np.where(surplus, r.uniform(-0.04, 0.0, n), np.minimum(r.lognormal(np.log(0.03), 0.8, n), 0.25))
     return LaParams(

@@ -383,7 +383,7 @@ def simulate(seed: int, la: LocalAuthority, params: LaParams, multiplier: float,
 def child_ids(la: LocalAuthority, child: np.ndarray) -> np.ndarray:
     """Pseudonymous ids ``C`` + 8 base-36 characters: a bijection of (LA, child), unique nationally."""
     modulus = 36**8  # the multiplier is coprime with it (odd, not a multiple of 3), so this is a bijection
-    key = ((int(la.old_la_code) * 10_000_000 + child.astype(np.int64)) * 735_632_791 + 982_451_653) % modulus
+    key = ((int(la.la_code) * 10_000_000 + child.astype(np.int64)) * 735_632_791 + 982_451_653) % modulus
     alphabet = np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype=np.uint8).astype(np.uint32)
     codes = np.empty((len(child), 9), dtype=np.uint32)
     codes[:, 0] = ord("C")
@@ -409,7 +409,7 @@ def placements_table(la: LocalAuthority, h: History, history_start: int, as_at: 
     ended = h.plan_end[child] <= as_at
     spell_end = h.spell_end[keep]
     return {
-        "la_code": np.full(len(child), la.old_la_code),
+        "la_code": np.full(len(child), la.la_code),
         "child_id": child_ids(la, child),
         "date_of_birth": _dates(h.dob[child]),
         "sex": np.array(SEXES)[h.sex[child]],

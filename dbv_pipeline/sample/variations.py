@@ -49,7 +49,7 @@ _MESSY = {"primary_need": " Primary-Need ", "financial_year": "Financial-Year"}
 
 
 def sample_layout(seed: int, xlsx_share: float = 0.05, variations: bool = True) -> dict[str, str]:
-    """old_la_code → ``"xlsx"`` or a variation name, for the LAs that are not canonical CSV.
+    """la_code → ``"xlsx"`` or a variation name, for the LAs that are not canonical CSV.
 
     Workbooks go to smaller-than-median LAs (keeping workbooks modest); each variation to three LAs.
     """
@@ -58,13 +58,13 @@ def sample_layout(seed: int, xlsx_share: float = 0.05, variations: bool = True) 
     weight = la_params(seed).weight
     small = [la for la in las if weight[la.index] < np.median(weight)]
     n_xlsx = int(round(xlsx_share * len(las)))
-    layout = {la.old_la_code: XLSX for la in (small[k] for k in r.permutation(len(small))[:n_xlsx])}
+    layout = {la.la_code: XLSX for la in (small[k] for k in r.permutation(len(small))[:n_xlsx])}
     if variations:
-        rest = [la for la in las if la.old_la_code not in layout]
+        rest = [la for la in las if la.la_code not in layout]
         order = r.permutation(len(rest))
         for k, name in enumerate(VARIATIONS):
             for j in order[k * LAS_PER_VARIATION : (k + 1) * LAS_PER_VARIATION]:
-                layout[rest[j].old_la_code] = name
+                layout[rest[j].la_code] = name
     return layout
 
 

@@ -10,8 +10,8 @@ cohorts as (
 )
 
 select
-    las.old_la_code,
-    las.la_code as new_la_code,
+    las.la_code,
+    las.ons_la_code,
     las.la_name,
     las.region_code,
     las.region_name,
@@ -21,4 +21,4 @@ select
     cohorts.source as cohort_source
 from las
 left join cohorts
-    on las.old_la_code = cohorts.old_la_code
+    on las.la_code = cohorts.la_code

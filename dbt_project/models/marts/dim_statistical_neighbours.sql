@@ -1,4 +1,4 @@
--- One row per LA and statistical neighbour, by old (3-digit) codes.
+-- One row per LA and statistical neighbour, by DfE's 3-digit LA codes.
 
 with neighbours as (
     select * from {{ ref('statistical_neighbours') }}
@@ -9,15 +9,15 @@ las as (
 )
 
 select
-    la.old_la_code,
-    neighbour.old_la_code as neighbour_old_la_code,
-    neighbours.sn as neighbour_rank,
-    trim(neighbours.sn_prox) as proximity,
-    la.la_code as new_la_code,
-    neighbour.la_code as neighbour_new_la_code,
+    la.la_code,
+    neighbour.la_code as neighbour_la_code,
+    neighbours.neighbour_rank,
+    trim(neighbours.proximity) as proximity,
+    la.ons_la_code,
+    neighbour.ons_la_code as neighbour_ons_la_code,
     neighbour.la_name as neighbour_la_name
 from neighbours
 inner join las as la
-    on neighbours.la_code = la.la_code
+    on neighbours.ons_la_code = la.ons_la_code
 inner join las as neighbour
-    on neighbours.sn_code = neighbour.la_code
+    on neighbours.neighbour_ons_la_code = neighbour.ons_la_code

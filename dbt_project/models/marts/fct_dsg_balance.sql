@@ -8,7 +8,7 @@ select
     hnb_expenditure_gbp,
     in_year_balance_gbp,
     cumulative_balance_gbp,
-    100.0 * in_year_balance_gbp / nullif(hnb_income_gbp, 0) as in_year_balance_pct_of_income,
-    100.0 * cumulative_balance_gbp / nullif(hnb_income_gbp, 0) as cumulative_balance_pct_of_income,
+    cast(100.0 * in_year_balance_gbp / nullif(hnb_income_gbp, 0) as double) as in_year_balance_pct_of_income,
+    cast(100.0 * cumulative_balance_gbp / nullif(hnb_income_gbp, 0) as double) as cumulative_balance_pct_of_income,
     return_period
 from {{ ref('stg_raw__dsg_plan') }}

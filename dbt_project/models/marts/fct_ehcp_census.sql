@@ -5,7 +5,7 @@
 
 select
     la_code,
-    census_year,
+    cast(census_year as bigint) as census_year,
     census_date,
     provision_type,
     primary_need,

@@ -32,8 +32,8 @@ flows as (
         plans.la_code,
         'NEW' as flow_type,
         plans.ehcp_start_date as flow_date,
-        null::string as cease_reason,
-        null::string as from_provision_type,
+        cast(null as string) as cease_reason,
+        cast(null as string) as from_provision_type,
         plans.first_provision_type as to_provision_type
     from plans
 
@@ -45,7 +45,7 @@ flows as (
         plans.ehcp_end_date + 1 as flow_date,
         plans.cease_reason,
         plans.last_provision_type as from_provision_type,
-        null::string as to_provision_type
+        cast(null as string) as to_provision_type
     from plans
     where plans.ehcp_end_date is not null
 
@@ -55,7 +55,7 @@ flows as (
         spells.la_code,
         'MOVE' as flow_type,
         spells.placement_start_date as flow_date,
-        null::string as cease_reason,
+        cast(null as string) as cease_reason,
         spells.previous_provision_type as from_provision_type,
         spells.provision_type as to_provision_type
     from spells
@@ -64,7 +64,7 @@ flows as (
 
 select
     flow_years.la_code,
-    flow_years.flow_year,
+    cast(flow_years.flow_year as bigint) as flow_year,
     flow_years.flow_period_start,
     flow_years.flow_period_end,
     flows.flow_type,

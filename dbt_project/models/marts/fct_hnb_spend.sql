@@ -5,7 +5,7 @@ select
     financial_year,
     provision_type,
     spend_type,
-    sum(spend_gbp) as spend_gbp,
+    cast(sum(spend_gbp) as decimal(18, 2)) as spend_gbp,
     count(*) as line_count,
     any_value(return_period) as return_period
 from {{ ref('stg_raw__hnb_spend') }}

@@ -15,8 +15,8 @@ select
     lines_of_enquiry.label as line_of_enquiry_label,
     mitigations.status,
     count(*) as mitigation_count,
-    sum(mitigations.saving_gbp) as saving_gbp,
-    sum(mitigations.dbv_grant_gbp) as dbv_grant_gbp,
+    cast(sum(mitigations.saving_gbp) as decimal(18, 2)) as saving_gbp,
+    cast(sum(mitigations.dbv_grant_gbp) as decimal(18, 2)) as dbv_grant_gbp,
     any_value(mitigations.return_period) as return_period
 from mitigations
 left join lines_of_enquiry

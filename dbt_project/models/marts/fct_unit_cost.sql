@@ -90,10 +90,10 @@ select
     provision_type,
     spend_type,
     spend_gbp,
-    start_census_ehcp_count,
-    end_census_ehcp_count,
-    average_ehcp_count,
-    spend_gbp / nullif(average_ehcp_count, 0) as unit_cost_gbp,
-    costed_placements,
-    total_placement_cost_gbp / nullif(costed_placements, 0) as mean_placement_cost_gbp
+    cast(start_census_ehcp_count as bigint) as start_census_ehcp_count,
+    cast(end_census_ehcp_count as bigint) as end_census_ehcp_count,
+    cast(average_ehcp_count as double) as average_ehcp_count,
+    cast(spend_gbp / nullif(average_ehcp_count, 0) as double) as unit_cost_gbp,
+    cast(costed_placements as bigint) as costed_placements,
+    cast(total_placement_cost_gbp / nullif(costed_placements, 0) as double) as mean_placement_cost_gbp
 from joined

@@ -38,7 +38,7 @@ group_ranks as (
 
 -- Each LA's neighbour set: itself and its statistical neighbours.
 neighbour_sets as (
-    select old_la_code as la_code, neighbour_old_la_code as member_la_code
+    select la_code, neighbour_la_code as member_la_code
     from {{ ref('dim_statistical_neighbours') }}
     union all
     select distinct la_code, la_code

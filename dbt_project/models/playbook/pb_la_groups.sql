@@ -9,7 +9,7 @@ with las as (
         dim_la.tranche
     from {{ ref('pb_la_year_metrics') }} as metrics
     left join {{ ref('dim_la') }} as dim_la
-        on dim_la.old_la_code = metrics.la_code
+        on dim_la.la_code = metrics.la_code
 )
 
 select

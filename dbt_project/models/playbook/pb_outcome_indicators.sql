@@ -46,7 +46,7 @@ wide as (
 tidy as (
     {%- for indicator, column in indicator_columns.items() %}
         select
-            geographic_level, area_code, area_name, old_la_code, calendar_year, census_year,
+            geographic_level, area_code, area_name, la_code, calendar_year, census_year,
             '{{ indicator }}' as indicator, cast({{ column }} as double) as value
         from wide
         {%- if not loop.last %}
@@ -63,7 +63,7 @@ select
     tidy.geographic_level,
     tidy.area_code,
     tidy.area_name,
-    tidy.old_la_code as la_code,
+    tidy.la_code,
     tidy.calendar_year as year,
     tidy.census_year,
     tidy.indicator,

@@ -12,9 +12,9 @@ with thresholds as (
 public_caseload as (
     select
         geographic_level,
-        old_la_code as la_code,
+        la_code,
         census_year,
-        ehcplans as published_total
+        total_ehcp_count as published_total
     from {{ ref('fct_public_ehcp_caseload') }}
 ),
 
@@ -200,7 +200,7 @@ measured as (
 select
     cast(rule_code as {{ dbt.type_string() }}) as rule_code,
     cast(la_code as {{ dbt.type_string() }}) as la_code,
-    cast(census_year as integer) as census_year,
+    cast(census_year as bigint) as census_year,
     cast(financial_year as {{ dbt.type_string() }}) as financial_year,
     cast(scenario as {{ dbt.type_string() }}) as scenario,
     cast(provision_type as {{ dbt.type_string() }}) as provision_type,

@@ -16,7 +16,7 @@ by_provision as (
         area_code,
         census_year,
         provision_type,
-        sum(plans)::bigint as plans
+        cast(sum(ehcp_count) as bigint) as ehcp_count
     from caseload
     group by geographic_level, area_code, census_year, provision_type
 )
@@ -27,20 +27,20 @@ select
     totals.area_name,
     totals.region_code,
     totals.region_name,
-    totals.old_la_code,
+    totals.la_code,
     totals.la_name,
     totals.time_period,
-    totals.census_year,
+    cast(totals.census_year as bigint) as census_year,
     by_provision.provision_type,
-    by_provision.plans,
-    100.0 * by_provision.plans / nullif(sum(by_provision.plans) over (
+    by_provision.ehcp_count,
+    cast(100.0 * by_provision.ehcp_count / nullif(sum(by_provision.ehcp_count) over (
         partition by totals.geographic_level, totals.area_code, totals.census_year
-    ), 0) as pct_of_plans_by_placement,
-    totals.ehcplans
+    ), 0) as double) as pct_of_plans_by_placement,
+    cast(totals.ehcp_count as bigint) as total_ehcp_count
 from by_provision
 inner join totals
     on
         by_provision.geographic_level = totals.geographic_level
         and by_provision.area_code = totals.area_code
         and by_provision.census_year = totals.census_year
-where totals.ehcplans is not null
+where totals.ehcp_count is not null

@@ -18,39 +18,39 @@ boundary_changes as (
 ),
 
 harmonised as (
-    select distinct predecessor_code as old_la_code, harmonised_code, harmonised_name from boundary_changes
+    select distinct predecessor_code as la_code, harmonised_code, harmonised_name from boundary_changes
     union
-    select distinct successor_code as old_la_code, harmonised_code, harmonised_name from boundary_changes
+    select distinct successor_code as la_code, harmonised_code, harmonised_name from boundary_changes
 ),
 
 mapped as (
     select
-        coalesce(harmonised.harmonised_code, totals.old_la_code) as la_code,
-        coalesce(harmonised.harmonised_name, totals.la_name) as la_name,
+        coalesce(harmonised.harmonised_code, totals.la_code) as area_code,
+        coalesce(harmonised.harmonised_name, totals.la_name) as area_name,
         harmonised.harmonised_code is not null as harmonised,
-        totals.old_la_code,
+        totals.la_code,
         totals.census_year,
-        totals.ehcplans,
+        totals.ehcp_count,
         totals.statements,
         totals.all_plans,
         newplans.new_plans
     from totals
-    left join harmonised on harmonised.old_la_code = totals.old_la_code
+    left join harmonised on harmonised.la_code = totals.la_code
     left join newplans
         on
-            newplans.old_la_code = totals.old_la_code
+            newplans.la_code = totals.la_code
             and newplans.census_year = totals.census_year
 )
 
 select
-    la_code,
-    {{ arg_max('la_name', 'census_year') }} as la_name,
+    area_code,
+    {{ arg_max('area_name', 'census_year') }} as area_name,
     bool_or(harmonised) as harmonised,
-    {{ string_agg_ordered('old_la_code', "'+'", 'old_la_code') }} as old_la_codes,
-    census_year,
-    sum(ehcplans)::bigint as ehcplans,
-    sum(statements)::bigint as statements,
-    sum(all_plans)::bigint as all_plans,
-    sum(new_plans)::bigint as new_plans
+    {{ string_agg_ordered('la_code', "'+'", 'la_code') }} as la_codes,
+    cast(census_year as bigint) as census_year,
+    cast(sum(ehcp_count) as bigint) as ehcp_count,
+    cast(sum(statements) as bigint) as statements,
+    cast(sum(all_plans) as bigint) as all_plans,
+    cast(sum(new_plans) as bigint) as new_plans
 from mapped
-group by la_code, census_year
+group by area_code, census_year

@@ -8,5 +8,5 @@ select
     {{ public_key_columns() }},
     provision_type,
     dfe_column,
-    plans
+    plans as ehcp_count
 from source

@@ -7,7 +7,7 @@ with source as (
 
 select distinct
     {{ public_key_columns() }},
-    ehcplans,
+    ehcplans as ehcp_count,
     total_statements as statements,
     (coalesce(ehcplans, 0) + coalesce(total_statements, 0))::bigint as all_plans
 from source

@@ -8,6 +8,6 @@ select
     {{ public_key_columns() }},
     primary_need,
     dfe_column,
-    plans,
-    ehc_plans as ehcplans
+    plans as ehcp_count,
+    ehc_plans as total_ehcp_count
 from source
