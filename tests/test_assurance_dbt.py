@@ -95,7 +95,12 @@ INJECTED = [
 # DfE's figure set to the sample's own caseload in even census years, so those are within 5% (the
 # sample's LAs are far smaller than the real ones): in the public data GX reads and in the public mart.
 SAMPLE_CASELOAD = "(select la_code, census_year, sum(ehcp_count) as n from marts.fct_ehcp_census group by all)"
-MATCHED = "old_la_code = s.la_code and {t}.census_year = s.census_year and s.census_year % 2 = 0"
+MATCHED = "{t}.{code} = s.la_code and {t}.census_year = s.census_year and s.census_year % 2 = 0"
+# The public data's DfE names (Parquet) and the mart's warehouse names: (table, code, total).
+PUBLIC_CASELOADS = (
+    ("dfe", "old_la_code", "ehcplans"),
+    ("marts.fct_public_ehcp_caseload", "la_code", "total_ehcp_count"),
+)
 
 
 def _warehouse(built: Built, tmp_path: Path, injected: bool) -> DataPaths:
@@ -110,10 +115,10 @@ def _warehouse(built: Built, tmp_path: Path, injected: bool) -> DataPaths:
         if built.has_public_data:
             caseload = paths.public / "caseload.parquet"
             con.execute(f"create temp table dfe as select * from read_parquet('{caseload}')")
-            for table in ("dfe", "marts.fct_public_ehcp_caseload"):
+            for table, code, total in PUBLIC_CASELOADS:
                 con.execute(
-                    f"update {table} set ehcplans = s.n from {SAMPLE_CASELOAD} as s "
-                    f"where geographic_level = 'Local authority' and {MATCHED.format(t=table)}"
+                    f"update {table} set {total} = s.n from {SAMPLE_CASELOAD} as s "
+                    f"where geographic_level = 'Local authority' and {MATCHED.format(t=table, code=code)}"
                 )
             con.execute(f"copy dfe to '{caseload}' (format parquet)")
     project = copy_dbt_project(tmp_path / "dbt_project")
