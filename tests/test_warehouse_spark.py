@@ -1,6 +1,7 @@
 """The same warehouse on Spark: one sample built on both dbt targets (duckdb, and spark through
 dbt-spark's session method on a local pyspark) gives every mart and playbook model row for row, every
-dbt test passes on both, and on Spark one LA's resubmission rewrites only that LA's partitions.
+dbt test passes on both, and on Spark one LA's resubmission rewrites only that LA's partitions; and the
+Dagster jobs run with DBV_WAREHOUSE_ENGINE=spark.
 
 Tolerance: numbers are equal within 1e-6, relative or absolute (Spark computes ``100.0 * a / b`` and
 ``spend / count`` in decimal arithmetic rounded to 6 decimal places, DuckDB in double). Everything
@@ -31,7 +32,8 @@ from dbv_pipeline.warehouse.reader import DuckDBWarehouse, SparkWarehouse, stop_
 from harness.warehouse import copy_dbt_project, run_dbt
 
 # Skips without Java outside CI; under CI (.ci/run installs openjdk-17-jre-headless) it fails instead.
-# Slow (14 min on 2 busy cores): not in `make test`; .ci/run runs it after it.
+# Slow (about half an hour for the build and three tests, 40 min for the Dagster test, on 2 loaded cores):
+# not in `make test`; `make test-spark` (.ci/run, after `make test`) runs the file.
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
