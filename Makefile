@@ -16,7 +16,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 # one planned event per asset for a many-LA run (see dbv_pipeline/definitions.py)
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS := true
 
-.PHONY: setup setup-spark test-spark test-spark-incremental lock lint lint-mypy format mypy-baseline test-fast demo test test-all dev serve serve-stop validate docs docs-serve bench backtest clean clean-demo
+.PHONY: setup setup-spark test-spark lock lint lint-mypy format mypy-baseline test-fast demo test test-all dev serve serve-stop validate docs docs-serve bench bench-spark backtest clean clean-demo
 
 # The exact versions of requirements.lock (pyproject.toml keeps the ranges; `make lock` refreshes the lock),
 # then the project itself without dependencies.
@@ -53,12 +53,8 @@ $(SPARK_BIN)/.installed: pyproject.toml requirements.lock
 
 setup-spark: setup $(SPARK_BIN)/.installed  ## a virtualenv for the Spark engine (DBV_WAREHOUSE_ENGINE=spark; needs Java 17)
 
-test-spark: setup-spark  ## the warehouse built on DuckDB and on a local Spark, equal row for row (slow)
-	$(SPARK_BIN)/python -m pytest -m slow tests/test_warehouse_spark.py -k "not resubmission"
-
-# Not in CI yet: after the build, the resubmission's dbt cannot open Spark's embedded metastore (issue 14).
-test-spark-incremental: setup-spark  ## one LA's resubmission rewrites only its partitions on Spark (slow)
-	$(SPARK_BIN)/python -m pytest -m slow tests/test_warehouse_spark.py -k resubmission
+test-spark: setup-spark  ## the warehouse on DuckDB and on a local Spark: equal row for row, one LA's resubmission, the Dagster job (slow)
+	$(SPARK_BIN)/python -m pytest -m slow tests/test_warehouse_spark.py
 
 # The lock's extras: add an extra here when pyproject.toml gains one that `make setup` should install.
 LOCK_EXTRAS := test lint
@@ -129,6 +125,9 @@ docs-serve: docs  ## serve dbt docs and GX Data Docs on http://127.0.0.1:8080 an
 
 bench: setup  ## national-scale benchmark (writes bench/results)
 	$(BIN)/python -m bench.run
+
+bench-spark: setup-spark  ## the national build and one LA's resubmission on local Spark (writes bench/results/spark; slow)
+	$(SPARK_BIN)/python -m bench.run --engine spark --skip-5x
 
 backtest: setup  ## rolling-origin forecast backtest on DfE's public history (writes $(DBV_DATA_DIR)/backtest)
 	$(BIN)/python -m dbv_pipeline.playbook.backtest

@@ -1,5 +1,8 @@
 """Benchmark the pipeline at national scale and 5×: a full rebuild, one LA's resubmission, a no-change rerun.
 
+``--engine spark`` (``make bench-spark``, in .venv-spark) builds the warehouse on a local Spark instead
+of DuckDB and writes bench/results/spark/, with DuckDB's figures from bench/results/results.json beside.
+
 Each scenario is the two runs a deployment makes: the **ingest run** (``ingest_job`` on LA partitions:
 the raw layer, its GX checks, the feedback reports) and the **warehouse run** (``warehouse_job``, or
 after a resubmission what automation requests downstream of the raw layer: one dbt build, the mart GX
@@ -23,10 +26,11 @@ import sys
 import tempfile
 import threading
 import time
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"  # DuckDB's results; Spark's in its spark/ folder
 RUNS = {"ingest": ("ingest", "assurance"), "warehouse": ("dbt", "playbook")}  # run → its stages
 STAGES = tuple(stage for stages in RUNS.values() for stage in stages)
 SCENARIOS = ("full", "resubmission", "no_change")
@@ -323,8 +327,13 @@ def resubmit(landing: Path, sample: dict) -> dict:
     return {"la_code": path.name.split("_", 1)[0], "file": path.name, "rows": len(rows), "rows_changed": changed}
 
 
-def bench_size(label: str, multiplier: float, workdir: Path, la_count: int | None) -> dict:
-    """Full rebuild on a fresh data folder and Dagster home, then one LA's resubmission, then a no-change rerun."""
+def folder_mib(folder: Path) -> float:
+    return round(sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / MIB, 1)
+
+
+def bench_size(label: str, multiplier: float, workdir: Path, la_count: int | None, engine: str = "duckdb") -> dict:
+    """Full rebuild on a fresh data folder and Dagster home, then one LA's resubmission, then a no-change
+    rerun, with the warehouse on ``engine`` (DBV_WAREHOUSE_ENGINE)."""
     print(f"{label}:", flush=True)
     root = workdir / label
     sample_dir = root / f"sample-{multiplier:g}-{la_count or 'all'}"
@@ -339,6 +348,10 @@ def bench_size(label: str, multiplier: float, workdir: Path, la_count: int | Non
         **os.environ,
         "DAGSTER_HOME": str(home),
         "DBV_DATA_DIR": str(data),
+        "DBV_WAREHOUSE_ENGINE": engine,
+        # the resubmission's file is rewritten just before its ingest run: taken at once, not after the
+        # deployment's settle interval (60 s), which would leave it for the next run
+        "DBV_LANDING_SETTLE_SECONDS": "0",
         "GX_ANALYTICS_ENABLED": "False",
         "DAGSTER_DISABLE_TELEMETRY": "1",
     }
@@ -367,7 +380,9 @@ def bench_size(label: str, multiplier: float, workdir: Path, la_count: int | Non
         "sample": {k: v for k, v in sample.items() if k not in ("files", "variations")}
         | {"files": len(sample["files"])},
         "resubmitted": change,
-        "warehouse_mib": round((data / "warehouse.duckdb").stat().st_size / MIB, 1),
+        "warehouse_mib": folder_mib(data / "spark")
+        if engine == "spark"
+        else round((data / "warehouse.duckdb").stat().st_size / MIB, 1),
         "scenarios": scenarios,
     }
 
@@ -468,7 +483,26 @@ def machine_facts() -> dict:
             name: version(name)
             for name in ("duckdb", "dagster", "dagster-dbt", "dbt-core", "dbt-duckdb", "great_expectations")
         },
+        **{name: version(name) for name in ("dbt-spark", "pyspark") if installed(name)},
+        **({"java": java_version()} if installed("pyspark") else {}),
     }
+
+
+def installed(name: str) -> bool:
+    try:
+        version(name)
+    except PackageNotFoundError:
+        return False
+    return True
+
+
+def java_version() -> str:
+    """The first line of ``java -version`` (Spark's JVM), or "none"."""
+    try:
+        done = subprocess.run(["java", "-version"], capture_output=True, text=True)
+    except FileNotFoundError:
+        return "none"
+    return (done.stderr or done.stdout).splitlines()[0].strip()
 
 
 def git_facts() -> dict:
@@ -508,8 +542,9 @@ def fmt_did(stage: str, report: dict) -> str:
 def markdown(results: dict) -> str:
     """results.md: targets, the stage × scenario table per size, what each run did, the profile."""
     m, g = results["machine"], results["git"]
+    engine = results.get("engine", "duckdb")
     lines = [
-        "# DBV pipeline benchmark",
+        "# DBV pipeline benchmark" + (" on Spark" if engine == "spark" else ""),
         "",
         f"Measured {results['finished']} on commit `{g['commit'][:12]}` ({g['branch']}"
         + (f", {g['uncommitted_files']} uncommitted files" if g["uncommitted_files"] else "")
@@ -518,10 +553,16 @@ def markdown(results: dict) -> str:
         f"Machine: {m['nproc']} cores ({m['cpu']}), {m['memory_gib']} GiB, {m['os']}; Python {m['python']}, "
         f"DuckDB {m['duckdb']}, Dagster {m['dagster']}, dagster-dbt {m['dagster-dbt']}, dbt-core {m['dbt-core']}, "
         f"dbt-duckdb {m['dbt-duckdb']}, GX {m['great_expectations']}. Load average before / after: "
-        f"{results['load_before']} / {results['load_after']}.",
+        f"{results['load_before']} / {results['load_after']}."
+        + (
+            f" Spark: dbt-spark {m.get('dbt-spark')} (session method), pyspark {m.get('pyspark')}, {m.get('java')}."
+            if engine == "spark"
+            else ""
+        ),
         "",
         "Timings on a shared machine are noisy (other processes compete for the cores); take them to ±20%.",
         "",
+        *engines_section(results),
         "## Targets",
         "",
         "| target | goal | measured | met |",
@@ -627,6 +668,57 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
+def duckdb_summary(path: Path) -> dict:
+    """Of DuckDB's results: when and where measured, and each size's full and resubmission scenarios'
+    wall time, peak memory and success."""
+    duck = json.loads(path.read_text())
+    return {
+        "path": str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path),
+        **{k: duck.get(k) for k in ("finished", "git", "load_before", "load_after", "argv")},
+        "sizes": {
+            label: {
+                "la_count": size["sample"]["la_count"],
+                "scenarios": {
+                    name: {k: size["scenarios"][name][k] for k in ("success", "wall_s", "run_s", "peak_mib")}
+                    for name in ("full", "resubmission")
+                },
+            }
+            for label, size in duck.get("sizes", {}).items()
+        },
+    }
+
+
+def engines_section(results: dict) -> list[str]:
+    """On Spark: the full build and one LA's resubmission beside DuckDB's on the same sample (``results
+    ["duckdb"]``, from the DuckDB results.json of ``--compare``), wall time and peak memory."""
+    duck = results.get("duckdb")
+    if results.get("engine") != "spark" or not duck:
+        return []
+    lines = [
+        "## Both engines",
+        "",
+        f"DuckDB's figures are from `{results['duckdb']['path']}` (measured {duck.get('finished', '?')} on commit "
+        f"`{duck.get('git', {}).get('commit', '?')[:12]}`, load average before / after {duck.get('load_before')} / "
+        f"{duck.get('load_after')}); Spark's from this run. Peak: resident memory of the run's process tree "
+        "(Spark's JVMs included).",
+        "",
+        "| size | scenario | DuckDB wall s | DuckDB peak MiB | Spark wall s | Spark peak MiB | Spark / DuckDB time |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, size in results["sizes"].items():
+        other = duck.get("sizes", {}).get(label)
+        if not other or other.get("la_count") != size["sample"]["la_count"]:  # not the same sample
+            continue
+        for scenario in ("full", "resubmission"):
+            d, sp = other["scenarios"][scenario], size["scenarios"][scenario]
+            ratio = sp["wall_s"] / d["wall_s"] if d["wall_s"] else float("nan")
+            lines.append(
+                f"| {label} ({size['sample']['la_count']} LAs) | {scenario} | {d['wall_s']:.0f} | {d['peak_mib']:.0f} | "
+                f"{sp['wall_s']:.0f}{'' if sp['success'] else ' FAILED'} | {sp['peak_mib']:.0f} | {ratio:.1f}× |"
+            )
+    return [*lines, ""]
+
+
 def write_results(results: dict, out: Path) -> None:
     results["targets"] = judge(results["sizes"])
     results["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -646,11 +738,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale5", type=float, default=5.0, help="sample scale of the large run")
     parser.add_argument("--skip-5x", action="store_true", help="only the base run")
     parser.add_argument("--las", type=int, default=None, help="only the first N LAs (default all 153)")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="where results.json/.md go")
+    parser.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="the warehouse's engine (spark: run with .venv-spark's Python, `make bench-spark`)",
+    )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        default=RESULTS / "results.json",
+        help="on Spark: DuckDB's results.json to report beside (same sizes and LAs)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="where results.json/.md go (default bench/results, on Spark its spark/)"
+    )
     parser.add_argument(
         "--workdir", type=Path, default=None, help="samples, data and Dagster homes (default a temp dir, removed after)"
     )
     args = parser.parse_args(argv)
+    args.out = args.out or RESULTS / ("spark" if args.engine == "spark" else "")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dbv-bench-"))
     print(f"work dir: {workdir}")
     results = {
@@ -658,12 +765,17 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_facts(),
         "git": git_facts(),
         "load_before": [round(x, 2) for x in os.getloadavg()],
+        "engine": args.engine,
         "sizes": {},
     }
+    if args.engine == "spark" and args.compare.exists():  # DuckDB's, to report beside
+        results["duckdb"] = duckdb_summary(args.compare.resolve())
     sizes = [args.multiplier] + ([] if args.skip_5x else [args.scale5])
     try:
         for multiplier in sizes:
-            results["sizes"][f"{multiplier:g}x"] = bench_size(f"{multiplier:g}x", multiplier, workdir, args.las)
+            results["sizes"][f"{multiplier:g}x"] = bench_size(
+                f"{multiplier:g}x", multiplier, workdir, args.las, args.engine
+            )
             write_results(results, args.out)
     finally:
         if args.workdir is None:

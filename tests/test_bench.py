@@ -46,3 +46,25 @@ def test_bench_measures_every_stage_of_every_scenario(tmp_path):
         "one LA's resubmission, end to end",
     }
     assert "| ingest (ingest) |" in (out / "results.md").read_text()
+
+
+def test_the_spark_bench_reports_both_engines_on_the_same_sample(tmp_path):
+    """``--engine spark``: the full build and the resubmission beside DuckDB's figures for the same LAs."""
+    from bench.run import duckdb_summary, engines_section
+
+    def size(la_count: int, full: float, resubmission: float) -> dict:
+        scenarios = {
+            name: {"success": True, "wall_s": wall, "run_s": wall - 5, "peak_mib": 1000.0}
+            for name, wall in (("full", full), ("resubmission", resubmission))
+        }
+        return {"sample": {"la_count": la_count}, "scenarios": scenarios}
+
+    duck = tmp_path / "results.json"
+    duck.write_text(json.dumps({"finished": "then", "git": {"commit": "abc"}, "sizes": {"1x": size(153, 100, 40)}}))
+    spark = {"engine": "spark", "duckdb": duckdb_summary(duck), "sizes": {"1x": size(153, 250, 120)}}
+    table = "\n".join(engines_section(spark))
+    assert "| 1x (153 LAs) | full | 100 | 1000 | 250 | 1000 | 2.5× |" in table
+    assert "| 1x (153 LAs) | resubmission | 40 | 1000 | 120 | 1000 | 3.0× |" in table
+    spark["sizes"]["1x"]["sample"]["la_count"] = 10  # another sample: not compared
+    assert "| 1x" not in "\n".join(engines_section(spark))
+    assert engines_section({**spark, "engine": "duckdb"}) == []

@@ -34,3 +34,14 @@ def test_the_spark_reader_uses_the_dbt_profiles_settings_for_its_data_folder(tmp
         == f"jdbc:derby:;databaseName={tmp_path}/spark/metastore_db;create=true"
     )
     assert (conf["spark.driver.memory"], conf["spark.master"]) == ("3g", "local[2]")
+
+
+def test_readers_are_closed_as_context_managers(tmp_path):
+    """``with open_warehouse(paths) as warehouse``: on Spark, leaving it stops the session and its JVM (the
+    embedded metastore's lock goes with the JVM: tests/test_warehouse_spark.py); with no Spark started,
+    closing does nothing."""
+    with open_warehouse(PipelineSettings(data_dir=str(tmp_path)).paths) as warehouse:
+        assert isinstance(warehouse, DuckDBWarehouse) and not warehouse.has_table("marts", "dim_la")
+    with open_warehouse(PipelineSettings(data_dir=str(tmp_path), warehouse_engine="spark").paths) as warehouse:
+        assert isinstance(warehouse, SparkWarehouse)
+    warehouse.close()  # again: nothing to stop

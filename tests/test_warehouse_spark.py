@@ -1,6 +1,7 @@
 """The same warehouse on Spark: one sample built on both dbt targets (duckdb, and spark through
 dbt-spark's session method on a local pyspark) gives every mart and playbook model row for row, every
-dbt test passes on both, and on Spark one LA's resubmission rewrites only that LA's partitions.
+dbt test passes on both, and on Spark one LA's resubmission rewrites only that LA's partitions; and the
+Dagster jobs run with DBV_WAREHOUSE_ENGINE=spark.
 
 Tolerance: numbers are equal within 1e-6, relative or absolute (Spark computes ``100.0 * a / b`` and
 ``spend / count`` in decimal arithmetic rounded to 6 decimal places, DuckDB in double). Everything
@@ -27,11 +28,12 @@ from dbv_pipeline.ingest.raw_store import RawStore
 from dbv_pipeline.public import dfe_ehcp
 from dbv_pipeline.sample import generate_sample
 from dbv_pipeline.settings import DataPaths
-from dbv_pipeline.warehouse.reader import DuckDBWarehouse, SparkWarehouse
+from dbv_pipeline.warehouse.reader import DuckDBWarehouse, SparkWarehouse, stop_spark
 from harness.warehouse import copy_dbt_project, run_dbt
 
 # Skips without Java outside CI; under CI (.ci/run installs openjdk-17-jre-headless) it fails instead.
-# Slow (14 min on 2 busy cores): not in `make test`; .ci/run runs it after it.
+# Slow (about half an hour for the build and three tests, 40 min for the Dagster test, on 2 loaded cores):
+# not in `make test`; `make test-spark` (.ci/run, after `make test`) runs the file.
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
@@ -45,14 +47,11 @@ pytestmark = [
 
 
 @pytest.fixture(autouse=True)
-def spark_session_stopped():
-    """Each test's in-process Spark reader is stopped after it: its embedded metastore admits one process,
-    and the next test's dbt runs in another."""
+def spark_stopped():
+    """No Spark of this process outlives a test, even a failed one (the readers close theirs): its embedded
+    metastore admits one process, and the next build's dbt runs in another."""
     yield
-    from pyspark.sql import SparkSession
-
-    if (session := SparkSession.getActiveSession()) is not None:
-        session.stop()
+    stop_spark()
 
 
 LAS = ["869", "870", "301", "202"]
@@ -138,14 +137,14 @@ def test_every_dbt_test_passes_on_both_engines_alike(built):
 
 def test_every_mart_and_playbook_model_is_the_same_on_spark(built):
     paths, _, _, models = built
-    duck, spark = DuckDBWarehouse(paths.warehouse), SparkWarehouse(paths)
     assert len(models) >= 24  # 16 marts, 8 playbook models
     compared = 0
-    for schema, table in models:
-        left, right = duck.table(schema, table), spark.table(schema, table)
-        assert right is not None, f"{schema}.{table} is not on Spark"
-        assert_same_rows(left, right, f"{schema}.{table}")
-        compared += len(left)
+    with DuckDBWarehouse(paths.warehouse) as duck, SparkWarehouse(paths) as spark:
+        for schema, table in models:
+            assert spark.has_table(schema, table), f"{schema}.{table} is not on Spark"
+            left, right = duck.table(schema, table), spark.table(schema, table)
+            assert_same_rows(left, right, f"{schema}.{table}")
+            compared += len(left)
     assert compared > 1000
 
 
@@ -159,7 +158,11 @@ def partition_files(paths: DataPaths, model: str) -> dict[str, dict[str, int]]:
 
 
 def test_a_resubmission_rewrites_only_its_la_on_spark(built):
+    """After the build and a read of it (the equality test's reader, closed), dbt builds again: one LA's
+    resubmission rewrites that LA's partitions of the six per-LA incremental models (6 of 24)."""
     paths, project, _, _ = built
+    with SparkWarehouse(paths) as spark:  # a reader opened and closed in this process before dbt runs
+        assert spark.has_table("staging", "stg_raw__placements")
     incremental = [
         "stg_raw__placements",
         "int_placement_spells",
@@ -186,20 +189,65 @@ def test_a_resubmission_rewrites_only_its_la_on_spark(built):
     for target in ("spark", "duckdb"):
         build(project, paths, target, "run", "--select", *incremental)
     after = {model: partition_files(paths, model) for model in incremental}
-    for model in incremental:
-        rewritten = {la for la in LAS if after[model][la] != before[model][la]}
-        assert rewritten == {RESUBMITTED}, f"{model}: rewrote {sorted(rewritten)}"
+    rewritten = {(model, la) for model in incremental for la in LAS if after[model][la] != before[model][la]}
+    assert rewritten == {(model, RESUBMITTED) for model in incremental}, sorted(rewritten)
+    assert (len(rewritten), sum(len(files) for files in after.values())) == (6, 24)
 
     # And the rebuilt LA equals DuckDB's rebuild of it.
-    duck, spark = DuckDBWarehouse(paths.warehouse), SparkWarehouse(paths)
-    for model in ("fct_ehcp_census", "fct_ehcp_flows"):
-        assert_same_rows(duck.table("marts", model), spark.table("marts", model), model)
-    children = spark.query(
-        "select count(distinct child_id) as n from intermediate.int_ehcp_plans where la_code = ?", [RESUBMITTED]
+    children = "select count(distinct child_id) as n from intermediate.int_ehcp_plans where la_code = ?"
+    with DuckDBWarehouse(paths.warehouse) as duck, SparkWarehouse(paths) as spark:
+        for model in ("fct_ehcp_census", "fct_ehcp_flows"):
+            assert_same_rows(duck.table("marts", model), spark.table("marts", model), model)
+        assert spark.query(children, [RESUBMITTED]).n.iloc[0] == duck.query(children, [RESUBMITTED]).n.iloc[0]
+
+
+def test_the_dagster_jobs_run_on_spark(tmp_path, monkeypatch):
+    """DBV_WAREHOUSE_ENGINE=spark: the ingest job, then the warehouse job (dbt build on the spark target,
+    the mart GX checks and the playbook reading through the Spark reader), every asset materialised.
+    Each reader closes its Spark (and JVM) when its step is done; with Spark's console progress bar on,
+    Dagster skipped the assets downstream of the dbt build (profiles.yml: spark.ui.showConsoleProgress)."""
+    import dagster as dg
+
+    from dbv_pipeline.definitions import build_defs
+    from dbv_pipeline.ingest.assets import la_partitions
+    from dbv_pipeline.playbook.data import PlaybookPaths
+    from dbv_pipeline.settings import PipelineSettings, settings_from_environment
+
+    for name, value in {
+        "DBV_WAREHOUSE_ENGINE": "spark",
+        "DBV_DATA_DIR": str(tmp_path / "data"),
+        "DBV_DFE_EHCP_SOURCE": "none",
+        "DBV_LANDING_SETTLE_SECONDS": "0",
+    }.items():
+        monkeypatch.setenv(name, value)
+    paths = PipelineSettings.from_env().paths
+    assert paths.engine == "spark"
+    generate_sample(paths.landing, la_codes=LAS[:3], multiplier=0.02, xlsx_share=0, variations=False)
+    defs = build_defs(settings_from_environment())  # as deployed: settings read when a run starts
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(la_partitions.name, sorted(LAS[:3]))
+        ingest_run = defs.resolve_job_def("ingest_job").execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": sorted(LAS[:3])[0],
+                "dagster/asset_partition_range_end": sorted(LAS[:3])[-1],
+            },
+        )
+        assert ingest_run.success
+        job = defs.resolve_job_def("warehouse_job")
+        run = job.execute_in_process(instance=instance, raise_on_error=False)
+        failed = [e.step_key for e in run.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+        assert run.success, failed
+        materialised = {e.asset_key for e in run.get_asset_materialization_events()}
+        skipped = job.asset_layer.selected_asset_keys - materialised
+        assert not skipped, sorted(k.to_user_string() for k in skipped)
+    assert (paths.spark / "warehouse").is_dir() and not paths.warehouse.exists()  # built on Spark, not DuckDB
+    census = next(
+        e.materialization.metadata
+        for e in run.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey(["warehouse", "fct_ehcp_census"])
     )
-    assert (
-        children.n.iloc[0]
-        == duck.query(
-            "select count(distinct child_id) as n from intermediate.int_ehcp_plans where la_code = ?", [RESUBMITTED]
-        ).n.iloc[0]
-    )
+    assert census["dagster/row_count"].value > 0  # read back through the Spark reader
+    assert (PlaybookPaths.of(paths).report / "index.html").exists()
+    with SparkWarehouse(paths) as spark:  # every reader of the run let go of the metastore
+        assert spark.query("select count(*) as n from marts.fct_ehcp_census").n.iloc[0] > 0

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from ..ingest.raw_store import ACCEPTED, RawStore
 from ..settings import DataPaths
-from ..warehouse.reader import open_warehouse
+from ..warehouse.reader import Warehouse, open_warehouse
 from . import derive
 from .validate import TEXT, Result, Validation, validate
 
@@ -131,9 +131,13 @@ def read_raw(paths: DataPaths, table: str, files: list[Path]) -> pd.DataFrame:
     return pd.DataFrame({name: _column(rows.column(name)) for name in rows.column_names}, copy=False)
 
 
-def read_mart(paths: DataPaths, name: str, schema: str = "marts") -> pd.DataFrame:
-    """A warehouse table, read-only, on the warehouse's engine (``WarehouseMissing`` if it is not built)."""
-    return open_warehouse(paths).query(f"select * from {schema}.{name}")
+def read_mart(paths: DataPaths, name: str, schema: str = "marts", warehouse: Warehouse | None = None) -> pd.DataFrame:
+    """A warehouse table, read-only, on the warehouse's engine (``WarehouseMissing`` if it is not built),
+    through ``warehouse`` or a reader opened and closed for it."""
+    if warehouse is not None:
+        return warehouse.query(f"select * from {schema}.{name}")
+    with open_warehouse(paths) as opened:
+        return opened.query(f"select * from {schema}.{name}")
 
 
 def dfe_caseload(paths: DataPaths) -> pd.DataFrame:
@@ -206,12 +210,14 @@ def mart_frames(paths: DataPaths, mart: str, la_codes: Iterable[str] | None = No
     """The suites a mart is validated with, and their frames: its cross-source comparison, if it has
     one (the mart's own rules are dbt tests). Cross-source frames compare every LA (national medians
     need them all) and are then limited to ``la_codes``."""
-    df = read_mart(paths, mart)
+    with open_warehouse(paths) as warehouse:
+        df = read_mart(paths, mart, warehouse=warehouse)
+        dsg = read_mart(paths, "fct_dsg_balance", warehouse=warehouse) if mart == "fct_hnb_spend" else None
     frames: dict[str, pd.DataFrame] = {}
     if mart == "fct_ehcp_census":
         frames["caseload_vs_dfe"] = derive.caseload_vs_dfe(df, dfe_caseload(paths))
     elif mart == "fct_hnb_spend":
-        frames["hnb_vs_dsg"] = derive.hnb_vs_dsg(df, read_mart(paths, "fct_dsg_balance"))
+        frames["hnb_vs_dsg"] = derive.hnb_vs_dsg(df, dsg)
     elif mart == "fct_unit_cost":
         frames["unit_cost_vs_median"] = derive.unit_cost_vs_median(df)
     if la_codes is not None:

@@ -6,6 +6,9 @@ They read the warehouse read-only (dbt writes it, one writer at a time) and writ
 evaluation assets write empty tables and a NOTE.txt instead of failing.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import dagster as dg
 import pandas as pd
 
@@ -54,9 +57,13 @@ def playbook_key(name: str) -> dg.AssetKey:
     return dg.AssetKey(["playbook", name])
 
 
-def _context(settings: PipelineSettings) -> tuple[DataPaths, PlaybookPaths, Warehouse]:
+@contextmanager
+def _context(settings: PipelineSettings) -> Iterator[tuple[DataPaths, PlaybookPaths, Warehouse]]:
+    """The data folder, the playbook's folders and a reader of the warehouse, closed when the asset is done
+    (on Spark, that ends its JVM: the next build's dbt opens the embedded metastore)."""
     paths = settings.paths
-    return paths, PlaybookPaths.of(paths), open_warehouse(paths, settings.spark_driver_memory)
+    with open_warehouse(paths, settings.spark_driver_memory) as warehouse:
+        yield paths, PlaybookPaths.of(paths), warehouse
 
 
 @dg.asset(
@@ -75,37 +82,37 @@ def forecasts(context: dg.AssetExecutionContext, settings: PipelineSettings) -> 
     model backtested on DfE's history when that is loaded."""
     from .projections import CASELOAD_SQL, PUBLIC_HISTORY_SQL, TO_CENSUS, project
 
-    paths, out, warehouse = _context(settings)
-    caseload = warehouse.query(CASELOAD_SQL)
-    if caseload.census_year.nunique() < 4:
-        note = "Fewer than four January censuses in the warehouse: no forecast (forecast_caseload needs four)."
-        context.log.warning(note)
-        write_note(out.forecasts, note)
-        for name in ("caseload_forecast", "unit_cost_forecast", "spend_forecast", "dsg_balance_forecast"):
-            write_table(pd.DataFrame(), out.forecasts, name)
-        return dg.MaterializeResult(metadata={"las": 0, "note": note})
-    result = project(
-        caseload,
-        warehouse.table("marts", "fct_hnb_spend"),
-        warehouse.table("marts", "fct_dsg_balance"),
-        warehouse.table("marts", "fct_mitigations"),
-        TO_CENSUS,
-        warehouse.query(PUBLIC_HISTORY_SQL) if warehouse.has_table("marts", "fct_public_ehcp_history") else None,
-    )
-    write_note(out.forecasts, None)
-    for name, frame in result.tables().items():
-        write_table(frame, out.forecasts, name, provenance(paths, warehouse))
-    rows = {name: len(frame) for name, frame in result.tables().items()}
-    totals = result.caseload[result.caseload.provision_type.eq("ALL") & result.caseload.census_year.eq(TO_CENSUS)]
-    return dg.MaterializeResult(
-        metadata={
-            "las": int(result.caseload.la_code.nunique()),
-            "rows": rows,
-            "path": str(out.forecasts),
-            "ehcps_january_2029": float(totals.forecast.sum()),
-            "method": str(result.caseload[result.caseload.provision_type.eq("ALL")].method.iloc[0]),
-        }
-    )
+    with _context(settings) as (paths, out, warehouse):
+        caseload = warehouse.query(CASELOAD_SQL)
+        if caseload.census_year.nunique() < 4:
+            note = "Fewer than four January censuses in the warehouse: no forecast (forecast_caseload needs four)."
+            context.log.warning(note)
+            write_note(out.forecasts, note)
+            for name in ("caseload_forecast", "unit_cost_forecast", "spend_forecast", "dsg_balance_forecast"):
+                write_table(pd.DataFrame(), out.forecasts, name)
+            return dg.MaterializeResult(metadata={"las": 0, "note": note})
+        result = project(
+            caseload,
+            warehouse.table("marts", "fct_hnb_spend"),
+            warehouse.table("marts", "fct_dsg_balance"),
+            warehouse.table("marts", "fct_mitigations"),
+            TO_CENSUS,
+            warehouse.query(PUBLIC_HISTORY_SQL) if warehouse.has_table("marts", "fct_public_ehcp_history") else None,
+        )
+        write_note(out.forecasts, None)
+        for name, frame in result.tables().items():
+            write_table(frame, out.forecasts, name, provenance(paths, warehouse))
+        rows = {name: len(frame) for name, frame in result.tables().items()}
+        totals = result.caseload[result.caseload.provision_type.eq("ALL") & result.caseload.census_year.eq(TO_CENSUS)]
+        return dg.MaterializeResult(
+            metadata={
+                "las": int(result.caseload.la_code.nunique()),
+                "rows": rows,
+                "path": str(out.forecasts),
+                "ehcps_january_2029": float(totals.forecast.sum()),
+                "method": str(result.caseload[result.caseload.provision_type.eq("ALL")].method.iloc[0]),
+            }
+        )
 
 
 @dg.asset(
@@ -119,23 +126,23 @@ def outcome_indicators(context: dg.AssetExecutionContext, settings: PipelineSett
     """DfE's outcome indicators per LA and England by calendar year (pb_outcome_indicators): 20-week
     timeliness incl./excl. exceptions, % in mainstream and INMSS, EHCP growth, % requests refused,
     tribunal appeal rate."""
-    paths, out, warehouse = _context(settings)
-    frame = warehouse.table("playbook", "pb_outcome_indicators", OUTCOME_COLUMNS)
-    if frame.empty:
-        context.log.warning(NO_PUBLIC_DATA)
-        write_note(out.outcome_indicators, NO_PUBLIC_DATA)
-        frame = pd.DataFrame(columns=OUTCOME_COLUMNS)
-    else:
-        write_note(out.outcome_indicators, None)
-    write_table(frame, out.outcome_indicators, "outcome_indicators", provenance(paths, warehouse))
-    return dg.MaterializeResult(
-        metadata={
-            "rows": len(frame),
-            "las": int(frame.la_code.nunique()),
-            "indicators": sorted(frame.indicator.unique()),
-            "path": str(out.outcome_indicators),
-        }
-    )
+    with _context(settings) as (paths, out, warehouse):
+        frame = warehouse.table("playbook", "pb_outcome_indicators", OUTCOME_COLUMNS)
+        if frame.empty:
+            context.log.warning(NO_PUBLIC_DATA)
+            write_note(out.outcome_indicators, NO_PUBLIC_DATA)
+            frame = pd.DataFrame(columns=OUTCOME_COLUMNS)
+        else:
+            write_note(out.outcome_indicators, None)
+        write_table(frame, out.outcome_indicators, "outcome_indicators", provenance(paths, warehouse))
+        return dg.MaterializeResult(
+            metadata={
+                "rows": len(frame),
+                "las": int(frame.la_code.nunique()),
+                "indicators": sorted(frame.indicator.unique()),
+                "path": str(out.outcome_indicators),
+            }
+        )
 
 
 @dg.asset(
@@ -153,49 +160,49 @@ def evaluation(
     pre-trend flags; observational evidence, not causal."""
     from .evaluation import EVENT_COLUMNS, LABEL, SUMMARY_COLUMNS, event_study
 
-    paths, out, warehouse = _context(settings)
-    indicators = read_output(out.outcome_indicators, "outcome_indicators")
-    cohorts = warehouse.table("marts", "dim_la", ["la_code", "programme", "tranche", "diagnostic_start_date"])
-    note = None
-    if indicators.empty:
-        note = NO_PUBLIC_DATA + " The evaluation is empty."
-    elif not cohorts.programme.eq("DBV").any():
-        note = "No DBV LAs in the programme cohorts (dim_la): nothing to evaluate."
-    if note:
-        context.log.warning(note)
-        summary, events = pd.DataFrame(columns=SUMMARY_COLUMNS), pd.DataFrame(columns=EVENT_COLUMNS)
-    else:
-        las = indicators[indicators.la_code.notna()]
-        # event_study compares tranches with ==: a nullable Int32 tranche (NA for non-DBV LAs) would
-        # make every comparison LA's `treated` NA, so pass plain floats.
-        weights = warehouse.query(SIZE_SQL) if config.weight_by_size else None
-        summary, events = event_study(
-            las[["la_code", "year", "indicator", "value"]],
-            cohorts.astype({"tranche": float}),
-            permutations=config.permutations,
-            weights=weights,
-            seed=config.seed,
+    with _context(settings) as (paths, out, warehouse):
+        indicators = read_output(out.outcome_indicators, "outcome_indicators")
+        cohorts = warehouse.table("marts", "dim_la", ["la_code", "programme", "tranche", "diagnostic_start_date"])
+        note = None
+        if indicators.empty:
+            note = NO_PUBLIC_DATA + " The evaluation is empty."
+        elif not cohorts.programme.eq("DBV").any():
+            note = "No DBV LAs in the programme cohorts (dim_la): nothing to evaluate."
+        if note:
+            context.log.warning(note)
+            summary, events = pd.DataFrame(columns=SUMMARY_COLUMNS), pd.DataFrame(columns=EVENT_COLUMNS)
+        else:
+            las = indicators[indicators.la_code.notna()]
+            # event_study compares tranches with ==: a nullable Int32 tranche (NA for non-DBV LAs) would
+            # make every comparison LA's `treated` NA, so pass plain floats.
+            weights = warehouse.query(SIZE_SQL) if config.weight_by_size else None
+            summary, events = event_study(
+                las[["la_code", "year", "indicator", "value"]],
+                cohorts.astype({"tranche": float}),
+                permutations=config.permutations,
+                weights=weights,
+                seed=config.seed,
+            )
+            if summary.empty:
+                note = "No indicator has both DBV and comparison LAs in the event window."
+        write_note(out.evaluation, note)
+        source = provenance(paths, warehouse)
+        write_table(summary, out.evaluation, "evaluation_summary", source)
+        write_table(events.assign(label=LABEL), out.evaluation, "evaluation_event_study", source)
+        return dg.MaterializeResult(
+            metadata={
+                "indicators": len(summary),
+                "label": LABEL,
+                "note": note or "",
+                "path": str(out.evaluation),
+                "estimates": {
+                    r.indicator: [round(r.estimate, 3), round(r.ci_low, 3), round(r.ci_high, 3)]
+                    for r in summary.itertuples()
+                },
+                "significant_after_adjustment": sorted(summary.indicator[summary.significant.astype(bool)]),
+                "pretrend_flagged": sorted(summary.indicator[summary.pretrend_flag.fillna("").ne("")]),
+            }
         )
-        if summary.empty:
-            note = "No indicator has both DBV and comparison LAs in the event window."
-    write_note(out.evaluation, note)
-    source = provenance(paths, warehouse)
-    write_table(summary, out.evaluation, "evaluation_summary", source)
-    write_table(events.assign(label=LABEL), out.evaluation, "evaluation_event_study", source)
-    return dg.MaterializeResult(
-        metadata={
-            "indicators": len(summary),
-            "label": LABEL,
-            "note": note or "",
-            "path": str(out.evaluation),
-            "estimates": {
-                r.indicator: [round(r.estimate, 3), round(r.ci_low, 3), round(r.ci_high, 3)]
-                for r in summary.itertuples()
-            },
-            "significant_after_adjustment": sorted(summary.indicator[summary.significant.astype(bool)]),
-            "pretrend_flagged": sorted(summary.indicator[summary.pretrend_flag.fillna("").ne("")]),
-        }
-    )
 
 
 @dg.asset(
@@ -213,25 +220,25 @@ def report(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.
     tranche, one page per LA, with charts; a SYNTHETIC DATA banner when the data is synthetic."""
     from .report import ReportData, write_report
 
-    paths, out, _ = _context(settings)
-    data = ReportData.load(paths)
-    summary = write_report(data, out.report)
-    context.log.info(
-        f"{len(summary.pages)} pages in {summary.seconds:.1f}s: {len(summary.written)} written, "
-        f"{len(summary.pages) - len(summary.written)} unchanged, {len(summary.removed)} removed"
-    )
-    return dg.MaterializeResult(
-        metadata={
-            "index": dg.MetadataValue.path(str(summary.index)),
-            "pages": len(summary.pages),
-            "pages_written": len(summary.written),
-            "pages_unchanged": len(summary.pages) - len(summary.written),
-            "pages_removed": len(summary.removed),
-            "seconds": round(summary.seconds, 1),
-            "render_seconds": round(summary.render_seconds, 1),
-            "synthetic": data.synthetic,
-        }
-    )
+    with _context(settings) as (paths, out, warehouse):
+        data = ReportData.load(paths, warehouse)
+        summary = write_report(data, out.report)
+        context.log.info(
+            f"{len(summary.pages)} pages in {summary.seconds:.1f}s: {len(summary.written)} written, "
+            f"{len(summary.pages) - len(summary.written)} unchanged, {len(summary.removed)} removed"
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "index": dg.MetadataValue.path(str(summary.index)),
+                "pages": len(summary.pages),
+                "pages_written": len(summary.written),
+                "pages_unchanged": len(summary.pages) - len(summary.written),
+                "pages_removed": len(summary.removed),
+                "seconds": round(summary.seconds, 1),
+                "render_seconds": round(summary.render_seconds, 1),
+                "synthetic": data.synthetic,
+            }
+        )
 
 
 @dg.asset(
@@ -247,18 +254,18 @@ def report(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.
 def exports(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
     """Every playbook metric and output as CSV and Parquet, and the workbook dbv_playbook.xlsx; only what
     changed since the last run is rewritten."""
-    paths, out, warehouse = _context(settings)
-    tables = collect(paths)
-    summary = write_exports(tables, out.exports, source=provenance(paths, warehouse))
-    return dg.MaterializeResult(
-        metadata={
-            "rows": summary.rows,
-            "path": str(out.exports),
-            "tables_written": len(summary.written),
-            "tables_unchanged": len(tables) - len(summary.written),
-            "workbook_written": summary.workbook_written,
-        }
-    )
+    with _context(settings) as (paths, out, warehouse):
+        tables = collect(paths, warehouse)
+        summary = write_exports(tables, out.exports, source=provenance(paths, warehouse))
+        return dg.MaterializeResult(
+            metadata={
+                "rows": summary.rows,
+                "path": str(out.exports),
+                "tables_written": len(summary.written),
+                "tables_unchanged": len(tables) - len(summary.written),
+                "workbook_written": summary.workbook_written,
+            }
+        )
 
 
 PLAYBOOK_ASSETS = [forecasts, outcome_indicators, evaluation, report, exports]

@@ -16,7 +16,7 @@ import pandas as pd
 import xlsxwriter
 
 from ..settings import DataPaths
-from ..warehouse.reader import open_warehouse
+from ..warehouse.reader import Warehouse, open_warehouse
 from .data import PlaybookPaths, Provenance, is_stale, read_manifest, read_output, write_manifest, write_table
 
 WAREHOUSE_TABLES = [
@@ -54,10 +54,14 @@ class ExportSummary:
     workbook_written: bool = False
 
 
-def collect(paths: DataPaths) -> dict[str, pd.DataFrame]:
-    """The tables to export: the playbook marts (read-only) and the Python assets' outputs, each with
-    the LA's name, region, programme and tranche beside its la_code."""
-    warehouse, out = open_warehouse(paths), PlaybookPaths.of(paths)
+def collect(paths: DataPaths, warehouse: Warehouse | None = None) -> dict[str, pd.DataFrame]:
+    """The tables to export: the playbook marts (read-only, through ``warehouse`` or a reader opened and
+    closed for them) and the Python assets' outputs, each with the LA's name, region, programme and
+    tranche beside its la_code."""
+    if warehouse is None:
+        with open_warehouse(paths) as opened:
+            return collect(paths, opened)
+    out = PlaybookPaths.of(paths)
     tables = {}
     for name in WAREHOUSE_TABLES:
         if warehouse.has_table("playbook", name):  # a table not built yet is not exported

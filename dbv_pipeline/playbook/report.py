@@ -23,7 +23,7 @@ from .. import reporting
 from ..ingest.filenames import period_end_year
 from ..reporting.formats import date, financial_year, quantity
 from ..settings import DataPaths
-from ..warehouse.reader import open_warehouse
+from ..warehouse.reader import Warehouse, open_warehouse
 from .charts import (
     BLACK,
     BLUE,
@@ -130,8 +130,11 @@ class ReportData:
     england_outcomes: dict = field(init=False, repr=False)  # year → indicator → DfE's England value
 
     @classmethod
-    def load(cls, paths: DataPaths) -> ReportData:
-        warehouse = open_warehouse(paths)
+    def load(cls, paths: DataPaths, warehouse: Warehouse | None = None) -> ReportData:
+        """The report's data, read through ``warehouse`` (or a reader opened and closed for it)."""
+        if warehouse is None:
+            with open_warehouse(paths) as opened:
+                return cls.load(paths, opened)
         out = PlaybookPaths.of(paths)
         las = warehouse.query("""
             select metrics.la_code, coalesce(la.la_name, metrics.la_code) as la_name,

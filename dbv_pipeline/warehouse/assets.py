@@ -133,7 +133,8 @@ def warehouse_assets(project: DbtProject) -> dg.AssetsDefinition:
             target_path=build_target(project),
         )
         events = list(build.stream())  # the build ends (and lets go of the warehouse) before it is read
-        yield from with_table_metadata(events, build.manifest, open_warehouse(paths, settings.spark_driver_memory))
+        with open_warehouse(paths, settings.spark_driver_memory) as warehouse:  # closed before the next build
+            yield from with_table_metadata(events, build.manifest, warehouse)
 
     return warehouse_dbt_assets
 

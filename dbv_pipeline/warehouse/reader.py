@@ -4,8 +4,11 @@ back alike: decimals as floats, dates and timestamps as datetime64."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
+from types import TracebackType
 
 import duckdb
 import pandas as pd
@@ -20,7 +23,19 @@ class WarehouseMissing(LookupError):
 
 
 class Warehouse:
-    """Read-only queries on the warehouse; ``open_warehouse`` picks the engine's reader."""
+    """Read-only queries on the warehouse; ``open_warehouse`` picks the engine's reader. A context manager:
+    ``with open_warehouse(paths) as warehouse: ...`` lets go of the warehouse at the end (``close``)."""
+
+    def close(self) -> None:
+        """Let go of the warehouse, so that another process (dbt) can write it."""
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
 
     def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
         raise NotImplementedError
@@ -76,8 +91,9 @@ class DuckDBWarehouse(Warehouse):
 
 
 class SparkWarehouse(Warehouse):
-    """The Spark warehouse through a local Spark session with the dbt profile's settings (its catalog is
-    an embedded metastore: one process at a time, so read after the build has ended)."""
+    """The Spark warehouse through a local Spark session with the dbt profile's settings, started at the
+    first query. Its catalog is an embedded Derby metastore that one process at a time can open: read
+    after the build has ended, and ``close`` the reader before the next build (dbt's own Spark)."""
 
     def __init__(self, paths: DataPaths, driver_memory: str = "1g"):
         self.paths, self.driver_memory = paths, driver_memory
@@ -89,6 +105,13 @@ class SparkWarehouse(Warehouse):
         for key, value in spark_conf(self.paths, self.driver_memory).items():
             builder = builder.config(key, value)
         return builder.getOrCreate()
+
+    def close(self) -> None:
+        """Stop the Spark session and end its JVM. Stopping the session alone leaves the JVM running
+        with Derby loaded, and Derby keeps the metastore's lock until its JVM exits: the next build's
+        dbt could not open the catalog. (Any other reader of this process shares the session, as
+        ``getOrCreate`` gives; a later query starts a new one.)"""
+        stop_spark()
 
     def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
         from pyspark.errors import AnalysisException
@@ -113,6 +136,35 @@ class SparkWarehouse(Warehouse):
             if not t.isTemporary
             for c in catalog.listColumns(t.name, db.name)
         ]
+
+
+def stop_spark() -> None:
+    """Stop this process's Spark session, if any, and shut down its JVM (pyspark's gateway), so that
+    the embedded metastore's lock is released; a later ``getOrCreate`` launches a new JVM."""
+    if "pyspark" not in sys.modules:  # no Spark was ever started here
+        return
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    if (session := SparkSession._instantiatedSession or SparkSession.getActiveSession()) is not None:
+        session.stop()
+    elif SparkContext._active_spark_context is not None:
+        SparkContext._active_spark_context.stop()
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    gateway.shutdown()
+    process = getattr(gateway, "proc", None)  # spark-submit's JVM: it exits when its stdin closes
+    if process is not None:
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    SparkContext._gateway = None
+    SparkContext._jvm = None
 
 
 def like_duckdb(frame) -> pd.DataFrame:
