@@ -32,7 +32,7 @@ from dbv_pipeline.warehouse.reader import DuckDBWarehouse, SparkWarehouse, stop_
 from harness.warehouse import copy_dbt_project, run_dbt
 
 # Skips without Java outside CI; under CI (.ci/run installs openjdk-17-jre-headless) it fails instead.
-# Slow (about half an hour for the build and three tests, 40 min for the Dagster test, on 2 loaded cores):
+# Slow (31 min for the four tests on 2 cores at load average 6; up to 40 min for the Dagster test at 7-11):
 # not in `make test`; `make test-spark` (.ci/run, after `make test`) runs the file.
 pytestmark = [
     pytest.mark.slow,
