@@ -219,31 +219,31 @@ def mart_yaml_files(marts_dir: Path = MARTS_DIR) -> list[Path]:
     return sorted(marts_dir.rglob("*.yml"))
 
 
-def expected(path: Path, contract: Contract = CONTRACT) -> tuple[str, list[Problem]]:
+def _generated(marts_dir: Path, contract: Contract) -> tuple[dict[Path, str], list[Problem]]:
+    """The generated text of every mart YAML that differs from it, and the problems that need a hand."""
     problems: list[Problem] = []
-    return with_contract(path.read_text(encoding="utf-8"), column_types(contract), path, problems), problems
+    stale: dict[Path, str] = {}
+    types = column_types(contract)
+    for path in mart_yaml_files(marts_dir):
+        current = path.read_text(encoding="utf-8")
+        text = with_contract(current, types, path, problems)
+        if text != current:
+            stale[path] = text
+    return stale, problems
 
 
 def write(marts_dir: Path = MARTS_DIR, contract: Contract = CONTRACT) -> list[Problem]:
     """Write the contracts into every mart YAML that differs; the problems that need a hand."""
-    problems: list[Problem] = []
-    for path in mart_yaml_files(marts_dir):
-        text, found = expected(path, contract)
-        problems += found
-        if text != path.read_text(encoding="utf-8"):
-            path.write_text(text, encoding="utf-8")
+    stale, problems = _generated(marts_dir, contract)
+    for path, text in stale.items():
+        path.write_text(text, encoding="utf-8")
     return problems
 
 
 def check(marts_dir: Path = MARTS_DIR, contract: Contract = CONTRACT) -> list[Problem]:
     """The mart YAMLs that disagree with the return contract and WAREHOUSE_TYPES (none: all agree)."""
-    problems: list[Problem] = []
-    for path in mart_yaml_files(marts_dir):
-        text, found = expected(path, contract)
-        problems += found
-        if text != path.read_text(encoding="utf-8"):
-            problems.append(Problem(path, "data_type or contract config differs from the generated one"))
-    return problems
+    stale, problems = _generated(marts_dir, contract)
+    return problems + [Problem(path, "data_type or contract config differs from the generated one") for path in stale]
 
 
 def main(argv: list[str]) -> int:
