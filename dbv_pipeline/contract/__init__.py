@@ -93,7 +93,7 @@ class AssuranceRule:
     code: str
     severity: str  # "warning" or "error"
     home: str
-    message: str  # ``{threshold}`` is filled in (``message``); ``template`` keeps it
+    message: str  # may hold ``{threshold}``; ``text`` fills it in
     fields: tuple[str, ...] = ()
     threshold: float | None = None
     measure: str | None = None  # "gap_gbp" or "gap_ratio" (breached beyond ±threshold), "ratio" (above it)
